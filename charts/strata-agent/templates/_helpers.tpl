@@ -1,0 +1,106 @@
+{{- define "strata-agent.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "strata-agent.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "strata-agent.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "strata-agent.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "strata-agent.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "strata-agent.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: agent
+app.kubernetes.io/part-of: strata
+{{- end }}
+
+{{- define "strata-agent.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "strata-agent.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "strata-agent.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* Where each credential Secret is mounted; the agent config names only these file paths. */}}
+{{- define "strata-agent.sourceSecretDir" -}}
+/var/run/secrets/strata/sources/{{ . }}
+{{- end }}
+{{- define "strata-agent.hubSecretDir" -}}
+/var/run/secrets/strata/hub
+{{- end }}
+{{- define "strata-agent.caDir" -}}
+/var/run/secrets/strata/ca
+{{- end }}
+
+{{/* Fails the render with a message naming the value, for what the JSON schema cannot express. */}}
+{{- define "strata-agent.validate" -}}
+{{- $seen := dict }}
+{{- range $i, $s := .Values.sources }}
+{{- if hasKey $seen $s.name }}
+{{- fail (printf "sources[%d].name: %q is used by more than one source; source names must be unique" $i $s.name) }}
+{{- end }}
+{{- $_ := set $seen $s.name true }}
+{{- $auth := default dict $s.auth }}
+{{- if and $auth.existingSecret (ne (empty $auth.usernameKey) (empty $auth.passwordKey)) }}
+{{- fail (printf "sources[%d].auth: set both usernameKey and passwordKey, or neither (to use tokenKey)" $i) }}
+{{- end }}
+{{- end }}
+{{- if and (eq .Values.rbac.scope "namespaced") .Values.rbac.create (empty .Values.rbac.namespaced.namespaces) }}
+{{- fail "rbac.namespaced.namespaces: list at least one namespace the agent may manage when rbac.scope is namespaced" }}
+{{- end }}
+{{- if and .Values.hub.auth.existingSecret (not .Values.hub.url) }}
+{{- fail "hub.url: required when hub.auth.existingSecret is set" }}
+{{- end }}
+{{- end }}
+
+{{/* The agent's configuration file (agent/src/config), built from the values. */}}
+{{- define "strata-agent.config" -}}
+{{- $sources := list }}
+{{- range .Values.sources }}
+{{- $source := dict "name" .name "url" .url "ref" .ref "interval" .interval }}
+{{- if .path }}{{- $_ := set $source "path" .path }}{{- end }}
+{{- if .previewRefs }}{{- $_ := set $source "previewRefs" .previewRefs }}{{- end }}
+{{- $auth := default dict .auth }}
+{{- if $auth.existingSecret }}
+{{- $dir := include "strata-agent.sourceSecretDir" .name }}
+{{- if $auth.usernameKey }}
+{{- $_ := set $source "auth" (dict "usernameFile" (printf "%s/%s" $dir $auth.usernameKey) "passwordFile" (printf "%s/%s" $dir $auth.passwordKey)) }}
+{{- else }}
+{{- $_ := set $source "auth" (dict "tokenFile" (printf "%s/%s" $dir $auth.tokenKey)) }}
+{{- end }}
+{{- end }}
+{{- $sources = append $sources $source }}
+{{- end }}
+{{- $config := dict "cluster" (dict "name" .Values.cluster.name "labels" .Values.cluster.labels) "sources" $sources "kube" (dict "inCluster" true) "drift" (dict "policy" .Values.drift.policy) "prune" (dict "enabled" .Values.prune.enabled "maxFraction" .Values.prune.maxFraction) "stateDir" "/var/lib/strata" "listen" (printf ":%d" (int .Values.listenPort)) }}
+{{- if .Values.hub.url }}
+{{- $hub := dict "url" .Values.hub.url }}
+{{- if .Values.hub.auth.existingSecret }}
+{{- $_ := set $hub "tokenFile" (printf "%s/%s" (include "strata-agent.hubSecretDir" .) .Values.hub.auth.tokenKey) }}
+{{- end }}
+{{- if .Values.hub.ca.existingSecret }}
+{{- $_ := set $hub "caFile" (printf "%s/%s" (include "strata-agent.caDir" .) .Values.hub.ca.key) }}
+{{- end }}
+{{- $_ := set $config "hub" $hub }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
