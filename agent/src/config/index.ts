@@ -1,0 +1,11 @@
+export { formatDuration, intervalToCron, parseDuration } from './duration.js';
+export { AGENT_USAGE, ConfigError, type LoadedConfig, loadConfig, validate } from './load.js';
+export type {
+  AgentConfig,
+  AgentConfigInput,
+  HubConfig,
+  SourceAuth,
+  SourceConfig,
+  SourceKind,
+} from './schema.js';
+export { sourceKind } from './schema.js';

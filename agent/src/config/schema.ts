@@ -1,0 +1,205 @@
+/**
+ * The agent's configuration schema (zod 4). Every field is documented here and in
+ * agent/src/config/README.md; the loader merges file, environment and flags, then validates once.
+ */
+import cron from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration string (`30s`, `5m`) parsed to milliseconds, bounded. */
+const duration = (min: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a duration: write e.g. 500ms, 30s, 5m, 1h`,
+      });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min}ms and ${max}ms, got ${ms}ms` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    'must be a DNS-1123 name: lowercase letters, digits, "-" and "."',
+  );
+
+const labelKey = z
+  .string()
+  .max(317)
+  .regex(
+    /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    'is not a valid label key',
+  );
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'is not a valid label value');
+
+export const ClusterConfig = z.strictObject({
+  /** The cluster's name: chooses `clusters/<name>/` and names the cluster at the hub. */
+  name: dnsName,
+  /** Labels that choose region/env layers and cluster selectors. */
+  labels: z.record(labelKey, labelValue).default({}),
+});
+
+/** Credentials read from files at each use (so a rotated Secret is picked up without restart). */
+export const SourceAuth = z.union([
+  z.strictObject({
+    /** File holding a bearer token (sent as `Authorization: Bearer …`). */
+    tokenFile: z.string().min(1),
+  }),
+  z.strictObject({
+    /** User name, inline (not a secret). */
+    username: z.string().min(1).optional(),
+    /** File holding the user name. */
+    usernameFile: z.string().min(1).optional(),
+    /** File holding the password or personal access token (HTTP basic auth). */
+    passwordFile: z.string().min(1),
+  }),
+]);
+
+const refName = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (r) => !/[\s~^:?*[\\]|\.\.|@\{|^-|\/\/|\.lock$|\/$/.test(r),
+    'is not a valid Git ref name or commit',
+  );
+
+export const SourceConfig = z
+  .strictObject({
+    /** Short name for logs, metrics and the hub; default derived from the URL. */
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-"')
+      .max(63)
+      .optional(),
+    /** `https://…` / `http://…` Git URL, or a local folder path (relative to the config file). */
+    url: z.string().min(1).max(2048),
+    /** Branch, tag, full ref, or a 40-hex commit SHA to pin. Ignored for folders. */
+    ref: refName.default('main'),
+    /** Sub-folder of the repository that holds the fleet layout. */
+    path: z
+      .string()
+      .max(1024)
+      .refine((p) => !p.split('/').includes('..'), 'must stay inside the repository (no "..")')
+      .default(''),
+    auth: SourceAuth.optional(),
+    /** Time between reconciles. */
+    interval: duration(1000, 7 * 86_400_000).default(60_000),
+    /** A node-cron expression (6 fields with seconds, or 5) used instead of `interval`. */
+    schedule: z
+      .string()
+      .refine((s) => cron.validate(s), 'is not a valid cron expression')
+      .optional(),
+    /** Limit for one fetch (connect + transfer). */
+    timeout: duration(1000, 3_600_000).default(60_000),
+    /** Pull-request refs to preview with a dry-run plan, e.g. `refs/pull/*\/head`. */
+    previewRefs: z
+      .string()
+      .regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/, e.g. refs/pull/*/head')
+      .optional(),
+    /** Folder sources only: wait this long after the last change before re-rendering. */
+    debounce: duration(0, 60_000).default(300),
+  })
+  .transform((s) => ({ ...s, kind: sourceKind(s.url) }));
+
+export type SourceKind = 'git' | 'folder';
+
+/** `http(s)://` is Git; `ssh://`, `git@…`, `git://` are refused later; anything else is a folder. */
+export function sourceKind(url: string): SourceKind {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/\s]+@[^/\s]+:/.test(url) ? 'git' : 'folder';
+}
+
+export const HubConfig = z.strictObject({
+  /** Base URL of the hub; reports go to `<url>/api/v1/reports`. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** File holding this cluster's bearer token for the hub. */
+  tokenFile: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the hub's certificate (for a private CA). */
+  caFile: z.string().min(1).optional(),
+  /** Limit for one delivery attempt. */
+  timeout: duration(100, 300_000).default(10_000),
+});
+
+export const KubeConfig = z
+  .strictObject({
+    /** Use the pod's service account (when running inside the cluster). */
+    inCluster: z.boolean().default(false),
+    /** Path of a kubeconfig file (when running beside the cluster). */
+    kubeconfig: z.string().min(1).optional(),
+    /** Context of the kubeconfig to use; default its current-context. */
+    context: z.string().min(1).optional(),
+  })
+  .refine((k) => !(k.inCluster && k.kubeconfig), {
+    message: 'set either inCluster: true or kubeconfig, not both',
+    path: ['inCluster'],
+  });
+
+export const DriftConfig = z.strictObject({
+  /** `correct` re-applies drifted objects; `report` only reports them. */
+  policy: z.enum(['correct', 'report']).default('correct'),
+  /** How often to check live objects for drift between reconciles. */
+  interval: duration(1000, 86_400_000).default(300_000),
+});
+
+export const PruneConfig = z.strictObject({
+  /** Delete objects that Git no longer holds (only ones in the agent's ApplySet). */
+  enabled: z.boolean().default(true),
+  /** Above this fraction of the inventory in one reconcile, prune stops and reports instead. */
+  maxFraction: z.number().min(0).max(1).default(0.5),
+  /** Kinds that may be pruned, as `group/Kind` (`apps/Deployment`, `/ConfigMap`) or `*` for all. */
+  allow: z
+    .array(z.string().regex(/^(\*|[a-z0-9.-]*\/(\*|[A-Za-z0-9]+))$/, 'must be "*" or "group/Kind"'))
+    .default(['*']),
+});
+
+export const OutboxConfig = z.strictObject({
+  /** Most reports kept on disk; above it, older reports of the same source are folded (latest wins). */
+  maxReports: z.number().int().min(2).max(100_000).default(500),
+  /** First retry delay; doubles up to `maxBackoff`, with jitter. */
+  minBackoff: duration(10, 3_600_000).default(1000),
+  maxBackoff: duration(10, 86_400_000).default(300_000),
+});
+
+export const AgentConfig = z.strictObject({
+  cluster: ClusterConfig,
+  sources: z.array(SourceConfig).min(1, 'needs at least one source').max(64),
+  /** Optional: without a hub, reports stay in the outbox (folded, bounded). */
+  hub: HubConfig.optional(),
+  kube: KubeConfig.default({ inCluster: false }),
+  drift: DriftConfig.default({ policy: 'correct', interval: 300_000 }),
+  prune: PruneConfig.default({ enabled: true, maxFraction: 0.5, allow: ['*'] }),
+  outbox: OutboxConfig.default({ maxReports: 500, minBackoff: 1000, maxBackoff: 300_000 }),
+  /** Folder for the Git cache, the outbox and the seq counter. Must be persistent for no report to be lost. */
+  stateDir: z.string().min(1).default('/var/lib/strata'),
+  /** Address of /healthz, /readyz, /metrics and POST /sync: `host:port`. */
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9090 or 127.0.0.1:0')
+    .default('0.0.0.0:9090'),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+    .default({ level: 'info' }),
+});
+
+type ParsedAgentConfig = z.output<typeof AgentConfig>;
+/** The config as a file may write it. */
+export type AgentConfigInput = z.input<typeof AgentConfig>;
+/** One source after loading: every source has a unique name. */
+export type SourceConfig = z.output<typeof SourceConfig> & { name: string };
+/** The validated configuration the agent runs with. */
+export type AgentConfig = Omit<ParsedAgentConfig, 'sources'> & { sources: SourceConfig[] };
+export type SourceAuth = z.output<typeof SourceAuth>;
+export type HubConfig = z.output<typeof HubConfig>;
