@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Strata: one image for the agent (`strata agent`) and the hub (`strata hub serve`).
+#   docker build -t strata:0.1.0 .
+#   docker run --rm strata:0.1.0 --version
+
+# Build stage: the same commands CI runs (.ci/run), then drop the dev dependencies.
+FROM node:20-bookworm-slim AS build
+# better-sqlite3 is a native addon: node-gyp compiles it when no prebuilt binary can be fetched.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+# The repository's .npmrc points node-gyp at Debian's headers (/usr); the Node image keeps them in /usr/local.
+ENV npm_config_nodedir=/usr/local
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY agent/src ./agent/src
+COPY hub/src ./hub/src
+RUN npm run build \
+ && node dist/agent/src/cli.js --version \
+ && npm prune --omit=dev
+
+# Runtime stage: Node 20 slim, production dependencies and the compiled JavaScript only.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+RUN groupadd --system --gid 10001 strata \
+ && useradd --system --uid 10001 --gid strata --home-dir /nonexistent --shell /usr/sbin/nologin strata \
+ && install -d -o strata -g strata /var/lib/strata /var/lib/strata-hub
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+USER 10001:10001
+EXPOSE 9090 8080
+ENTRYPOINT ["node", "/app/dist/agent/src/cli.js"]
+CMD ["--help"]

@@ -1,0 +1,237 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Copy,
+  execForm,
+  isIgnored,
+  parseCopy,
+  parseDockerfile,
+  runCommands,
+  type Stage,
+} from './dockerfile.js';
+
+const repo = resolve(import.meta.dirname, '../../..');
+const stages = parseDockerfile(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
+const dockerignore = readFileSync(join(repo, '.dockerignore'), 'utf8');
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+};
+
+const build = stages.find((s) => s.name === 'build')!;
+const runtime = stages.at(-1)!;
+
+function instructions(stage: Stage, keyword: string) {
+  return stage.instructions.filter((i) => i.keyword === keyword);
+}
+function copies(stage: Stage): Copy[] {
+  return instructions(stage, 'COPY').map(parseCopy);
+}
+/** The build stage's npm and node commands, in order (the apt-get line only installs compilers). */
+function buildCommands(): string[] {
+  return instructions(build, 'RUN')
+    .flatMap(runCommands)
+    .filter((c) => /^(npm|node) /.test(c));
+}
+/** CI's commands, from .ci/run, with the flags that only change npm's chatter dropped. */
+function ciCommands(): string[] {
+  return readFileSync(join(repo, '.ci/run'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^(npm|node) /.test(l));
+}
+function normalise(command: string): string {
+  return command
+    .replace(/\s--no-(audit|fund)\b/g, '')
+    .replace(/^npm run -s /, 'npm run ')
+    .trim();
+}
+function sh(command: string, cwd: string): string {
+  try {
+    return execFileSync('bash', ['-c', command], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`'${command}' failed in ${cwd}:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+describe('Dockerfile', () => {
+  it('builds on Node 20 Debian bookworm in a build stage and runs on node:20-bookworm-slim', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.image).toMatch(/^node:20-bookworm(-slim)?$/);
+    expect(runtime).not.toBe(build);
+    expect(runtime.image).toBe('node:20-bookworm-slim');
+  });
+
+  it('installs the compilers better-sqlite3 needs in the build stage', () => {
+    const apt = instructions(build, 'RUN')
+      .flatMap(runCommands)
+      .find((c) => c.includes('apt-get install'));
+    expect(apt).toBeDefined();
+    for (const tool of ['python3', 'make', 'g++']) expect(apt!.split(' ')).toContain(tool);
+  });
+
+  it('runs npm ci, the build, the version check, then npm prune --omit=dev, in that order', () => {
+    expect(buildCommands().map(normalise)).toEqual([
+      'npm ci',
+      'npm run build',
+      'node dist/agent/src/cli.js --version',
+      'npm prune --omit=dev',
+    ]);
+  });
+
+  it('runs in its build stage only commands that CI runs too (except the prune)', () => {
+    const ci = ciCommands().map(normalise);
+    for (const command of buildCommands().map(normalise)) {
+      if (command === 'npm prune --omit=dev') continue;
+      expect(ci, `.ci/run does not run '${command}'`).toContain(command);
+    }
+  });
+
+  it('copies into the build stage every source the production build compiles', () => {
+    const tsconfig = JSON.parse(readFileSync(join(repo, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    const copied = copies(build)
+      .filter((c) => c.from === undefined)
+      .flatMap((c) => c.sources);
+    for (const include of tsconfig.include) expect(copied).toContain(include);
+    for (const needed of [
+      'package.json',
+      'package-lock.json',
+      '.npmrc',
+      'tsconfig.json',
+      'tsconfig.build.json',
+    ]) {
+      expect(copied).toContain(needed);
+    }
+    for (const source of copied) {
+      expect(existsSync(join(repo, source)), `COPY source ${source} is missing`).toBe(true);
+      expect(isIgnored(source, dockerignore), `COPY source ${source} is excluded by .dockerignore`).toBe(
+        false,
+      );
+    }
+  });
+
+  it('keeps local state, git history and node_modules out of the build context', () => {
+    for (const path of ['.git', 'node_modules', 'dist', '.lab', 'app.db'])
+      expect(isIgnored(path, dockerignore)).toBe(true);
+  });
+
+  it('runs as a non-root user with strata as the entrypoint', () => {
+    const user = instructions(runtime, 'USER').at(-1)?.args.trim();
+    expect(user).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
+    const entrypoints = instructions(runtime, 'ENTRYPOINT');
+    expect(entrypoints).toHaveLength(1);
+    expect(execForm(entrypoints[0]!)).toEqual(['node', '/app/dist/agent/src/cli.js']);
+  });
+
+  it('copies only package.json, node_modules and dist from the build stage into the runtime', () => {
+    const fromBuild = copies(runtime);
+    expect(fromBuild.every((c) => c.from === 'build')).toBe(true);
+    expect(fromBuild.flatMap((c) => c.sources).sort()).toEqual([
+      '/src/dist',
+      '/src/node_modules',
+      '/src/package.json',
+    ]);
+  });
+});
+
+// Replays the Dockerfile outside Docker: the build stage's COPY and RUN lines in a temporary folder,
+// then the runtime stage's COPY lines, and runs the result. `npm ci` is the one command not rerun:
+// CI has just run it in the repository, so its node_modules are linked in (hard links: prune only
+// unlinks, so the repository's copy is untouched).
+describe('Dockerfile replayed outside Docker', () => {
+  let work: string;
+  let app: string;
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'strata-dockerfile-'));
+    const src = join(work, 'src');
+    app = join(work, 'app');
+    mkdirSync(src);
+    mkdirSync(app);
+    for (const copy of copies(build)) {
+      for (const source of copy.sources) copyInto(join(repo, source), src, source, copy.dest);
+    }
+    sh(
+      `cp -al ${JSON.stringify(join(repo, 'node_modules'))} ${JSON.stringify(join(src, 'node_modules'))}`,
+      repo,
+    );
+    for (const command of buildCommands()) {
+      if (normalise(command) === 'npm ci') continue;
+      sh(command, src);
+    }
+    for (const copy of copies(runtime)) {
+      for (const source of copy.sources) {
+        const inStage = join(work, source.replace(/^\/src/, 'src'));
+        copyInto(inStage, app, source, copy.dest.replace(/^\/app/, '.'));
+      }
+    }
+  }, 240_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('gives a runtime image whose entrypoint prints the package version', () => {
+    const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;
+    const script = join(app, entry[1]!.replace(/^\/app\//, ''));
+    const out = execFileSync(process.execPath, [script, '--version'], { cwd: app, encoding: 'utf8' });
+    expect(out.trim()).toBe(pkg.version);
+  });
+
+  it('leaves no development-only package in the runtime node_modules, and every dependency', () => {
+    const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; optional?: boolean }>;
+    };
+    const devOnly = Object.entries(lock.packages).filter(
+      ([path, entry]) => path !== '' && entry.dev === true,
+    );
+    expect(devOnly.length).toBeGreaterThan(0);
+    for (const [path] of devOnly)
+      expect(existsSync(join(app, path)), `${path} is still installed`).toBe(false);
+    for (const dev of ['typescript', 'vitest', '@biomejs/biome', 'tsx']) {
+      expect(existsSync(join(app, 'node_modules', dev)), `${dev} is still installed`).toBe(false);
+    }
+    for (const dep of Object.keys(pkg.dependencies)) {
+      expect(existsSync(join(app, 'node_modules', dep, 'package.json')), `${dep} is missing`).toBe(true);
+    }
+  });
+
+  it('loads the native better-sqlite3 addon from the runtime node_modules', () => {
+    const out = sh(
+      `node -e "const D=require('better-sqlite3'); const db=new D(':memory:'); console.log(db.prepare('select 6*7 as n').get().n)"`,
+      app,
+    );
+    expect(out.trim()).toBe('42');
+  });
+
+  it('imports every CLI command module with production dependencies only', () => {
+    const commands = join(app, 'dist/agent/src/commands');
+    const modules = readdirSync(commands).filter((f) => f.endsWith('.js'));
+    expect(modules.length).toBeGreaterThan(0);
+    for (const module of modules) {
+      const out = sh(
+        `node --input-type=module -e "const m = await import('./dist/agent/src/commands/${module}'); console.log(typeof m.default)"`,
+        app,
+      );
+      expect(out.trim(), `dist/agent/src/commands/${module}`).toBe('function');
+    }
+  });
+});
+
+/** Docker's COPY: a folder's contents go to dest; a file goes into dest when dest ends with '/'. */
+function copyInto(from: string, root: string, source: string, dest: string): void {
+  const base = source.split('/').at(-1)!;
+  const target = dest.endsWith('/') || dest === '.' ? join(root, dest, base) : join(root, dest);
+  mkdirSync(dirname(target), { recursive: true });
+  cpSync(from, target, { recursive: true });
+}
