@@ -1,0 +1,359 @@
+/**
+ * A Git source: isomorphic-git shallow, single-ref fetches into a bare cache under the state
+ * directory. The last good commit survives restarts (state.json) and outages: when the remote
+ * cannot be reached the source keeps that commit and says `SourceUnavailable` since when.
+ * Render reads commits straight from the object store (no checkout).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import type { Logger } from 'pino';
+import type { SourceAuth } from '../config/schema.js';
+import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
+
+/** Why a source could not give a fresh commit. The commit in use, if any, stays in force. */
+export type SourceErrorReason = 'SourceUnavailable' | 'SourceAuthFailed' | 'RefNotFound' | 'SourceCorrupt';
+
+export interface SourceError {
+  reason: SourceErrorReason;
+  message: string;
+  /** ISO time of the first failure of the current streak. */
+  since: string;
+}
+
+export interface SourceState {
+  /** The commit enforced; null before the first successful fetch. */
+  commit: string | null;
+  /** When `commit` was last confirmed by the remote. */
+  fetchedAt: string | null;
+  reachable: boolean;
+  error: SourceError | null;
+}
+
+export interface GitSourceOptions {
+  url: string;
+  ref: string;
+  auth?: SourceAuth;
+  timeoutMs: number;
+  /** This source's own folder under the state directory. */
+  cacheDir: string;
+  log: Logger;
+  now?: () => Date;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+const STATE_FILE = 'state.json';
+
+/** A folder name for a source cache that changes when the URL does, so caches never mix. */
+export function cacheFolderName(name: string, url: string): string {
+  return `${name}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`;
+}
+
+export class GitSource {
+  readonly gitdir: string;
+  readonly displayUrl: string;
+  private current: SourceState = { commit: null, fetchedAt: null, reachable: true, error: null };
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly now: () => Date;
+
+  private constructor(private readonly opts: GitSourceOptions) {
+    this.gitdir = path.join(opts.cacheDir, 'repo.git');
+    this.displayUrl = redactUrl(opts.url);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Open the cache: restore the last good commit and drop the cache if it is corrupt. */
+  static async open(opts: GitSourceOptions): Promise<GitSource> {
+    const source = new GitSource(opts);
+    await source.exclusive(() => source.restore());
+    return source;
+  }
+
+  get state(): SourceState {
+    return { ...this.current };
+  }
+
+  /** True when the configured ref is a commit SHA: the source is pinned and never moves. */
+  get pinned(): boolean {
+    return SHA.test(this.opts.ref);
+  }
+
+  /** Fetch the ref and move to its commit; on failure keep the last commit and record why. */
+  fetch(): Promise<SourceState> {
+    return this.exclusive(async () => {
+      if (this.pinned && this.current.commit === this.opts.ref) return this.state;
+      try {
+        const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
+        await this.verifyCommitShallow(commit);
+        await this.succeed(commit);
+      } catch (err) {
+        this.fail(err);
+      }
+      return this.state;
+    });
+  }
+
+  /** Refs on the remote under `prefix` (e.g. `refs/pull/`), for previews. Throws when unreachable. */
+  listRemoteRefs(prefix: string): Promise<{ ref: string; oid: string }[]> {
+    return this.withDeadline(async (http) => {
+      const refs = await git.listServerRefs({
+        http,
+        url: this.opts.url,
+        prefix,
+        ...(await this.credentials()),
+      });
+      return refs.map((r) => ({ ref: r.ref, oid: r.oid }));
+    });
+  }
+
+  /** Fetch another ref (a preview ref) into the same cache; returns its commit. Throws on failure. */
+  fetchRef(ref: string): Promise<string> {
+    return this.exclusive(() => this.fetchCommit(ref, this.localRef(ref)));
+  }
+
+  /**
+   * Read every object of a commit (commit, trees, blobs); false when one is missing or damaged.
+   * Cheap enough at start and after a render that failed to read an object.
+   */
+  async verify(commit: string): Promise<boolean> {
+    try {
+      const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
+      await this.walkTree(c.tree);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drop the cache and fetch again (after a render hit a damaged object). */
+  repair(): Promise<SourceState> {
+    return this.exclusive(async () => {
+      this.opts.log.warn({ gitdir: this.gitdir }, 'Git cache is damaged; fetching it again.');
+      await this.resetCache();
+      this.current = { ...this.current, commit: null, fetchedAt: null };
+      try {
+        const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
+        await this.succeed(commit);
+      } catch (err) {
+        this.fail(err);
+      }
+      return this.state;
+    });
+  }
+
+  private async restore(): Promise<void> {
+    await this.initCache();
+    const saved = await this.readStateFile();
+    if (!saved?.commit) return;
+    if (await this.verify(saved.commit)) {
+      this.current = { commit: saved.commit, fetchedAt: saved.fetchedAt, reachable: true, error: null };
+      return;
+    }
+    this.opts.log.warn({ commit: saved.commit }, 'Git cache is damaged; it will be fetched again.');
+    await this.resetCache();
+  }
+
+  private async fetchCommit(ref: string, localRef: string): Promise<string> {
+    const fetched = await this.withDeadline(async (http) =>
+      git.fetch({
+        fs,
+        http,
+        gitdir: this.gitdir,
+        url: this.opts.url,
+        ref,
+        remoteRef: ref,
+        singleBranch: true,
+        depth: 1,
+        tags: false,
+        ...(await this.credentials()),
+      }),
+    );
+    if (!fetched.fetchHead) throw new RefMissingError(ref);
+    const commit = await this.peel(fetched.fetchHead);
+    // A local ref with the same short name makes the next fetch send it as a "have".
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: commit, force: true });
+    return commit;
+  }
+
+  private async peel(oid: string): Promise<string> {
+    let current = oid;
+    for (let i = 0; i < 10; i++) {
+      const { type, object } = await git.readObject({
+        fs,
+        gitdir: this.gitdir,
+        oid: current,
+        format: 'parsed',
+      });
+      if (type === 'commit') return current;
+      if (type !== 'tag') throw new Error(`ref ${this.opts.ref} points at a ${type}, not a commit`);
+      current = (object as { object: string }).object;
+    }
+    throw new Error(`ref ${this.opts.ref}: tag chain too long`);
+  }
+
+  private async verifyCommitShallow(commit: string): Promise<void> {
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
+    await git.readTree({ fs, gitdir: this.gitdir, oid: c.tree });
+  }
+
+  private async walkTree(oid: string): Promise<void> {
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
+    for (const entry of tree) {
+      if (entry.type === 'tree') await this.walkTree(entry.oid);
+      else if (entry.type === 'blob') await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid });
+    }
+  }
+
+  private async succeed(commit: string): Promise<void> {
+    const moved = commit !== this.current.commit;
+    this.current = { commit, fetchedAt: this.now().toISOString(), reachable: true, error: null };
+    await this.writeStateFile();
+    if (moved) this.opts.log.info({ commit }, 'Source moved to a new commit.');
+  }
+
+  private fail(err: unknown): void {
+    const { reason, reachable } = classify(err);
+    const since = this.current.error?.reason === reason ? this.current.error.since : this.now().toISOString();
+    const message = describe(err, this.displayUrl, this.opts.ref);
+    this.current = { ...this.current, reachable, error: { reason, message, since } };
+    this.opts.log.warn(
+      { reason, since, commit: this.current.commit, err: message },
+      'Fetch failed; keeping the last commit.',
+    );
+  }
+
+  private localRef(ref: string): string {
+    if (ref.startsWith('refs/')) return ref;
+    if (SHA.test(ref)) return `refs/strata/pinned/${ref}`;
+    return `refs/heads/${ref}`;
+  }
+
+  /** Credentials from files, read at each use; never logged or kept. */
+  private async credentials(): Promise<{
+    headers?: Record<string, string>;
+    onAuth?: () => { username: string; password: string };
+    onAuthFailure?: () => { cancel: true };
+  }> {
+    const auth = this.opts.auth;
+    if (!auth) return {};
+    if ('tokenFile' in auth) {
+      const token = (await readFile(auth.tokenFile, 'utf8')).trim();
+      return { headers: { Authorization: `Bearer ${token}` } };
+    }
+    const username = auth.usernameFile
+      ? (await readFile(auth.usernameFile, 'utf8')).trim()
+      : (auth.username ?? 'git');
+    const password = (await readFile(auth.passwordFile, 'utf8')).trim();
+    return { onAuth: () => ({ username, password }), onAuthFailure: () => ({ cancel: true }) };
+  }
+
+  private async withDeadline<T>(
+    run: (http: ReturnType<typeof deadlineHttpClient>) => Promise<T>,
+  ): Promise<T> {
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    return run(deadlineHttpClient(signal, this.opts.timeoutMs));
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async resetCache(): Promise<void> {
+    await rm(this.gitdir, { recursive: true, force: true });
+    await rm(path.join(this.opts.cacheDir, STATE_FILE), { force: true });
+    await this.initCache();
+  }
+
+  private async initCache(): Promise<void> {
+    await mkdir(this.gitdir, { recursive: true });
+    await git.init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'main' });
+    await git.setConfig({ fs, gitdir: this.gitdir, path: 'remote.origin.url', value: this.opts.url });
+    // Every fetched ref, also refs/pull/*, lands under one remote namespace.
+    await git.setConfig({
+      fs,
+      gitdir: this.gitdir,
+      path: 'remote.origin.fetch',
+      value: '+refs/*:refs/remotes/origin/*',
+    });
+  }
+
+  private async readStateFile(): Promise<{ commit: string; fetchedAt: string | null } | undefined> {
+    try {
+      const saved = JSON.parse(await readFile(path.join(this.opts.cacheDir, STATE_FILE), 'utf8')) as unknown;
+      if (typeof saved !== 'object' || saved === null) return undefined;
+      const { commit, fetchedAt, url, ref } = saved as Record<string, unknown>;
+      // A state file of another URL or ref is not ours to trust.
+      if (url !== this.opts.url || ref !== this.opts.ref || typeof commit !== 'string' || !SHA.test(commit)) {
+        return undefined;
+      }
+      return { commit, fetchedAt: typeof fetchedAt === 'string' ? fetchedAt : null };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeStateFile(): Promise<void> {
+    const file = path.join(this.opts.cacheDir, STATE_FILE);
+    const body = JSON.stringify({
+      url: this.opts.url,
+      ref: this.opts.ref,
+      commit: this.current.commit,
+      fetchedAt: this.current.fetchedAt,
+    });
+    await writeDurable(file, body);
+  }
+}
+
+export class RefMissingError extends Error {
+  constructor(readonly ref: string) {
+    super(`ref ${ref} does not exist on the remote`);
+    this.name = 'RefMissingError';
+  }
+}
+
+/** Write a file so that a crash leaves either the old or the new content: temp file, fsync, rename. */
+export async function writeDurable(file: string, body: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.promises.open(tmp, 'w');
+  try {
+    await handle.writeFile(body);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  const dir = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+function classify(err: unknown): { reason: SourceErrorReason; reachable: boolean } {
+  const e = err as { code?: string; data?: { statusCode?: number }; name?: string };
+  if (err instanceof RefMissingError || e.code === 'NotFoundError')
+    return { reason: 'RefNotFound', reachable: true };
+  const status = e.data?.statusCode;
+  if (status === 401 || status === 403 || e.code === 'UserCanceledError') {
+    return { reason: 'SourceAuthFailed', reachable: true };
+  }
+  if (err instanceof GitTimeoutError || status !== undefined || typeof e.code === 'string') {
+    return { reason: 'SourceUnavailable', reachable: false };
+  }
+  return { reason: 'SourceUnavailable', reachable: false };
+}
+
+function describe(err: unknown, url: string, ref: string): string {
+  const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
+  if (err instanceof RefMissingError || e.code === 'NotFoundError') return `ref ${ref} not found at ${url}`;
+  if (e.data?.statusCode) return `${url} answered HTTP ${e.data.statusCode}`;
+  if (err instanceof GitTimeoutError) return err.message;
+  const text = e.message ?? String(err);
+  // Messages may quote the URL; never let user info in a URL reach a log or a report.
+  return `${url}: ${text.replace(/\/\/[^/@\s]*@/g, '//')}`.slice(0, 1000);
+}

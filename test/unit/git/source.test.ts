@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import git from 'isomorphic-git';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GitSource, type GitSourceOptions } from '../../../agent/src/source/git.js';
+import {
+  commitFiles,
+  createRepo,
+  deleteRef,
+  forcePush,
+  type GitServer,
+  setRef,
+  startGitServer,
+  type TestRepo,
+} from '../../git/index.js';
+
+let tmp: string;
+let server: GitServer;
+let repo: TestRepo;
+let logLines: string[];
+const TOKEN = 'super-secret-token-4711';
+
+function logger() {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  return pino({ level: 'trace' }, sink);
+}
+
+async function open(name: string, over: Partial<GitSourceOptions> = {}): Promise<GitSource> {
+  const tokenFile = path.join(tmp, 'token');
+  return GitSource.open({
+    url: server.url('fleet'),
+    ref: 'main',
+    auth: { tokenFile },
+    timeoutMs: 5000,
+    cacheDir: path.join(tmp, 'state', name),
+    log: logger(),
+    ...over,
+  });
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'strata-src-'));
+  logLines = [];
+  await writeFile(path.join(tmp, 'token'), `${TOKEN}\n`);
+  repo = await createRepo(path.join(tmp, 'repos'), 'fleet');
+  server = await startGitServer({ root: path.join(tmp, 'repos'), auth: { type: 'bearer', token: TOKEN } });
+});
+afterAll(async () => {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('Git source', () => {
+  it('fetches the ref, follows new commits, and remembers the commit across restarts', async () => {
+    const c1 = await commitFiles(repo, { 'global/a.yaml': 'a: 1\n' });
+    const source = await open('follow');
+    expect((await source.fetch()).commit).toBe(c1);
+    const c2 = await commitFiles(repo, { 'global/a.yaml': 'a: 2\n' });
+    const state = await source.fetch();
+    expect(state).toMatchObject({ commit: c2, reachable: true, error: null });
+    const blob = await git.readBlob({ fs, gitdir: source.gitdir, oid: c2, filepath: 'global/a.yaml' });
+    expect(Buffer.from(blob.blob).toString()).toBe('a: 2\n');
+
+    const reopened = await open('follow');
+    expect(reopened.state.commit).toBe(c2);
+  });
+
+  it('follows a force-push to an older commit', async () => {
+    const old = await commitFiles(repo, { 'global/b.yaml': 'b: old\n' });
+    const source = await open('force');
+    await source.fetch();
+    const newer = await commitFiles(repo, { 'global/b.yaml': 'b: new\n' });
+    expect((await source.fetch()).commit).toBe(newer);
+    await forcePush(repo, 'main', old);
+    expect((await source.fetch()).commit).toBe(old);
+  });
+
+  it('pins to a commit SHA and stops asking the remote once it has it', async () => {
+    const pinned = await commitFiles(repo, { 'global/p.yaml': 'p: 1\n' });
+    await commitFiles(repo, { 'global/p.yaml': 'p: 2\n' });
+    const source = await open('pinned', { ref: pinned });
+    expect(source.pinned).toBe(true);
+    expect((await source.fetch()).commit).toBe(pinned);
+    const before = server.requests;
+    expect((await source.fetch()).commit).toBe(pinned);
+    expect(server.requests).toBe(before);
+  });
+
+  it('keeps the last commit while the server is down and catches up after it returns', async () => {
+    const c1 = await commitFiles(repo, { 'global/o.yaml': 'o: 1\n' });
+    const source = await open('outage');
+    await source.fetch();
+    await server.stop();
+    try {
+      const down1 = await source.fetch();
+      expect(down1.commit).toBe(c1);
+      expect(down1.reachable).toBe(false);
+      expect(down1.error?.reason).toBe('SourceUnavailable');
+      const since = down1.error?.since;
+      await new Promise((r) => setTimeout(r, 5));
+      const down2 = await source.fetch();
+      expect(down2.error?.since).toBe(since);
+    } finally {
+      await server.start();
+    }
+    const c2 = await commitFiles(repo, { 'global/o.yaml': 'o: 2\n' });
+    const back = await source.fetch();
+    expect(back).toMatchObject({ commit: c2, reachable: true, error: null });
+  });
+
+  it('says SourceAuthFailed for a wrong token and never logs the token', async () => {
+    const c1 = await commitFiles(repo, { 'global/t.yaml': 't: 1\n' });
+    const source = await open('auth');
+    await source.fetch();
+    const badFile = path.join(tmp, 'bad-token');
+    await writeFile(badFile, 'wrong-token-0815');
+    const bad = await open('auth', { auth: { tokenFile: badFile } });
+    const state = await bad.fetch();
+    expect(state.commit).toBe(c1);
+    expect(state.error?.reason).toBe('SourceAuthFailed');
+    expect(state.error?.message).toMatch(/401/);
+    const all = logLines.join('');
+    expect(all).toContain('Fetch failed');
+    expect(all).not.toContain(TOKEN);
+    expect(all).not.toContain('wrong-token-0815');
+  });
+
+  it('keeps the last commit when the branch is deleted (RefNotFound, nothing to prune)', async () => {
+    const c = await commitFiles(repo, { 'x.yaml': 'x: 1\n' }, { branch: 'gone' });
+    const source = await open('gone', { ref: 'gone' });
+    expect((await source.fetch()).commit).toBe(c);
+    await deleteRef(repo, 'refs/heads/gone');
+    const state = await source.fetch();
+    expect(state.commit).toBe(c);
+    expect(state.error?.reason).toBe('RefNotFound');
+  });
+
+  it('detects a damaged cache at start and fetches it again', async () => {
+    const c = await commitFiles(repo, { 'global/d.yaml': 'd: 1\n' });
+    const source = await open('corrupt');
+    await source.fetch();
+    const packDir = path.join(source.gitdir, 'objects', 'pack');
+    const packs = (await readdir(packDir)).filter((f) => f.endsWith('.pack'));
+    expect(packs.length).toBeGreaterThan(0);
+    for (const p of packs) await writeFile(path.join(packDir, p), 'garbage');
+    const reopened = await open('corrupt');
+    expect(reopened.state.commit).toBeNull();
+    expect((await reopened.fetch()).commit).toBe(c);
+    expect(await reopened.verify(c)).toBe(true);
+  });
+
+  it('lists and fetches pull request refs into the same cache', async () => {
+    const head = await commitFiles(repo, { 'pr.yaml': 'pr: 9\n' }, { branch: 'pr9' });
+    await setRef(repo, 'refs/pull/9/head', head);
+    const source = await open('previews');
+    const refs = await source.listRemoteRefs('refs/pull/');
+    expect(refs).toContainEqual({ ref: 'refs/pull/9/head', oid: head });
+    expect(await source.fetchRef('refs/pull/9/head')).toBe(head);
+    expect(await source.verify(head)).toBe(true);
+  });
+});
+
+describe('Git source timeouts', () => {
+  it('gives up on a server that accepts but never answers (a hang a real git server will not produce on demand)', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const source = await open('hang', {
+        url: `http://127.0.0.1:${port}/fleet.git`,
+        timeoutMs: 1000,
+        auth: undefined,
+      });
+      const started = Date.now();
+      const state = await source.fetch();
+      expect(state.error?.reason).toBe('SourceUnavailable');
+      expect(state.error?.message).toMatch(/within 1000ms/);
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});
