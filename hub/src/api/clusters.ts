@@ -1,0 +1,53 @@
+/** The read API: the fleet, one cluster, its history, a commit's rollout. */
+import { ClusterName } from '../../../agent/src/report/schema.js';
+import { HttpError, json, type Reply } from './http.js';
+import type { RequestContext, Route } from './router.js';
+import { clusterDetail, clusterHistory, commitOf, fleetView, rolloutView } from './views.js';
+
+export const clusterRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/clusters', access: 'read', handle: listClusters },
+  { method: 'GET', path: '/api/v1/clusters/:name', access: 'read', handle: getCluster },
+  { method: 'GET', path: '/api/v1/clusters/:name/history', access: 'read', handle: getHistory },
+  { method: 'GET', path: '/api/v1/commits/:sha/rollout', access: 'read', handle: getRollout },
+];
+
+async function listClusters({ hub, url }: RequestContext): Promise<Reply> {
+  const view = await fleetView(hub, {
+    selector: url.searchParams.get('selector'),
+    phase: url.searchParams.get('phase'),
+  });
+  return json(200, view);
+}
+
+async function getCluster({ hub, params }: RequestContext): Promise<Reply> {
+  const name = clusterNameOf(params.name!);
+  const detail = await clusterDetail(hub, name);
+  if (!detail) throw new HttpError(404, `cluster "${name}" has not reported`);
+  return json(200, detail);
+}
+
+async function getHistory({ hub, params, url }: RequestContext): Promise<Reply> {
+  const name = clusterNameOf(params.name!);
+  const limit = limitOf(url.searchParams.get('limit'));
+  return json(200, { cluster: name, history: await clusterHistory(hub, name, limit) });
+}
+
+async function getRollout({ hub, params, url }: RequestContext): Promise<Reply> {
+  return json(200, await rolloutView(hub, commitOf(params.sha!), url.searchParams.get('selector')));
+}
+
+export function clusterNameOf(text: string): string {
+  const parsed = ClusterName.safeParse(text);
+  if (!parsed.success)
+    throw new HttpError(400, `"${text}" is not a cluster name: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+export function limitOf(text: string | null, fallback = 50, max = 1000): number {
+  if (text === null) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new HttpError(400, `limit must be an integer from 1 to ${max}, got "${text}"`);
+  }
+  return n;
+}

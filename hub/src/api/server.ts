@@ -1,0 +1,137 @@
+/**
+ * The hub's HTTP server (node:http): matches the route table, applies the read-token guard,
+ * turns `HttpError`s into JSON answers and logs every other failure once.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import { uiRoutes } from '../ui/routes.js';
+import { credentialOf, readAllowed } from './auth.js';
+import { clusterRoutes } from './clusters.js';
+import { errorReply, HttpError, json, type Reply } from './http.js';
+import { ReportWriter } from './ingest.js';
+import { createMetrics } from './metrics.js';
+import { reportRoutes } from './reports.js';
+import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
+
+const opsRoutes: Route[] = [
+  { method: 'GET', path: '/healthz', access: 'public', handle: async () => json(200, { status: 'ok' }) },
+  {
+    method: 'GET',
+    path: '/metrics',
+    access: 'public',
+    handle: async ({ hub }) => ({
+      status: 200,
+      headers: { 'content-type': hub.metrics.registry.contentType },
+      body: await hub.metrics.registry.metrics(),
+    }),
+  },
+];
+
+/** Every route of the hub, in match order. New features add their table here. */
+export const routes: readonly Route[] = [...opsRoutes, ...reportRoutes, ...clusterRoutes, ...uiRoutes];
+
+export const DEFAULT_SETTINGS: HubSettings = {
+  bodyLimit: 4 * 1024 * 1024,
+  staleAfterMs: 10 * 60_000,
+  refreshSeconds: 5,
+};
+
+export interface HubServer {
+  hub: Hub;
+  server: Server;
+  /** `http://host:port` once listening. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function createHub(
+  store: Store,
+  logger: Logger,
+  settings: Partial<HubSettings> = {},
+  now = Date.now,
+): Hub {
+  return {
+    store,
+    logger,
+    metrics: createMetrics(store, now),
+    writer: new ReportWriter(store),
+    settings: { ...DEFAULT_SETTINGS, ...settings },
+    now,
+  };
+}
+
+/** Starts serving `hub` on host:port (port 0 picks a free one). */
+export async function serveHub(hub: Hub, host: string, port: number): Promise<HubServer> {
+  const server = createServer((req, res) => void handle(hub, req, res));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    hub,
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(hub: Hub, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let reply: Reply;
+  try {
+    reply = await route(hub, req);
+  } catch (err) {
+    reply = replyForError(hub, req, err);
+  }
+  send(res, req, reply);
+}
+
+async function route(hub: Hub, req: IncomingMessage): Promise<Reply> {
+  const url = new URL(req.url ?? '/', 'http://hub.invalid');
+  const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+  if (!match) throw new HttpError(404, `no such page: ${url.pathname}`);
+  if ('methods' in match) {
+    throw new HttpError(405, `${req.method} is not allowed here; use ${match.methods.join(' or ')}`);
+  }
+  if (
+    match.route.access === 'read' &&
+    !readAllowed(hub.settings.readToken, credentialOf(req.headers.authorization))
+  ) {
+    return {
+      ...errorReply(new HttpError(401, 'this hub requires its read token (Bearer, or Basic password)')),
+      headers: { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="strata hub"' },
+    };
+  }
+  const ctx: RequestContext = { hub, req, url, params: match.params };
+  return match.route.handle(ctx);
+}
+
+function replyForError(hub: Hub, req: IncomingMessage, err: unknown): Reply {
+  if (err instanceof HttpError) {
+    const reply = errorReply(err);
+    // An unread oversized body is not worth draining: close the connection after answering.
+    return err.status === 413 ? { ...reply, headers: { ...reply.headers, connection: 'close' } } : reply;
+  }
+  hub.logger.error({ err, method: req.method, url: req.url }, 'Request failed.');
+  return json(500, { error: 'internal error; see the hub log' });
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
+  res.writeHead(reply.status, { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...reply.headers });
+  res.end(req.method === 'HEAD' ? undefined : reply.body);
+}

@@ -1,0 +1,88 @@
+/**
+ * A commit's rollout across the fleet. The hub has no Git, so "behind" means "runs another
+ * commit"; a cluster that fetched the commit but failed to apply it is `failed`. Pure.
+ */
+import type { ClusterHealth, ClusterPhase } from './summary.js';
+
+export type RolloutState = 'healthy' | 'progressing' | 'failed' | 'behind' | 'notReported';
+export const ROLLOUT_STATES: readonly RolloutState[] = [
+  'healthy',
+  'progressing',
+  'failed',
+  'behind',
+  'notReported',
+];
+
+export interface RolloutCluster {
+  name: string;
+  labels: Record<string, string>;
+  state: RolloutState;
+  /** The commit the cluster runs (null when it never reported). */
+  commit: string | null;
+  phase: ClusterPhase;
+  health: ClusterHealth;
+  receivedAt: number | null;
+}
+
+export interface RolloutInput {
+  name: string;
+  labels: Record<string, string>;
+  receivedAt: number;
+  summary: {
+    phase: ClusterPhase;
+    health: ClusterHealth;
+    commit: string | null;
+    sources: { fetched: string | null; commit: string | null; phase: ClusterPhase; health: ClusterHealth }[];
+  };
+}
+
+/** Does this (possibly abbreviated, at least 7 characters) sha name that full commit? */
+export function sameCommit(sha: string, commit: string | null): boolean {
+  return commit !== null && sha.length >= 7 && commit.toLowerCase().startsWith(sha.toLowerCase());
+}
+
+export function rolloutState(sha: string, cluster: RolloutInput): RolloutState {
+  const sources = cluster.summary.sources;
+  const running = sources.filter((s) => sameCommit(sha, s.commit));
+  if (running.length > 0) {
+    const ok = running.every((s) => s.phase === 'Synced' && s.health === 'Healthy');
+    if (ok) return 'healthy';
+    return running.some((s) => s.phase === 'Failed' || s.phase === 'Degraded' || s.health === 'Degraded')
+      ? 'failed'
+      : 'progressing';
+  }
+  if (sources.some((s) => sameCommit(sha, s.fetched))) {
+    return sources.some((s) => s.phase === 'Failed') ? 'failed' : 'progressing';
+  }
+  return 'behind';
+}
+
+export function rolloutOf(sha: string, reported: RolloutInput[], silent: string[]): RolloutCluster[] {
+  const rows: RolloutCluster[] = reported.map((c) => ({
+    name: c.name,
+    labels: c.labels,
+    state: rolloutState(sha, c),
+    commit: c.summary.commit,
+    phase: c.summary.phase,
+    health: c.summary.health,
+    receivedAt: c.receivedAt,
+  }));
+  for (const name of silent) {
+    rows.push({
+      name,
+      labels: {},
+      state: 'notReported',
+      commit: null,
+      phase: 'Unknown',
+      health: 'Unknown',
+      receivedAt: null,
+    });
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function countBy<T extends string>(keys: readonly T[], values: T[]): Record<T, number> {
+  const counts = Object.fromEntries(keys.map((k) => [k, 0])) as Record<T, number>;
+  for (const v of values) counts[v]++;
+  return counts;
+}

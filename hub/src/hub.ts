@@ -1,0 +1,51 @@
+/** Assembles a running hub: the SQLite store, the HTTP server, and the history retention timer. */
+import type { Logger } from 'pino';
+import type { HubSettings } from './api/router.js';
+import { createHub, type HubServer, serveHub } from './api/server.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { RetentionPolicy, Store } from './store/store.js';
+
+export interface HubOptions {
+  db: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  settings?: Partial<HubSettings>;
+  retention?: Partial<RetentionPolicy>;
+  synchronous?: 'full' | 'normal';
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { keepReports: 200, maxAgeMs: 30 * 24 * 3600_000 };
+const PRUNE_EVERY_MS = 3600_000;
+
+export interface RunningHub extends HubServer {
+  store: Store;
+  /** Stops accepting requests, then closes the database. */
+  stop(): Promise<void>;
+}
+
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  const store = openSqliteStore(options.db, { retention, synchronous: options.synchronous ?? 'full' });
+  const hub = createHub(store, options.logger, options.settings);
+  const prune = async () => {
+    const dropped = await store.pruneHistory(Date.now());
+    if (dropped > 0) options.logger.info({ dropped }, 'Dropped reports older than the retention period.');
+  };
+  await prune();
+  const timer = setInterval(
+    () => void prune().catch((err) => options.logger.error({ err }, 'Pruning failed.')),
+    PRUNE_EVERY_MS,
+  );
+  timer.unref();
+  const served = await serveHub(hub, options.host, options.port);
+  return {
+    ...served,
+    store,
+    stop: async () => {
+      clearInterval(timer);
+      await served.close();
+      await store.close();
+    },
+  };
+}

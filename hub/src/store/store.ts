@@ -1,0 +1,95 @@
+/**
+ * The hub's storage, behind one interface so a PostgreSQL implementation can replace SQLite for a
+ * highly available hub. Plain values only: no database types cross this boundary. Every method is
+ * async for that reason, even though SQLite answers synchronously.
+ */
+import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
+import type { ReportSummary } from '../fleet/summary.js';
+
+/** A bearer token of one cluster. Only the hash of the secret is ever stored. */
+export interface TokenRecord {
+  id: string;
+  cluster: string;
+  /** SHA-256 of the token's secret part, hex. */
+  hash: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A validated report as received, ready to store. */
+export interface IncomingReport {
+  report: Report;
+  summary: ReportSummary;
+  /** Receipt time, epoch milliseconds. */
+  receivedAt: number;
+}
+
+/**
+ * - `stored`: the report is now the cluster's current state.
+ * - `duplicate`: this seq was already stored; nothing changed.
+ * - `stale`: older than the current state; kept in history, current state unchanged.
+ */
+export type SaveOutcome = { result: 'stored' | 'duplicate' | 'stale'; latestSeq: number };
+
+/** What the fleet views show for one cluster (its latest report, summarised). */
+export interface ClusterRecord {
+  name: string;
+  labels: Record<string, string>;
+  seq: number;
+  receivedAt: number;
+  summary: ReportSummary;
+}
+
+export interface HistoryEntry {
+  seq: number;
+  receivedAt: number;
+  createdAt: string | null;
+  summary: ReportSummary;
+  /** False for a late report older than the state it arrived after. */
+  applied: boolean;
+}
+
+/** The latest live plan of one cluster for one preview ref (DESIGN.md §4). */
+export interface PreviewRecord {
+  cluster: string;
+  ref: string;
+  seq: number;
+  receivedAt: number;
+  preview: PreviewStatus;
+}
+
+export interface RetentionPolicy {
+  /** Reports kept per cluster in history (the newest ones). */
+  keepReports: number;
+  /** Reports older than this are dropped from history, milliseconds. */
+  maxAgeMs: number;
+}
+
+export interface Store {
+  createToken(token: TokenRecord): Promise<void>;
+  findToken(id: string): Promise<TokenRecord | undefined>;
+  /** Marks the token revoked; false when no such token exists. */
+  revokeToken(id: string, at: string): Promise<boolean>;
+  listTokens(): Promise<TokenRecord[]>;
+
+  /**
+   * Stores a batch of reports atomically and durably: when the promise resolves every report is
+   * on disk. Outcomes are in the order of the batch. One batch lets many concurrent reports share
+   * one disk flush (group commit).
+   */
+  saveReports(batch: IncomingReport[]): Promise<SaveOutcome[]>;
+
+  listClusters(): Promise<ClusterRecord[]>;
+  getCluster(name: string): Promise<{ record: ClusterRecord; report: Report } | undefined>;
+  /** Newest first. */
+  history(cluster: string, limit: number): Promise<HistoryEntry[]>;
+  /** Names of clusters that have a token but may never have reported. */
+  knownClusterNames(): Promise<string[]>;
+
+  /** Latest plan per cluster for every ref, or for one ref. */
+  listPreviews(filter?: { ref?: string }): Promise<PreviewRecord[]>;
+
+  /** Applies the retention policy to history now; returns how many reports were dropped. */
+  pruneHistory(now: number): Promise<number>;
+  close(): Promise<void>;
+}

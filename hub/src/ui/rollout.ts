@@ -1,0 +1,53 @@
+/** A commit's rollout: which clusters run it and are healthy, which are behind or silent. */
+import type { RolloutView } from '../api/views.js';
+import { ROLLOUT_STATES } from '../fleet/rollout.js';
+import { ago } from '../fleet/time.js';
+import { badge, clusterLink, commitLink, labelChips } from './format.js';
+import { html, type SafeHtml } from './html.js';
+import type { Page } from './layout.js';
+
+const STATE_TEXT: Record<string, string> = {
+  healthy: 'running it, healthy',
+  progressing: 'applying or not healthy yet',
+  failed: 'failed to apply',
+  behind: 'running another commit',
+  notReported: 'never reported',
+};
+
+export function rolloutPage(view: RolloutView, now: number): Page {
+  return {
+    title: `Rollout of ${view.commit.slice(0, 8)}`,
+    sections: { counts: counts(view), clusters: table(view, now) },
+    body: (section) => html`
+<p class="crumbs"><a href="/">Fleet</a> › commit</p>
+<h1>Rollout of <code>${view.commit}</code></h1>
+${section('counts')}
+${section('clusters')}`,
+  };
+}
+
+function counts(view: RolloutView): SafeHtml {
+  const done = view.total ? Math.round((view.counts.healthy / view.total) * 100) : 0;
+  return html`<progress class="rollout-bar" max="100" value="${done}" title="${done}% healthy">${done}%</progress>
+<div class="cards">
+  <div class="card total"><div class="n">${done}%</div><div class="k">of ${view.total} healthy</div></div>
+  ${ROLLOUT_STATES.map(
+    (s) =>
+      html`<div class="card r-${s.toLowerCase()}"><div class="n">${view.counts[s]}</div><div class="k">${s === 'notReported' ? 'not reported' : s}</div></div>`,
+  )}
+</div>`;
+}
+
+function table(view: RolloutView, now: number): SafeHtml {
+  if (view.clusters.length === 0) return html`<p class="empty">No clusters known.</p>`;
+  return html`<table class="grid rollout">
+<thead><tr><th>Cluster</th><th>Labels</th><th>Rollout</th><th>Runs</th><th>Phase</th><th>Health</th><th>Last seen</th></tr></thead>
+<tbody>${view.clusters.map(
+    (
+      c,
+    ) => html`<tr data-cluster="${c.name}" data-state="${c.state}"><td>${clusterLink(c.name)}</td><td class="labels">${labelChips(c.labels)}</td>
+<td>${badge(c.state)} <span class="muted">${STATE_TEXT[c.state]}</span></td><td>${commitLink(c.commit)}</td>
+<td>${badge(c.phase)}</td><td>${badge(c.health)}</td>
+<td>${c.receivedAt === null ? html`<span class="stale">never</span>` : html`<span class="${c.stale ? 'stale' : ''}">${ago(now - c.receivedAt)}</span>`}</td></tr>`,
+  )}</tbody></table>`;
+}

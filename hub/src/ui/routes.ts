@@ -1,0 +1,103 @@
+/** Dashboard routes. `?format=sections` answers a page's refreshable sections as JSON. */
+import { clusterNameOf } from '../api/clusters.js';
+import { HttpError, json, type Reply } from '../api/http.js';
+import type { Hub, RequestContext, Route } from '../api/router.js';
+import {
+  clusterDetail,
+  clusterHistory,
+  commitOf,
+  type FleetView,
+  fleetView,
+  rolloutView,
+} from '../api/views.js';
+import { CLUSTER_PHASES } from '../fleet/summary.js';
+import { APP_JS, STYLE_CSS } from './assets.js';
+import { clusterPage } from './cluster.js';
+import { html } from './html.js';
+import { type Page, pageSections, renderPage } from './layout.js';
+import { overviewPage } from './overview.js';
+import { rolloutPage } from './rollout.js';
+
+const HISTORY_SHOWN = 20;
+
+export const uiRoutes: Route[] = [
+  { method: 'GET', path: '/', access: 'read', handle: overview },
+  { method: 'GET', path: '/clusters/:name', access: 'read', handle: cluster },
+  { method: 'GET', path: '/commits/:sha', access: 'read', handle: rollout },
+  {
+    method: 'GET',
+    path: '/assets/app.js',
+    access: 'public',
+    handle: async () => asset(APP_JS, 'text/javascript'),
+  },
+  {
+    method: 'GET',
+    path: '/assets/style.css',
+    access: 'public',
+    handle: async () => asset(STYLE_CSS, 'text/css'),
+  },
+];
+
+function asset(body: string, type: string): Reply {
+  return {
+    status: 200,
+    headers: { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'max-age=300' },
+    body,
+  };
+}
+
+function answer(ctx: RequestContext, page: Page, status = 200): Reply {
+  if (ctx.url.searchParams.get('format') === 'sections') return json(status, pageSections(page));
+  return {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: renderPage(page, ctx.hub.settings.refreshSeconds),
+  };
+}
+
+async function overview(ctx: RequestContext): Promise<Reply> {
+  const filter = { selector: ctx.url.searchParams.get('selector'), phase: ctx.url.searchParams.get('phase') };
+  try {
+    return answer(ctx, overviewPage(await fleetView(ctx.hub, filter)));
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status !== 400) throw err;
+    if (ctx.url.searchParams.get('format') === 'sections') throw err;
+    const empty = await emptyFleet(ctx.hub, filter.selector ?? '');
+    return answer(ctx, overviewPage(empty, err.message), 400);
+  }
+}
+
+async function emptyFleet(hub: Hub, selector: string): Promise<FleetView> {
+  const all = await fleetView(hub, {});
+  return {
+    ...all,
+    selector,
+    clusters: [],
+    counts: Object.fromEntries(CLUSTER_PHASES.map((p) => [p, 0])) as FleetView['counts'],
+  };
+}
+
+async function cluster(ctx: RequestContext): Promise<Reply> {
+  const name = clusterNameOf(ctx.params.name!);
+  const detail = await clusterDetail(ctx.hub, name);
+  if (!detail) return notFound(ctx, `Cluster "${name}" has not reported yet.`);
+  const history = await clusterHistory(ctx.hub, name, HISTORY_SHOWN);
+  return answer(ctx, clusterPage({ ...detail, history, now: ctx.hub.now() }));
+}
+
+async function rollout(ctx: RequestContext): Promise<Reply> {
+  const sha = commitOf(ctx.params.sha!);
+  return answer(
+    ctx,
+    rolloutPage(await rolloutView(ctx.hub, sha, ctx.url.searchParams.get('selector')), ctx.hub.now()),
+  );
+}
+
+function notFound(ctx: RequestContext, message: string): Reply {
+  const page: Page = {
+    title: 'Not found',
+    sections: { message: html`<p class="empty">${message}</p>` },
+    body: (section) => html`<h1>Not found</h1>${section('message')}<p><a href="/">Back to the fleet</a></p>`,
+  };
+  return answer(ctx, page, 404);
+}
