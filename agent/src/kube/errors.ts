@@ -1,0 +1,73 @@
+import type { ObjectRef } from './types.js';
+
+/** A field the apiserver named in a Status cause. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+/** A non-2xx answer from the apiserver, with the parts of its Status the engine reasons about. */
+export class KubeApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly causes: StatusCause[];
+  readonly object?: ObjectRef;
+  readonly verb: string;
+
+  constructor(args: {
+    code: number;
+    reason: string;
+    message: string;
+    causes?: StatusCause[];
+    object?: ObjectRef;
+    verb: string;
+  }) {
+    super(args.message);
+    this.name = 'KubeApiError';
+    this.code = args.code;
+    this.reason = args.reason;
+    this.causes = args.causes ?? [];
+    this.verb = args.verb;
+    if (args.object) this.object = args.object;
+  }
+
+  get isNotFound(): boolean {
+    return this.code === 404;
+  }
+
+  get isConflict(): boolean {
+    return this.code === 409;
+  }
+
+  /** The apiserver rejects a change to an immutable field as 422 Invalid with "field is immutable". */
+  get isImmutable(): boolean {
+    return (
+      this.code === 422 &&
+      (this.message.includes('immutable') || this.causes.some((c) => c.message?.includes('immutable')))
+    );
+  }
+}
+
+/** Builds the error from a response body that is usually, but not always, a Status object. */
+export function errorFromResponse(
+  code: number,
+  body: string,
+  verb: string,
+  object?: ObjectRef,
+): KubeApiError {
+  let status: { reason?: string; message?: string; details?: { causes?: StatusCause[] } } = {};
+  try {
+    status = JSON.parse(body);
+  } catch {
+    status = { message: body.slice(0, 500) };
+  }
+  return new KubeApiError({
+    code,
+    reason: status.reason ?? `HTTP${code}`,
+    message: status.message || `HTTP ${code} from the apiserver`,
+    causes: status.details?.causes ?? [],
+    verb,
+    ...(object ? { object } : {}),
+  });
+}

@@ -1,0 +1,64 @@
+import type { KubeObject } from '../model/object.js';
+
+/** Where a kind lives in the API: what discovery (the RESTMapper) says about it. */
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  /** Plural resource name used in URLs, e.g. `deployments`. */
+  resource: string;
+  namespaced: boolean;
+}
+
+/** Enough to address one object. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface ApplyOptions {
+  fieldManager: string;
+  force: boolean;
+  dryRun?: boolean;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  namespace?: string;
+}
+
+/** The small Kubernetes API surface the sync engine needs. */
+export interface KubeClient {
+  /** Discovery: kind → resource and scope; undefined when the cluster does not serve the kind. */
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo | undefined>;
+  /** Discovery by group and kind alone (the group's preferred version). */
+  resourceForGroupKind(group: string, kind: string): Promise<ResourceInfo | undefined>;
+  /** Forget cached discovery (after CRDs change). */
+  invalidateDiscovery(): void;
+  /** Server-side apply; returns the object the server stored (or would store, with dryRun). */
+  apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject>;
+  /** undefined when the object does not exist. */
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Every object of a kind (all namespaces unless `namespace`), following pagination. */
+  list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
+  /** JSON merge patch (RFC 7386). */
+  mergePatch(ref: ObjectRef, patch: unknown, fieldManager: string): Promise<KubeObject>;
+  /** false when the object was already gone. */
+  delete(
+    ref: ObjectRef,
+    opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' },
+  ): Promise<boolean>;
+  /** Count of HTTP requests sent so far (benchmarks and tests). */
+  readonly requestCount: number;
+}
+
+export function refOf(obj: KubeObject): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+  };
+}

@@ -1,0 +1,52 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What the last verified sync saw of one object. */
+export interface CacheEntry {
+  desiredHash: string;
+  /** Hash of the normalised live object (status and server bookkeeping left out). */
+  liveHash: string;
+}
+
+/** Per-ApplySet memory of verified objects: lets a no-op reconcile skip every dry-run. */
+export interface SyncCache {
+  version: 1;
+  applySetId: string;
+  /** Reconciles since the cache was created; every N-th one re-verifies everything. */
+  cycle: number;
+  entries: Record<string, CacheEntry>;
+}
+
+export function emptyCache(applySetId: string): SyncCache {
+  return { version: 1, applySetId, cycle: 0, entries: {} };
+}
+
+export function cacheFile(stateDir: string, applySetName: string): string {
+  return path.join(stateDir, `sync-cache-${applySetName.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+/** A missing, unreadable or foreign cache is an empty one: the cost is a full verify, never a wrong answer. */
+export async function loadCache(file: string, applySetId: string): Promise<SyncCache> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as SyncCache;
+    if (
+      parsed.version === 1 &&
+      parsed.applySetId === applySetId &&
+      parsed.entries &&
+      typeof parsed.cycle === 'number'
+    ) {
+      return parsed;
+    }
+  } catch {
+    // fall through to an empty cache
+  }
+  return emptyCache(applySetId);
+}
+
+/** Written to a temporary file and renamed, so a crash leaves the old cache or the new one. */
+export async function saveCache(file: string, cache: SyncCache): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cache));
+  await rename(tmp, file);
+}

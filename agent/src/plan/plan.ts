@@ -1,0 +1,166 @@
+import { KubeApiError } from '../kube/errors.js';
+import type { KubeClient } from '../kube/types.js';
+import type { KubeObject } from '../model/object.js';
+import { objectId } from '../model/object.js';
+import type { CacheEntry, SyncCache } from './cache.js';
+import { conflictsOf } from './conflict.js';
+import { DESIRED_HASH_ANNOTATION, type DesiredObject } from './desired.js';
+import { diffFields } from './diff.js';
+import { hashOf } from './hash.js';
+import { normalise } from './normalise.js';
+import { sensitivePaths } from './secrets.js';
+import type { PlanEntry, PlanError } from './types.js';
+
+export interface PlanOptions {
+  fieldManager: string;
+  /** Ignore the cache and dry-run every object. */
+  fullVerify: boolean;
+  concurrency: number;
+  /** Namespaces the same sync declares: a dry-run in one that does not exist yet is a create. */
+  namespacesInSync: Set<string>;
+}
+
+/** What planning one object learned. */
+export interface ObjectPlan {
+  entry: PlanEntry;
+  /** The live object as last seen (for health), undefined when it does not exist. */
+  live?: KubeObject;
+  /** Set when the object was verified in sync: what to remember for the next cycle. */
+  verified?: CacheEntry;
+  fromCache: boolean;
+  dryRun: boolean;
+}
+
+export function liveHashOf(live: KubeObject): string {
+  return hashOf(normalise(live));
+}
+
+function baseEntry(d: DesiredObject): PlanEntry {
+  const { apiVersion, kind, metadata } = d.object;
+  const ref = {
+    apiVersion,
+    kind,
+    name: metadata.name,
+    ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+  };
+  return { id: d.id, ref, action: 'unchanged', changes: [], wave: d.wave };
+}
+
+export function planErrorOf(err: unknown): PlanError {
+  if (err instanceof KubeApiError) {
+    const reason = err.isImmutable ? 'Immutable' : err.reason;
+    return { reason, message: err.message, code: err.code };
+  }
+  return { reason: 'InternalError', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Ask the apiserver without force: a 409 names the fields and managers we would fight. */
+async function findConflicts(client: KubeClient, d: DesiredObject, fieldManager: string) {
+  try {
+    await client.apply(d.object, { fieldManager, force: false, dryRun: true });
+    return undefined;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.isConflict) return conflictsOf(err);
+    throw err;
+  }
+}
+
+/**
+ * Plans one desired object: from the cache when neither side moved, otherwise by a forced
+ * server-side-apply dry-run compared with the live object.
+ */
+export async function planObject(
+  client: KubeClient,
+  d: DesiredObject,
+  memberLive: KubeObject | undefined,
+  cache: SyncCache,
+  opts: PlanOptions,
+): Promise<ObjectPlan> {
+  const entry = baseEntry(d);
+  if (d.problem) {
+    entry.action = 'error';
+    entry.error = { reason: 'BadAnnotation', message: d.problem };
+    return { entry, ...(memberLive ? { live: memberLive } : {}), fromCache: false, dryRun: false };
+  }
+  if (!d.info) {
+    if (d.crdId) {
+      entry.action = 'create';
+      entry.awaitsCrd = d.crdId;
+    } else {
+      entry.action = 'error';
+      entry.error = {
+        reason: 'KindNotServed',
+        message: `the cluster does not serve ${d.object.kind} in ${d.object.apiVersion}`,
+      };
+    }
+    return { entry, fromCache: false, dryRun: false };
+  }
+  const cached = cache.entries[d.id];
+  if (
+    !opts.fullVerify &&
+    memberLive &&
+    cached?.desiredHash === d.hash &&
+    cached.liveHash === liveHashOf(memberLive)
+  ) {
+    return { entry, live: memberLive, verified: cached, fromCache: true, dryRun: false };
+  }
+  // Objects not yet in the ApplySet were not in the member LIST: look them up (first sync, adoption).
+  const live = memberLive ?? (await client.get(entry.ref));
+  let result: KubeObject;
+  try {
+    result = await client.apply(d.object, { fieldManager: opts.fieldManager, force: true, dryRun: true });
+  } catch (err) {
+    const error = planErrorOf(err);
+    const ns = d.object.metadata.namespace;
+    if (!live && error.code === 404 && ns && opts.namespacesInSync.has(ns)) {
+      entry.action = 'create';
+      entry.awaitsNamespace = ns;
+    } else if (error.reason === 'Immutable' && d.replace && live) {
+      entry.action = 'replace';
+      entry.error = error;
+    } else {
+      entry.action = 'error';
+      entry.error = error;
+    }
+    return { entry, ...(live ? { live } : {}), fromCache: false, dryRun: true };
+  }
+  if (!live) {
+    entry.action = 'create';
+    return { entry, fromCache: false, dryRun: true };
+  }
+  entry.changes = diffFields(normalise(live), normalise(result), sensitivePaths(d.object));
+  if (entry.changes.length === 0) {
+    return {
+      entry,
+      live,
+      verified: { desiredHash: d.hash, liveHash: liveHashOf(live) },
+      fromCache: false,
+      dryRun: true,
+    };
+  }
+  entry.action = 'update';
+  // Our stamp on the live object says it was applied from exactly this desired state: it moved.
+  entry.drift = live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === d.hash;
+  const conflicts = await findConflicts(client, d, opts.fieldManager);
+  if (conflicts) {
+    entry.action = 'conflict';
+    entry.conflicts = conflicts;
+  }
+  return { entry, live, fromCache: false, dryRun: true };
+}
+
+/** The prune side of the plan: members the render no longer holds. */
+export function deleteEntries(remove: KubeObject[], keep: KubeObject[]): PlanEntry[] {
+  const entry = (obj: KubeObject, kept: boolean): PlanEntry => {
+    const ref = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      name: obj.metadata.name,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    };
+    const e: PlanEntry = { id: objectId(obj), ref, action: 'delete', changes: [], wave: 0 };
+    if (kept) e.kept = true;
+    return e;
+  };
+  return [...remove.map((o) => entry(o, false)), ...keep.map((o) => entry(o, true))];
+}

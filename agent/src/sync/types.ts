@@ -1,0 +1,62 @@
+import type { ApplyEvent, ApplyOutcome } from '../apply/apply.js';
+import type { HealthSummary, SyncPhase } from '../health/phase.js';
+import type { HealthStatus } from '../health/status.js';
+import type { Plan } from '../plan/types.js';
+import type { PruneOutcome } from '../prune/prune.js';
+
+export interface SyncError {
+  /** Object identity, when the error is about one object. */
+  id?: string;
+  reason: string;
+  message: string;
+}
+
+export interface SyncConflict {
+  id: string;
+  field: string;
+  manager: string;
+  message: string;
+}
+
+export interface SyncDrift {
+  id: string;
+  /** Paths of the fields that differ; never their values. */
+  fields: string[];
+  action: 'corrected' | 'reported';
+}
+
+export interface SyncHealth {
+  status: HealthSummary;
+  objects: { id: string; status: HealthStatus; message: string }[];
+}
+
+/** The outcome of one sync (plan → apply → prune → health) of one ApplySet. */
+export interface SyncResult {
+  phase: SyncPhase;
+  startedAt: string;
+  finishedAt: string;
+  plan: Plan;
+  applied: ApplyOutcome[];
+  pruned: PruneOutcome[];
+  pruneRefused?: string;
+  counts: {
+    created: number;
+    updated: number;
+    replaced: number;
+    pruned: number;
+    kept: number;
+    unchanged: number;
+    failed: number;
+  };
+  conflicts: SyncConflict[];
+  errors: SyncError[];
+  drift: SyncDrift[];
+  health: SyncHealth;
+  stats: { requests: number; dryRuns: number; fromCache: number; fullVerify: boolean };
+}
+
+export type SyncEvent =
+  | ApplyEvent
+  | { type: 'planned'; plan: Plan }
+  | { type: 'pruned'; outcome: PruneOutcome }
+  | { type: 'prune-refused'; reason: string };
