@@ -1,5 +1,148 @@
-/** `strata render` */
-export default async function render(_argv: string[]): Promise<number> {
-  process.stderr.write('strata render: not built yet\n');
-  return 1;
+import * as fs from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ClusterIdentity } from '../model/object.js';
+import {
+  explainRender,
+  formatRenderError,
+  renderCluster,
+  toJsonList,
+  toYamlStream,
+} from '../render/index.js';
+import { objectFileName } from '../render/output.js';
+import { FolderTree } from '../source/folder.js';
+import { openGitTree } from '../source/git-tree.js';
+import type { FileTree } from '../source/tree.js';
+
+const HELP = `Usage: strata render --repo DIR --cluster NAME [options]
+
+Renders the objects one cluster must run from a fleet repository.
+
+Options:
+  --repo DIR          the fleet repository (a folder, or a Git repository with --ref)
+  --cluster NAME      the cluster's name
+  --labels K=V,...    the cluster's labels, e.g. region=cn-hangzhou,env=prod
+  --ref REF           render this commit, branch or tag of the Git repository in DIR, without a checkout
+  --format yaml|json  output format (default yaml; json prints a v1 List)
+  --explain           print where every object came from (layers, definitions, patches) instead of the objects
+  --out DIR           write one file per object into DIR instead of printing them
+  -h, --help          show this help
+
+Exit codes: 0 rendered, 1 render errors (each printed with file, document and line), 2 usage error.
+`;
+
+class UsageError extends Error {}
+
+interface RenderArgs {
+  repo: string;
+  cluster: ClusterIdentity;
+  ref?: string;
+  format: 'yaml' | 'json';
+  explain: boolean;
+  out?: string;
+}
+
+/** `k=v,k2=v2` → labels; an empty string gives no labels. */
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    const key = pair.slice(0, eq).trim();
+    if (eq <= 0 || key === '') throw new UsageError(`--labels: '${pair}' is not KEY=VALUE`);
+    if (Object.hasOwn(labels, key)) throw new UsageError(`--labels: label '${key}' given twice`);
+    labels[key] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+function parseRenderArgs(argv: string[]): RenderArgs | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      repo: { type: 'string' },
+      cluster: { type: 'string' },
+      labels: { type: 'string', default: '' },
+      ref: { type: 'string' },
+      format: { type: 'string', default: 'yaml' },
+      explain: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (!values.repo) throw new UsageError('--repo DIR is required');
+  if (!values.cluster) throw new UsageError('--cluster NAME is required');
+  if (values.format !== 'yaml' && values.format !== 'json')
+    throw new UsageError('--format must be yaml or json');
+  return {
+    repo: values.repo,
+    cluster: { name: values.cluster, labels: parseLabels(values.labels) },
+    ref: values.ref,
+    format: values.format,
+    explain: values.explain,
+    out: values.out,
+  };
+}
+
+async function openTree(repo: string, ref: string | undefined): Promise<FileTree> {
+  const info = await stat(repo).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`--repo: '${repo}' is not a folder`);
+  if (ref === undefined) return new FolderTree(repo);
+  const isWorkTree = await stat(join(repo, '.git')).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
+  } catch (e) {
+    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
+  }
+}
+
+/** `strata render`: one cluster's objects from a fleet repository folder or commit. */
+export default async function render(argv: string[]): Promise<number> {
+  let args: RenderArgs | 'help';
+  let tree: FileTree;
+  try {
+    args = parseRenderArgs(argv);
+    if (args === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    tree = await openTree(args.repo, args.ref);
+  } catch (e) {
+    if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true)
+      throw e;
+    process.stderr.write(`strata render: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const result = await renderCluster(tree, args.cluster);
+  if (!result.ok) {
+    process.stderr.write(
+      `strata render: ${tree.description} failed to render for cluster ${args.cluster.name}:\n`,
+    );
+    for (const error of result.errors) process.stderr.write(`  ${formatRenderError(error)}\n`);
+    return 1;
+  }
+  if (args.out) {
+    await mkdir(args.out, { recursive: true });
+    for (const o of result.objects) {
+      const text = args.format === 'json' ? `${JSON.stringify(o.object, null, 2)}\n` : toYamlStream([o]);
+      const name = objectFileName(o.object);
+      await writeFile(join(args.out, args.format === 'json' ? name.replace(/\.yaml$/, '.json') : name), text);
+    }
+  }
+  if (args.explain) {
+    process.stdout.write(
+      args.format === 'json'
+        ? `${JSON.stringify({ cluster: args.cluster, ...result, objects: result.objects.map(({ id, provenance }) => ({ id, provenance })) }, null, 2)}\n`
+        : explainRender(args.cluster, result),
+    );
+  } else if (!args.out) {
+    process.stdout.write(args.format === 'json' ? toJsonList(result.objects) : toYamlStream(result.objects));
+  }
+  return 0;
 }

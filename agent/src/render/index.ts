@@ -1,0 +1,9 @@
+export type { ParsedDocument } from './documents.js';
+export { formatLocation, formatRenderError, RenderError, type SourceLocation } from './errors.js';
+export { DEFAULT_MAX_FILE_BYTES } from './files.js';
+export { DEFAULT_LAYERS, resolveLayers } from './layers.js';
+export { strategicMerge } from './merge.js';
+export { explainRender, objectFileName, toJsonList, toYamlStream } from './output.js';
+export type * from './provenance.js';
+export { createRenderer, type Renderer, type RenderOptions, renderCluster } from './render.js';
+export { matchesSelector, parseSelector } from './selector.js';

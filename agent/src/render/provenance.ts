@@ -1,0 +1,58 @@
+import type { KubeObject } from '../model/object.js';
+import type { RenderError } from './errors.js';
+import type { Layer, SkippedLayer } from './layers.js';
+
+/** A document in the fleet repository. */
+export interface DocumentRef {
+  file: string;
+  /** 0-based index of the document in its file. */
+  doc: number;
+  line: number;
+}
+
+/** One operation of a Patch document, as applied to one object. */
+export interface AppliedPatch extends DocumentRef {
+  /** `merge`, `jsonPatch`, or `images`. */
+  op: 'merge' | 'jsonPatch' | 'images';
+}
+
+/** Where a rendered object came from. */
+export interface Provenance {
+  /** The layer folder and document that defined the object. */
+  layer: string;
+  definedAt: DocumentRef;
+  /** Definitions in earlier layers that this one replaced, oldest first. */
+  replaced: (DocumentRef & { layer: string })[];
+  /** Patches applied after the definition, in order. */
+  patches: AppliedPatch[];
+}
+
+export interface RenderedObject {
+  /** `objectId()` of the object. */
+  id: string;
+  object: KubeObject;
+  provenance: Provenance;
+}
+
+/** An object that a cluster does not get, and why: its selector, or a `delete` patch. */
+export interface DroppedObject {
+  id: string;
+  definedAt: DocumentRef;
+  reason: string;
+}
+
+export interface RenderSuccess {
+  ok: true;
+  objects: RenderedObject[];
+  /** The layers used, in order, and those skipped for this cluster with the reason. */
+  layers: (Layer & { found: boolean })[];
+  skipped: SkippedLayer[];
+  dropped: DroppedObject[];
+}
+
+export interface RenderFailure {
+  ok: false;
+  errors: RenderError[];
+}
+
+export type RenderResult = RenderSuccess | RenderFailure;

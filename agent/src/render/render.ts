@@ -1,0 +1,170 @@
+import type { ClusterIdentity } from '../model/object.js';
+import type { FileTree } from '../source/tree.js';
+import { classifyDocument, errorAt, type PatchSpec } from './classify.js';
+import { type ParsedDocument, parseYamlFile } from './documents.js';
+import { RenderError } from './errors.js';
+import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
+import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
+import { applyPatchDocument, type WorkingObject } from './patches.js';
+import type { DocumentRef, DroppedObject, RenderResult } from './provenance.js';
+import { matchesSelector } from './selector.js';
+import { substituteVariables, type VariableProblem } from './variables.js';
+
+export interface RenderOptions {
+  /** Largest file read, in bytes (default 5 MiB). */
+  maxFileBytes?: number;
+}
+
+/** Renders many clusters from one tree, reading and parsing each file once for all of them. */
+export interface Renderer {
+  render(cluster: ClusterIdentity): Promise<RenderResult>;
+}
+
+/** A layer folder's documents, parsed once and shared by every cluster's render. */
+interface ParsedLayer {
+  docs: ParsedDocument[];
+  errors: RenderError[];
+}
+
+interface ClusterRender {
+  cluster: ClusterIdentity;
+  objects: Map<string, WorkingObject>;
+  errors: RenderError[];
+  dropped: DroppedObject[];
+}
+
+export function createRenderer(tree: FileTree, options: RenderOptions = {}): Renderer {
+  const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
+  let fleet: Promise<{ config?: FleetConfig; errors: RenderError[] }> | undefined;
+  const layerCache = new Map<string, Promise<ParsedLayer | undefined>>();
+
+  const loadFleet = async () => {
+    const text = await readRootFile(tree, FLEET_FILE, limits);
+    if (text === undefined) return parseFleetConfig([]);
+    if (text instanceof RenderError) return { errors: [text] };
+    const parsed = parseYamlFile(FLEET_FILE, text);
+    if (parsed.errors.length > 0) return { errors: parsed.errors };
+    return parseFleetConfig(parsed.docs);
+  };
+
+  const loadLayer = async (dir: string): Promise<ParsedLayer | undefined> => {
+    const read = await readLayerFiles(tree, dir, limits);
+    if (!read) return undefined;
+    const layer: ParsedLayer = { docs: [], errors: [...read.errors] };
+    for (const file of read.files) {
+      const parsed = parseYamlFile(file.path, file.text);
+      layer.docs.push(...parsed.docs);
+      layer.errors.push(...parsed.errors);
+    }
+    return layer;
+  };
+
+  const layerOf = (dir: string) => {
+    let cached = layerCache.get(dir);
+    if (!cached) {
+      cached = loadLayer(dir);
+      layerCache.set(dir, cached);
+    }
+    return cached;
+  };
+
+  return {
+    async render(cluster) {
+      fleet ??= loadFleet();
+      const { config, errors: configErrors } = await fleet;
+      if (!config) return { ok: false, errors: configErrors };
+      const { layers, skipped } = resolveLayers(config, cluster);
+      const state: ClusterRender = { cluster, objects: new Map(), errors: [], dropped: [] };
+      const used: (Layer & { found: boolean })[] = [];
+      for (const layer of layers) {
+        const parsed = await layerOf(layer.dir);
+        used.push({ ...layer, found: parsed !== undefined });
+        if (!parsed) continue;
+        state.errors.push(...parsed.errors);
+        renderLayer(state, layer, parsed.docs);
+      }
+      if (state.errors.length > 0) return { ok: false, errors: state.errors };
+      const objects = [...state.objects.values()].map(({ id, object, provenance }) => ({
+        id,
+        object,
+        provenance,
+      }));
+      return { ok: true, objects, layers: used, skipped, dropped: state.dropped };
+    },
+  };
+}
+
+/** Renders one cluster: `createRenderer(tree).render(cluster)`. */
+export function renderCluster(
+  tree: FileTree,
+  cluster: ClusterIdentity,
+  options?: RenderOptions,
+): Promise<RenderResult> {
+  return createRenderer(tree, options).render(cluster);
+}
+
+const refOf = (doc: ParsedDocument): DocumentRef => ({
+  file: doc.file,
+  doc: doc.index,
+  line: doc.locate([]).line,
+});
+
+/** Adds a layer's resources (later layers replace earlier definitions), then applies its patches in order. */
+function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): void {
+  const definedHere = new Map<string, ParsedDocument>();
+  const patches: { doc: ParsedDocument; patch: PatchSpec }[] = [];
+  for (const doc of docs) {
+    const problems: VariableProblem[] = [];
+    const value = substituteVariables(doc.value, state.cluster, problems);
+    for (const p of problems) state.errors.push(errorAt(doc, p.path, 'variable', p.message));
+    const { result, errors } = classifyDocument(doc, value);
+    state.errors.push(...errors);
+    if (!result || problems.length > 0) continue;
+    if (result.clusterSelector && !matchesSelector(result.clusterSelector, state.cluster.labels)) {
+      if (result.type === 'resource') {
+        state.dropped.push({
+          id: result.id,
+          definedAt: refOf(doc),
+          reason: 'cluster-selector does not match',
+        });
+      }
+      continue;
+    }
+    if (result.type === 'patch') {
+      patches.push({ doc, patch: result.patch });
+      continue;
+    }
+    const first = definedHere.get(result.id);
+    if (first) {
+      const message = `${result.id} is defined twice in layer '${layer.dir}'`;
+      state.errors.push(
+        errorAt(doc, [], 'duplicate', message, {
+          object: result.id,
+          related: { file: first.file, doc: first.index, ...first.locate([]) },
+        }),
+      );
+      continue;
+    }
+    definedHere.set(result.id, doc);
+    const earlier = state.objects.get(result.id);
+    const replaced = earlier
+      ? [...earlier.provenance.replaced, { layer: earlier.provenance.layer, ...earlier.provenance.definedAt }]
+      : [];
+    state.objects.set(result.id, {
+      id: result.id,
+      object: result.object,
+      provenance: { layer: layer.dir, definedAt: refOf(doc), replaced, patches: [] },
+    });
+  }
+  for (const { doc, patch } of patches) {
+    const { errors, deleted } = applyPatchDocument(doc, patch, state.objects);
+    state.errors.push(...errors);
+    for (const d of deleted) {
+      state.dropped.push({
+        id: d.id,
+        definedAt: d.provenance.definedAt,
+        reason: `deleted by ${doc.file} (doc ${doc.index})`,
+      });
+    }
+  }
+}
