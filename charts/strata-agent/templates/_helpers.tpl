@@ -61,39 +61,55 @@ app.kubernetes.io/part-of: strata
 {{- end }}
 {{- $_ := set $seen $s.name true }}
 {{- $auth := default dict $s.auth }}
-{{- if and $auth.existingSecret (ne (empty $auth.usernameKey) (empty $auth.passwordKey)) }}
-{{- fail (printf "sources[%d].auth: set both usernameKey and passwordKey, or neither (to use tokenKey)" $i) }}
+{{- if and (not $auth.existingSecret) (or $auth.passwordKey $auth.usernameKey) }}
+{{- fail (printf "sources[%d].auth.existingSecret: required when passwordKey or usernameKey is set" $i) }}
+{{- end }}
+{{- if and $auth.usernameKey (not $auth.passwordKey) }}
+{{- fail (printf "sources[%d].auth.passwordKey: required when usernameKey is set (basic auth needs a password)" $i) }}
+{{- end }}
+{{- if and $auth.username $auth.usernameKey }}
+{{- fail (printf "sources[%d].auth: set username or usernameKey, not both" $i) }}
 {{- end }}
 {{- end }}
 {{- if and (eq .Values.rbac.scope "namespaced") .Values.rbac.create (empty .Values.rbac.namespaced.namespaces) }}
 {{- fail "rbac.namespaced.namespaces: list at least one namespace the agent may manage when rbac.scope is namespaced" }}
 {{- end }}
-{{- if and .Values.hub.auth.existingSecret (not .Values.hub.url) }}
-{{- fail "hub.url: required when hub.auth.existingSecret is set" }}
+{{- if and (or .Values.hub.auth.existingSecret .Values.hub.ca.existingSecret) (not .Values.hub.url) }}
+{{- fail "hub.url: required when hub.auth.existingSecret or hub.ca.existingSecret is set" }}
 {{- end }}
 {{- end }}
 
-{{/* The agent's configuration file (agent/src/config), built from the values. */}}
-{{- define "strata-agent.config" -}}
-{{- $sources := list }}
-{{- range .Values.sources }}
-{{- $source := dict "name" .name "url" .url "ref" .ref "interval" .interval }}
-{{- if .path }}{{- $_ := set $source "path" .path }}{{- end }}
-{{- if .previewRefs }}{{- $_ := set $source "previewRefs" .previewRefs }}{{- end }}
+{{/* One source of the agent config (agent/src/config/schema.ts SourceConfig). */}}
+{{- define "strata-agent.sourceConfig" -}}
+{{- $source := dict "name" .name "url" .url }}
+{{- range $key := list "ref" "path" "interval" "schedule" "timeout" "previewRefs" }}
+{{- if index $ $key }}{{- $_ := set $source $key (index $ $key) }}{{- end }}
+{{- end }}
 {{- $auth := default dict .auth }}
 {{- if $auth.existingSecret }}
 {{- $dir := include "strata-agent.sourceSecretDir" .name }}
-{{- if $auth.usernameKey }}
-{{- $_ := set $source "auth" (dict "usernameFile" (printf "%s/%s" $dir $auth.usernameKey) "passwordFile" (printf "%s/%s" $dir $auth.passwordKey)) }}
+{{- if $auth.passwordKey }}
+{{- $basic := dict "passwordFile" (printf "%s/%s" $dir $auth.passwordKey) }}
+{{- if $auth.usernameKey }}{{- $_ := set $basic "usernameFile" (printf "%s/%s" $dir $auth.usernameKey) }}{{- end }}
+{{- if $auth.username }}{{- $_ := set $basic "username" $auth.username }}{{- end }}
+{{- $_ := set $source "auth" $basic }}
 {{- else }}
 {{- $_ := set $source "auth" (dict "tokenFile" (printf "%s/%s" $dir $auth.tokenKey)) }}
 {{- end }}
 {{- end }}
-{{- $sources = append $sources $source }}
+{{- toJson $source }}
 {{- end }}
-{{- $config := dict "cluster" (dict "name" .Values.cluster.name "labels" .Values.cluster.labels) "sources" $sources "kube" (dict "inCluster" true) "drift" (dict "policy" .Values.drift.policy) "prune" (dict "enabled" .Values.prune.enabled "maxFraction" .Values.prune.maxFraction) "stateDir" "/var/lib/strata" "listen" (printf ":%d" (int .Values.listenPort)) }}
+
+{{/* The agent's configuration file, in the format of agent/src/config/schema.ts, built from the values. */}}
+{{- define "strata-agent.config" -}}
+{{- $sources := list }}
+{{- range .Values.sources }}
+{{- $sources = append $sources (include "strata-agent.sourceConfig" . | fromJson) }}
+{{- end }}
+{{- $config := dict "cluster" (dict "name" .Values.cluster.name "labels" (default dict .Values.cluster.labels)) "sources" $sources }}
 {{- if .Values.hub.url }}
 {{- $hub := dict "url" .Values.hub.url }}
+{{- if .Values.hub.timeout }}{{- $_ := set $hub "timeout" .Values.hub.timeout }}{{- end }}
 {{- if .Values.hub.auth.existingSecret }}
 {{- $_ := set $hub "tokenFile" (printf "%s/%s" (include "strata-agent.hubSecretDir" .) .Values.hub.auth.tokenKey) }}
 {{- end }}
@@ -102,5 +118,12 @@ app.kubernetes.io/part-of: strata
 {{- end }}
 {{- $_ := set $config "hub" $hub }}
 {{- end }}
+{{- $_ := set $config "kube" (dict "inCluster" true) }}
+{{- $_ := set $config "drift" (dict "policy" .Values.drift.policy "interval" .Values.drift.interval) }}
+{{- $_ := set $config "prune" (dict "enabled" .Values.prune.enabled "maxFraction" .Values.prune.maxFraction "allow" .Values.prune.allow) }}
+{{- with .Values.outbox }}{{- $_ := set $config "outbox" . }}{{- end }}
+{{- $_ := set $config "stateDir" "/var/lib/strata" }}
+{{- $_ := set $config "listen" (printf "0.0.0.0:%d" (int .Values.listenPort)) }}
+{{- $_ := set $config "log" (dict "level" .Values.logLevel) }}
 {{- toYaml $config }}
 {{- end }}
