@@ -1,0 +1,78 @@
+/**
+ * Sending one report to the hub: `POST <hub>/api/v1/reports` with the cluster's bearer token (read
+ * from its file at each send, so a rotated token is picked up) and an optional private CA.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { HubConfig } from '../config/schema.js';
+import type { ReportInput } from './schema.js';
+
+/** The answer of one delivery attempt. `retry: false` means the hub will never accept this report. */
+export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: string; status?: number };
+
+export type SendReport = (report: ReportInput) => Promise<SendResult>;
+
+export function hubSender(hub: HubConfig): SendReport {
+  const endpoint = new URL('api/v1/reports', hub.url.endsWith('/') ? hub.url : `${hub.url}/`);
+  const ca = hub.caFile ? readFileSync(hub.caFile) : undefined;
+  return async (report) => {
+    const token = hub.tokenFile ? (await readFile(hub.tokenFile, 'utf8')).trim() : undefined;
+    const body = Buffer.from(JSON.stringify(report));
+    try {
+      const { status, text } = await post(endpoint, body, token, ca, hub.timeout);
+      return interpret(status, text);
+    } catch (err) {
+      return { ok: false, retry: true, reason: `hub unreachable: ${(err as Error).message}` };
+    }
+  };
+}
+
+/** 2xx delivered (also a duplicate); 400/413/422 can never succeed; anything else is retried. */
+export function interpret(status: number, text: string): SendResult {
+  if (status >= 200 && status < 300) return { ok: true };
+  const reason = `hub answered HTTP ${status}: ${text.slice(0, 500)}`;
+  const permanent = status === 400 || status === 413 || status === 422;
+  return { ok: false, retry: !permanent, reason, status };
+}
+
+function post(
+  url: URL,
+  body: Buffer,
+  token: string | undefined,
+  ca: Buffer | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        ...(ca ? { ca } : {}),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 64 * 1024) chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * The outbox: every report is written to a SQLite file (synchronous=FULL, so a committed report
+ * survives a crash or power loss) before anyone tries to send it. `seq` is allocated in the same
+ * transaction as the insert, so it is monotonic across restarts and never reused. When the outbox
+ * holds more than `maxReports`, the oldest reports are folded into the next newer report of the
+ * same key (latest wins) and that report's `compacted` count grows: nothing vanishes silently.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ReportInput } from './schema.js';
+
+export interface OutboxEntry {
+  seq: number;
+  /** Reports with the same key supersede each other when compacted (e.g. the set of sources). */
+  key: string;
+  report: ReportInput;
+  attempts: number;
+  createdAt: string;
+}
+
+export interface OutboxStats {
+  pending: number;
+  rejected: number;
+  /** Reports removed by folding them into newer ones, since the outbox file was created. */
+  folded: number;
+  lastSeq: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+  seq INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_key ON pending (key, seq);
+CREATE TABLE IF NOT EXISTS rejected (
+  seq INTEGER PRIMARY KEY,
+  rejected_at TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('folded', 0);
+`;
+
+/** Rejected reports kept for inspection; older ones are deleted beyond this. */
+const MAX_REJECTED = 100;
+
+export class Outbox {
+  private readonly db: Database.Database;
+
+  private constructor(
+    file: string,
+    private readonly maxReports: number,
+  ) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+  }
+
+  static open(file: string, opts: { maxReports: number }): Outbox {
+    return new Outbox(file, opts.maxReports);
+  }
+
+  /**
+   * Store a report durably. `build` receives the allocated seq; returns it once the report is on
+   * disk. Compacts in the same transaction when the outbox is over its bound.
+   */
+  enqueue(key: string, build: (seq: number) => ReportInput, now = new Date()): number {
+    return this.db.transaction(() => {
+      const seq = this.meta('seq') + 1;
+      this.setMeta('seq', seq);
+      const report = build(seq);
+      this.db
+        .prepare('INSERT INTO pending (seq, key, created_at, body) VALUES (?, ?, ?, ?)')
+        .run(seq, key, now.toISOString(), JSON.stringify(report));
+      this.compact();
+      return seq;
+    })();
+  }
+
+  /** The oldest report not yet delivered. */
+  peek(): OutboxEntry | undefined {
+    const row = this.db
+      .prepare('SELECT seq, key, created_at, attempts, body FROM pending ORDER BY seq LIMIT 1')
+      .get() as { seq: number; key: string; created_at: string; attempts: number; body: string } | undefined;
+    if (!row) return undefined;
+    return {
+      seq: row.seq,
+      key: row.key,
+      createdAt: row.created_at,
+      attempts: row.attempts,
+      report: JSON.parse(row.body) as ReportInput,
+    };
+  }
+
+  /** The hub has the report: remove it. */
+  ack(seq: number): void {
+    this.db.prepare('DELETE FROM pending WHERE seq = ?').run(seq);
+  }
+
+  recordAttempt(seq: number): void {
+    this.db.prepare('UPDATE pending SET attempts = attempts + 1 WHERE seq = ?').run(seq);
+  }
+
+  /** The hub refused the report for good (invalid): keep it aside with the reason, move on. */
+  reject(seq: number, reason: string, now = new Date()): void {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT body FROM pending WHERE seq = ?').get(seq) as
+        | { body: string }
+        | undefined;
+      if (!row) return;
+      this.db
+        .prepare('INSERT OR REPLACE INTO rejected (seq, rejected_at, reason, body) VALUES (?, ?, ?, ?)')
+        .run(seq, now.toISOString(), reason.slice(0, 4000), row.body);
+      this.db.prepare('DELETE FROM pending WHERE seq = ?').run(seq);
+      this.db
+        .prepare('DELETE FROM rejected WHERE seq NOT IN (SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)')
+        .run(MAX_REJECTED);
+    })();
+  }
+
+  stats(): OutboxStats {
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      pending: count('SELECT COUNT(*) AS n FROM pending'),
+      rejected: count('SELECT COUNT(*) AS n FROM rejected'),
+      folded: this.meta('folded'),
+      lastSeq: this.meta('seq'),
+    };
+  }
+
+  /** Every pending entry in seq order (for tests and `strata agent` diagnostics). */
+  list(): OutboxEntry[] {
+    const rows = this.db
+      .prepare('SELECT seq, key, created_at, attempts, body FROM pending ORDER BY seq')
+      .all() as {
+      seq: number;
+      key: string;
+      created_at: string;
+      attempts: number;
+      body: string;
+    }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      key: r.key,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      report: JSON.parse(r.body) as ReportInput,
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Fold the oldest reports into the next newer one of the same key until the bound holds. */
+  private compact(): void {
+    let excess = this.stats().pending - this.maxReports;
+    if (excess <= 0) return;
+    const rows = this.db.prepare('SELECT seq, key, body FROM pending ORDER BY seq').all() as {
+      seq: number;
+      key: string;
+      body: string;
+    }[];
+    for (const row of rows) {
+      if (excess <= 0) break;
+      if (this.foldIntoNewer(row)) excess--;
+    }
+  }
+
+  private foldIntoNewer(victim: { seq: number; key: string; body: string }): boolean {
+    const newer = this.db
+      .prepare('SELECT seq, body FROM pending WHERE key = ? AND seq > ? ORDER BY seq LIMIT 1')
+      .get(victim.key, victim.seq) as { seq: number; body: string } | undefined;
+    // The newest report of its key is never folded: it is what the hub must eventually see.
+    if (!newer) return false;
+    const folded = 1 + ((JSON.parse(victim.body) as ReportInput).compacted ?? 0);
+    const report = JSON.parse(newer.body) as ReportInput;
+    report.compacted = (report.compacted ?? 0) + folded;
+    this.db.prepare('UPDATE pending SET body = ? WHERE seq = ?').run(JSON.stringify(report), newer.seq);
+    this.db.prepare('DELETE FROM pending WHERE seq = ?').run(victim.seq);
+    this.setMeta('folded', this.meta('folded') + 1);
+    return true;
+  }
+
+  private meta(key: string): number {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number }).value;
+  }
+
+  private setMeta(key: string, value: number): void {
+    this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(value, key);
+  }
+}
