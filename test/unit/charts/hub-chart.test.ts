@@ -1,0 +1,160 @@
+import { posix } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../agent/src/model/object.js';
+import { HELM_BUILD_TIMEOUT_MS, helmBinary, lintChart, only, renderChart, templateChart } from './helm.js';
+import { FULL_HUB_VALUES, MINIMAL_HUB_VALUES } from './values.js';
+
+type Obj = Record<string, unknown>;
+const at = (o: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((v, k) => (v as Obj | undefined)?.[k as string], o);
+
+function podSpec(objects: KubeObject[]): Obj {
+  return at(only(objects, 'Deployment'), 'spec', 'template', 'spec') as Obj;
+}
+function hubContainer(objects: KubeObject[]): Obj {
+  const containers = podSpec(objects).containers as Obj[];
+  expect(containers).toHaveLength(1);
+  return containers[0]!;
+}
+/** The value after a flag in the container's args. */
+function flag(objects: KubeObject[], name: string): string {
+  const args = hubContainer(objects).args as string[];
+  const i = args.indexOf(name);
+  expect(i, `${name} in ${args.join(' ')}`).toBeGreaterThan(-1);
+  return args[i + 1]!;
+}
+/** The volume mounted at the folder holding the database file. */
+function databaseVolume(objects: KubeObject[]): Obj {
+  const folder = posix.dirname(flag(objects, '--db'));
+  const mount = (hubContainer(objects).volumeMounts as Obj[]).find((m) => m.mountPath === folder);
+  expect(mount, `a volume mounted at ${folder}`).toBeDefined();
+  expect(mount!.readOnly).not.toBe(true);
+  return (podSpec(objects).volumes as Obj[]).find((v) => v.name === mount!.name)!;
+}
+
+beforeAll(() => {
+  helmBinary();
+}, HELM_BUILD_TIMEOUT_MS);
+
+describe('strata-hub chart with default values', () => {
+  let objects: KubeObject[];
+  beforeAll(() => {
+    objects = renderChart('strata-hub', MINIMAL_HUB_VALUES);
+  });
+
+  it('passes helm lint --strict', () => {
+    const lint = lintChart('strata-hub', MINIMAL_HUB_VALUES);
+    expect(lint.stderr + lint.stdout).not.toMatch(/\[(ERROR|WARNING)\]/);
+    expect(lint.ok, lint.stderr + lint.stdout).toBe(true);
+  });
+
+  it('renders a Deployment, a Service, a ServiceAccount and a PersistentVolumeClaim, and no RBAC', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      'Deployment',
+      'PersistentVolumeClaim',
+      'Service',
+      'ServiceAccount',
+    ]);
+  });
+
+  it('runs one hub with Recreate as `strata hub serve --db /var/lib/strata-hub/hub.db --listen 0.0.0.0:8080`', () => {
+    const deployment = only(objects, 'Deployment');
+    expect(at(deployment, 'spec', 'replicas')).toBe(1);
+    expect(at(deployment, 'spec', 'strategy')).toEqual({ type: 'Recreate' });
+    expect(hubContainer(objects).command).toBeUndefined();
+    expect(hubContainer(objects).args).toEqual([
+      'hub',
+      'serve',
+      '--db',
+      '/var/lib/strata-hub/hub.db',
+      '--listen',
+      '0.0.0.0:8080',
+    ]);
+  });
+
+  it('keeps the SQLite file on the PersistentVolumeClaim, kept on uninstall', () => {
+    const pvc = only(objects, 'PersistentVolumeClaim');
+    expect(databaseVolume(objects).persistentVolumeClaim).toEqual({ claimName: pvc.metadata.name });
+    expect(pvc.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(at(pvc, 'spec', 'accessModes')).toEqual(['ReadWriteOnce']);
+  });
+
+  it('runs non-root on a read-only root filesystem with a writable /tmp, without a service account token', () => {
+    expect(podSpec(objects).securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(hubContainer(objects).securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    const tmp = (hubContainer(objects).volumeMounts as Obj[]).find((m) => m.mountPath === '/tmp');
+    expect(tmp).toBeDefined();
+    expect(podSpec(objects).automountServiceAccountToken).toBe(false);
+  });
+
+  it('probes /healthz on the port it listens on, which the Service targets', () => {
+    const container = hubContainer(objects);
+    const listenPort = Number(flag(objects, '--listen').split(':').at(-1));
+    expect(container.ports).toEqual([{ name: 'http', containerPort: listenPort, protocol: 'TCP' }]);
+    expect(at(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'http' });
+    expect(at(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'http' });
+    const service = only(objects, 'Service');
+    expect(at(service, 'spec', 'ports', 0, 'targetPort')).toBe('http');
+    const podLabels = at(only(objects, 'Deployment'), 'spec', 'template', 'metadata', 'labels') as Obj;
+    for (const [k, v] of Object.entries(at(service, 'spec', 'selector') as Obj)) expect(podLabels[k]).toBe(v);
+  });
+
+  it('sets resource requests and limits', () => {
+    const resources = hubContainer(objects).resources as Obj;
+    expect(Object.keys(resources.requests as Obj).sort()).toEqual(['cpu', 'memory']);
+    expect(Object.keys(resources.limits as Obj).sort()).toEqual(['cpu', 'memory']);
+  });
+});
+
+describe('strata-hub chart with every option set', () => {
+  let objects: KubeObject[];
+  beforeAll(() => {
+    objects = renderChart('strata-hub', FULL_HUB_VALUES);
+  });
+
+  it('passes helm lint --strict', () => {
+    const lint = lintChart('strata-hub', FULL_HUB_VALUES);
+    expect(lint.stderr + lint.stdout).not.toMatch(/\[(ERROR|WARNING)\]/);
+    expect(lint.ok, lint.stderr + lint.stdout).toBe(true);
+  });
+
+  it('keeps the database on an emptyDir and renders no claim when persistence is off', () => {
+    expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect(databaseVolume(objects).emptyDir).toEqual({});
+  });
+
+  it('listens, probes and serves on the configured port', () => {
+    expect(flag(objects, '--listen')).toBe('0.0.0.0:8443');
+    expect(at(hubContainer(objects), 'ports', 0, 'containerPort')).toBe(8443);
+    expect(at(only(objects, 'Service'), 'spec', 'type')).toBe('NodePort');
+    expect(at(only(objects, 'Service'), 'spec', 'ports', 0, 'port')).toBe(8080);
+  });
+
+  it('renders a ServiceMonitor that scrapes the Service port at /metrics', () => {
+    const monitor = only(objects, 'ServiceMonitor');
+    const service = only(objects, 'Service');
+    for (const [k, v] of Object.entries(at(monitor, 'spec', 'selector', 'matchLabels') as Obj)) {
+      expect(service.metadata.labels?.[k]).toBe(v);
+    }
+    expect(at(monitor, 'spec', 'endpoints', 0)).toMatchObject({
+      port: at(service, 'spec', 'ports', 0, 'name'),
+      path: '/metrics',
+      interval: '15s',
+    });
+  });
+
+  it('refuses a port out of range, naming the field', () => {
+    const result = templateChart('strata-hub', { listenPort: 70000 });
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toContain("at '/listenPort'");
+  });
+});
