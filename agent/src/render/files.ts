@@ -22,7 +22,10 @@ const isYaml = (name: string) => name.endsWith('.yaml') || name.endsWith('.yml')
 const isIgnored = (name: string, type: TreeEntry['type']) =>
   name.startsWith('.') || (type !== 'file' && name === '_preview');
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
-const byPath = (a: TreeEntry, b: TreeEntry) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+/** Sorted as full paths are (`b.yaml` before `b/x.yaml`), the order Git keeps trees in. */
+const sortKey = (e: TreeEntry) => (e.type === 'dir' ? `${e.path}/` : e.path);
+const byPath = (a: TreeEntry, b: TreeEntry) =>
+  sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0;
 
 async function entryAt(tree: FileTree, path: string): Promise<TreeEntry | undefined> {
   if (path === '') return { path: '', type: 'dir' };

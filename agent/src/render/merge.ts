@@ -106,7 +106,10 @@ function mergeList(
   rule: FieldRule | undefined,
   path: (string | number)[],
 ): Json[] {
-  const replaceAt = patch.findIndex((item) => isObject(item) && item.$patch === 'replace');
+  // `{ $patch: replace }` alone in a list replaces the list; beside a key it replaces that one item.
+  const replaceAt = patch.findIndex(
+    (item) => isObject(item) && item.$patch === 'replace' && Object.keys(item).length === 1,
+  );
   if (replaceAt >= 0) {
     const rest = patch.filter((_, i) => i !== replaceAt);
     return rule?.keys ? (mergeKeyedList([], rest, rule, path) as Json[]) : withoutDirectives(rest, path);
