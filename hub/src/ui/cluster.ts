@@ -3,7 +3,7 @@ import type { PreviewStatus, Report, SourceStatus } from '../../../agent/src/rep
 import type { ClusterView } from '../api/views.js';
 import { ago } from '../fleet/time.js';
 import type { HistoryEntry } from '../store/store.js';
-import { badge, commitLink, labelChips, lastSeen, shortSha } from './format.js';
+import { badge, commitLink, labelChips, lastSeen, plural, shortSha } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
 
@@ -149,6 +149,6 @@ function history(entries: HistoryEntry[], now: number): SafeHtml {
     (e) => html`<tr class="${e.applied ? '' : 'muted'}"><td>#${e.seq}${e.applied ? '' : ' (late)'}</td>
 <td title="${new Date(e.receivedAt).toISOString()}">${ago(now - e.receivedAt)}</td><td>${commitLink(e.summary.commit)}</td>
 <td>${badge(e.summary.phase)}</td><td>${badge(e.summary.health)}</td>
-<td>${e.summary.errors ? `${e.summary.errors} errors ` : ''}${e.summary.drift ? `${e.summary.drift} drifted` : ''}</td></tr>`,
+<td>${e.summary.errors ? html`<span class="warn">${plural(e.summary.errors, 'error')}</span>` : ''}${e.summary.drift ? html`<span class="warn">${e.summary.drift} drifted</span>` : ''}</td></tr>`,
   )}</tbody></table>`;
 }

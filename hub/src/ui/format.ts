@@ -18,7 +18,13 @@ export function clusterLink(name: string): SafeHtml {
 
 /** A coloured pill for a phase, health, object status or rollout state. */
 export function badge(value: string): SafeHtml {
-  return html`<span class="badge b-${value.toLowerCase()}">${value}</span>`;
+  const text = value === 'notReported' ? 'not reported' : value;
+  return html`<span class="badge b-${value.toLowerCase()}">${text}</span>`;
+}
+
+/** `1 error`, `3 errors`. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export function labelChips(labels: Record<string, string>): SafeHtml {

@@ -2,7 +2,7 @@
 
 import type { ClusterView, FleetView } from '../api/views.js';
 import { CLUSTER_PHASES } from '../fleet/summary.js';
-import { badge, clusterLink, commitLink, labelChips, lastSeen } from './format.js';
+import { badge, clusterLink, commitLink, labelChips, lastSeen, plural } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
 
@@ -66,8 +66,7 @@ function clusterTable(view: FleetView, error?: string): SafeHtml {
 function clusterRow(c: ClusterView): SafeHtml {
   const problems: SafeHtml[] = [];
   if (c.sourceUnavailable) problems.push(html`<span class="warn">source unavailable</span>`);
-  if (c.errors > 0)
-    problems.push(html`<span class="warn">${c.errors} error${c.errors === 1 ? '' : 's'}</span>`);
+  if (c.errors > 0) problems.push(html`<span class="warn">${plural(c.errors, 'error')}</span>`);
   if (c.drift > 0) problems.push(html`<span class="warn">${c.drift} drifted</span>`);
   return html`<tr data-cluster="${c.name}" data-phase="${c.phase}" class="${c.stale ? 'is-stale' : ''}">
 <td>${clusterLink(c.name)}</td><td class="labels">${labelChips(c.labels)}</td>

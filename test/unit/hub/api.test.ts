@@ -200,7 +200,12 @@ describe('persistence', () => {
 
 describe('read API', () => {
   async function seedFleet() {
-    const fleet = [
+    const fleet: {
+      name: string;
+      labels: Record<string, string>;
+      commit: string;
+      phase: 'Synced' | 'Failed' | 'Progressing';
+    }[] = [
       { name: 'prod-eu', labels: { env: 'prod', region: 'eu' }, commit: COMMIT_A, phase: 'Synced' as const },
       { name: 'prod-us', labels: { env: 'prod', region: 'us' }, commit: COMMIT_B, phase: 'Synced' as const },
       {
