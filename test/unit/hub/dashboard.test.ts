@@ -135,12 +135,10 @@ describe('dashboard', () => {
     await page.evaluate('window.marker = 42');
     await page.fill('input[name=selector]', 'env=prod,region in (cn-hangzhou,cn-shanghai)');
     await page.press('input[name=selector]', 'Enter');
-    await page.waitForFunction("document.querySelectorAll('table.clusters tbody tr').length === 3");
-    expect(await rowNames(page)).toEqual(['edge-07', 'prod-hz', 'prod-sh']);
+    await expect.poll(() => rowNames(page)).toEqual(['edge-07', 'prod-hz', 'prod-sh']);
     expect(page.url()).toContain('selector=env%3Dprod');
     await page.selectOption('select[name=phase]', 'Synced');
-    await page.waitForFunction("document.querySelectorAll('table.clusters tbody tr').length === 2");
-    expect(await rowNames(page)).toEqual(['prod-hz', 'prod-sh']);
+    await expect.poll(() => rowNames(page)).toEqual(['prod-hz', 'prod-sh']);
     expect(await page.evaluate('window.marker')).toBe(42);
     await page.screenshot({ path: `${SHOTS}/overview-filtered.png`, fullPage: true });
     await page.close();
@@ -198,11 +196,7 @@ describe('dashboard', () => {
       objects: 4,
     });
     expect((await hub.post(tokens.get('stage-hz'), fixed)).status).toBe(200);
-    await page.waitForFunction(
-      "document.querySelector('[data-section=summary] .badge')?.textContent === 'Synced'",
-      undefined,
-      { timeout: 10_000 },
-    );
+    await page.waitForSelector('[data-section=summary] .badge.b-synced', { timeout: 10_000 });
     expect(await page.locator('[data-section=history] tbody tr').count()).toBe(2);
     expect(await page.evaluate('window.marker')).toBe(7);
     await expect(page.locator('#refresh-status').textContent()).resolves.toMatch(/Live/);
