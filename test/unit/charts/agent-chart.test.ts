@@ -233,6 +233,14 @@ describe('strata-agent chart with every option set', () => {
     expectSecretFile(at(config, 'hub', 'caFile'), 'corp-ca', 'ca.pem');
   });
 
+  it('tells the agent its namespace through the downward API', () => {
+    const env = agentContainer(objects).env as Obj[];
+    expect(env).toContainEqual({
+      name: 'POD_NAMESPACE',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+    });
+  });
+
   it('makes Node trust the CA for Git as well as the hub', () => {
     const env = agentContainer(objects).env as Obj[];
     expect(env).toContainEqual({
@@ -250,8 +258,11 @@ describe('strata-agent chart with every option set', () => {
     expect(state.volume.persistentVolumeClaim).toEqual({ claimName: pvc.metadata.name });
   });
 
-  it('grants only the listed resources in the listed namespaces, plus its inventory namespace', () => {
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  it('grants only the listed resources in the listed namespaces, its inventory namespace, and reading namespaces', () => {
+    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    expect(clusterRoles.map((r) => r.rules)).toEqual([
+      [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }],
+    ]);
     const roles = objects.filter((o) => o.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['shop', 'strata-system', 'web']);
     const shop = roles.find((r) => r.metadata.namespace === 'shop')!;
