@@ -1,5 +1,110 @@
-/** `strata plan` */
-export default async function plan(_argv: string[]): Promise<number> {
-  process.stderr.write('strata plan: not built yet\n');
-  return 1;
+import { formatPlan, hasChanges, palette, wantsColor } from '../plan/format.js';
+import { countActions } from '../plan/types.js';
+import type { FileTree } from '../source/tree.js';
+import {
+  applySetFor,
+  COMMON_HELP,
+  connect,
+  type OneShotArgs,
+  openRepo,
+  parseOneShotArgs,
+  renderTarget,
+  type Target,
+  UsageError,
+} from '../sync/oneshot.js';
+import { planCluster } from '../sync/sync.js';
+
+const HELP = `Usage: strata plan --repo DIR --cluster NAME [--labels K=V,...] [options]
+
+Renders the fleet repository for a cluster and shows what applying it would change, by a
+server-side-apply dry run against the live cluster. Changes nothing.
+
+Options:
+${COMMON_HELP}
+Exit codes: 0 nothing to change, 1 errors, 2 usage error, 3 changes pending.
+`;
+
+/** The outcome for one target: what to print and how it ends. */
+interface TargetPlan {
+  text: string;
+  json: Record<string, unknown>;
+  code: 0 | 1 | 3;
+}
+
+async function planTarget(
+  args: OneShotArgs,
+  tree: FileTree,
+  target: Target,
+  color: boolean,
+): Promise<TargetPlan> {
+  const title = `Cluster ${target.identity.name}${target.context ? ` (context ${target.context})` : ''}`;
+  const head = {
+    cluster: target.identity.name,
+    labels: target.identity.labels,
+    ...(target.context ? { context: target.context } : {}),
+  };
+  const rendered = await renderTarget(tree, target.identity);
+  if (!rendered.ok) {
+    const text = `${title}\n  render failed:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}\n`;
+    return { text, json: { ...head, renderErrors: rendered.errors }, code: 1 };
+  }
+  const client = connect(target);
+  try {
+    const cp = await planCluster({
+      client,
+      objects: rendered.objects,
+      applySet: applySetFor(args, target),
+      policy: args.policy,
+      ...(args.stateDir ? { stateDir: args.stateDir } : {}),
+    });
+    const errors = countActions(cp.plan.entries).error;
+    const code = errors > 0 ? 1 : hasChanges(cp.plan) ? 3 : 0;
+    return {
+      text: formatPlan(title, cp.plan, palette(color)),
+      json: {
+        ...head,
+        applySet: cp.applySetId,
+        plan: cp.plan,
+        counts: countActions(cp.plan.entries),
+        requests: client.requestCount,
+      },
+      code,
+    };
+  } catch (err) {
+    const message = (err as Error).message;
+    return { text: `${title}\n  error: ${message}\n`, json: { ...head, error: message }, code: 1 };
+  } finally {
+    client.close();
+  }
+}
+
+/** `strata plan`: what would change, per cluster; exit 3 when something would. */
+export default async function plan(argv: string[]): Promise<number> {
+  let args: OneShotArgs | 'help';
+  let tree: FileTree;
+  try {
+    args = await parseOneShotArgs(argv);
+    if (args === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    tree = await openRepo(args.repo, args.ref);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`strata plan: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  const color = args.format === 'text' && wantsColor(process.stdout, process.env);
+  const results: TargetPlan[] = [];
+  for (const target of args.targets) {
+    const result = await planTarget(args, tree, target, color);
+    results.push(result);
+    if (args.format === 'text') process.stdout.write(`${result.text}\n`);
+  }
+  if (args.format === 'json') {
+    const body = results.length === 1 ? results[0]!.json : { clusters: results.map((r) => r.json) };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  }
+  if (results.some((r) => r.code === 1)) return 1;
+  return results.some((r) => r.code === 3) ? 3 : 0;
 }

@@ -1,0 +1,235 @@
+import * as fs from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { HttpKubeClient, loadKubeConfig } from '../kube/http.js';
+import type { ClusterIdentity, KubeObject } from '../model/object.js';
+import { formatRenderError, renderCluster } from '../render/index.js';
+import { FolderTree } from '../source/folder.js';
+import { openGitTree } from '../source/git-tree.js';
+import type { FileTree } from '../source/tree.js';
+import type { SyncPolicy } from './policy.js';
+
+/** Bad command-line input: exit code 2. */
+export class UsageError extends Error {}
+
+/** One cluster a one-shot `strata plan|apply` works on. */
+export interface Target {
+  identity: ClusterIdentity;
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface OneShotArgs {
+  repo: string;
+  ref?: string;
+  targets: Target[];
+  format: 'text' | 'json';
+  applySetName?: string;
+  applySetNamespace: string;
+  stateDir?: string;
+  policy: Partial<SyncPolicy>;
+}
+
+export const COMMON_HELP = `  --repo DIR                 the fleet repository (a folder, or a Git repository with --ref)
+  --ref REF                  use this commit, branch or tag of the Git repository in DIR (no checkout)
+  --cluster NAME             the cluster's name (its identity for render)
+  --labels K=V,...           the cluster's labels
+  --kubeconfig FILE          kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)
+  --context NAME             kubeconfig context (default: the current one)
+  --all-contexts             every context of the kubeconfig, identities from --clusters FILE
+  --clusters FILE            YAML: clusters: [{name, labels, context?}] (context defaults to name)
+  --format text|json         output format (default text)
+  --applyset NAME            ApplySet parent Secret name (default strata-<cluster>)
+  --applyset-namespace NS    namespace of the ApplySet parent (default strata-system)
+  --state DIR                keep the no-op cache here (skips dry-runs of objects that did not move)
+  --no-prune                 never delete ApplySet members the render dropped
+  --allow-large-prune        prune even above --prune-max-fraction
+  --prune-max-fraction F     largest share of the ApplySet one run may delete (default 0.5)
+  --drift correct|report     re-apply objects changed in the cluster, or only report them (default correct)
+  --no-force                 do not take over fields other field managers own
+  --concurrency N            objects in flight at once (default 16)
+  -h, --help                 show this help
+`;
+
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    const key = pair.slice(0, eq).trim();
+    if (eq <= 0 || key === '') throw new UsageError(`--labels: '${pair}' is not KEY=VALUE`);
+    labels[key] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+function parseNumber(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new UsageError(`${name}: '${raw}' is not a number`);
+  return n;
+}
+
+interface ClustersFile {
+  clusters?: { name?: unknown; labels?: unknown; context?: unknown }[];
+}
+
+/** The --clusters file: identities, matched to kubeconfig contexts by `context` or by name. */
+async function readClustersFile(file: string): Promise<(ClusterIdentity & { context: string })[]> {
+  let doc: ClustersFile;
+  try {
+    doc = parseYaml(await readFile(file, 'utf8')) as ClustersFile;
+  } catch (err) {
+    throw new UsageError(`--clusters ${file}: ${(err as Error).message}`);
+  }
+  if (!doc || !Array.isArray(doc.clusters))
+    throw new UsageError(`--clusters ${file}: expected a 'clusters' list`);
+  return doc.clusters.map((c, i) => {
+    if (typeof c?.name !== 'string' || !c.name)
+      throw new UsageError(`--clusters ${file}: clusters[${i}].name is required`);
+    const labels = (c.labels ?? {}) as Record<string, unknown>;
+    if (typeof labels !== 'object' || Array.isArray(labels)) {
+      throw new UsageError(`--clusters ${file}: clusters[${i}].labels must be a map`);
+    }
+    return {
+      name: c.name,
+      labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])),
+      context: typeof c.context === 'string' ? c.context : c.name,
+    };
+  });
+}
+
+async function targetsFrom(values: Record<string, string | boolean | undefined>): Promise<Target[]> {
+  const kubeconfig = values.kubeconfig as string | undefined;
+  if (values['all-contexts']) {
+    if (!values.clusters)
+      throw new UsageError('--all-contexts needs --clusters FILE for each context identity');
+    const identities = await readClustersFile(values.clusters as string);
+    const kc = loadKubeConfig(kubeconfig ? { kubeconfig } : {});
+    return kc.getContexts().map((ctx) => {
+      const id = identities.find((c) => c.context === ctx.name);
+      if (!id) throw new UsageError(`--clusters: no identity for kubeconfig context '${ctx.name}'`);
+      return {
+        identity: { name: id.name, labels: id.labels },
+        context: ctx.name,
+        ...(kubeconfig ? { kubeconfig } : {}),
+      };
+    });
+  }
+  if (!values.cluster) throw new UsageError('--cluster NAME is required');
+  const target: Target = {
+    identity: { name: values.cluster as string, labels: parseLabels((values.labels as string) ?? '') },
+  };
+  if (kubeconfig) target.kubeconfig = kubeconfig;
+  if (values.context) target.context = values.context as string;
+  return [target];
+}
+
+/** Parses the options `strata plan` and `strata apply` share; 'help' when help was asked for. */
+export async function parseOneShotArgs(argv: string[]): Promise<OneShotArgs | 'help'> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        repo: { type: 'string' },
+        ref: { type: 'string' },
+        cluster: { type: 'string' },
+        labels: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        'all-contexts': { type: 'boolean' },
+        clusters: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        applyset: { type: 'string' },
+        'applyset-namespace': { type: 'string', default: 'strata-system' },
+        state: { type: 'string' },
+        'no-prune': { type: 'boolean' },
+        'allow-large-prune': { type: 'boolean' },
+        'prune-max-fraction': { type: 'string' },
+        drift: { type: 'string', default: 'correct' },
+        'no-force': { type: 'boolean' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return 'help';
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (!values.repo) throw new UsageError('--repo DIR is required');
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError('--format must be text or json');
+  if (values.drift !== 'correct' && values.drift !== 'report')
+    throw new UsageError('--drift must be correct or report');
+  const fraction = parseNumber('--prune-max-fraction', values['prune-max-fraction'] as string | undefined);
+  if (fraction !== undefined && (fraction < 0 || fraction > 1))
+    throw new UsageError('--prune-max-fraction must be between 0 and 1');
+  const concurrency = parseNumber('--concurrency', values.concurrency as string | undefined);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new UsageError('--concurrency must be a positive integer');
+  }
+  const policy: Partial<SyncPolicy> = {
+    drift: values.drift,
+    prune: !values['no-prune'],
+    allowLargePrune: Boolean(values['allow-large-prune']),
+    force: !values['no-force'],
+    ...(fraction !== undefined ? { pruneMaxFraction: fraction } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  };
+  const args: OneShotArgs = {
+    repo: values.repo as string,
+    targets: await targetsFrom(values),
+    format: values.format,
+    applySetNamespace: values['applyset-namespace'] as string,
+    policy,
+  };
+  if (values.ref) args.ref = values.ref as string;
+  if (values.applyset) {
+    if (args.targets.length > 1)
+      throw new UsageError('--applyset names one ApplySet; leave it out with --all-contexts');
+    args.applySetName = values.applyset as string;
+  }
+  if (values.state) args.stateDir = values.state as string;
+  return args;
+}
+
+export async function openRepo(repo: string, ref: string | undefined): Promise<FileTree> {
+  const info = await stat(repo).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`--repo: '${repo}' is not a folder`);
+  if (ref === undefined) return new FolderTree(repo);
+  const isWorkTree = await stat(join(repo, '.git')).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
+  } catch (e) {
+    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
+  }
+}
+
+/** The render for one identity: its objects, or the render errors formatted for people. */
+export async function renderTarget(
+  tree: FileTree,
+  identity: ClusterIdentity,
+): Promise<{ ok: true; objects: KubeObject[] } | { ok: false; errors: string[] }> {
+  const result = await renderCluster(tree, identity);
+  if (!result.ok) return { ok: false, errors: result.errors.map(formatRenderError) };
+  return { ok: true, objects: result.objects.map((o) => o.object) };
+}
+
+export function connect(target: Target): HttpKubeClient {
+  return HttpKubeClient.connect({
+    ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+    ...(target.context ? { context: target.context } : {}),
+  });
+}
+
+export function applySetFor(args: OneShotArgs, target: Target): { name: string; namespace: string } {
+  return { name: args.applySetName ?? `strata-${target.identity.name}`, namespace: args.applySetNamespace };
+}
