@@ -73,6 +73,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
   return { docs, errors };
 }
 
+/** The yaml package's message without the position and excerpt it appends: ours come as fields. */
 function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }

@@ -120,7 +120,6 @@ function patchObject(
 
 function applyJsonPatch(doc: ParsedDocument, ops: Record<string, unknown>[], object: unknown, id: string) {
   const operations = ops as unknown as Operation[];
-  const problem = fastJsonPatch.validate(operations, object);
   const failed = (index: number, message: string) => {
     const op = ops[index];
     const path = typeof op?.path === 'string' ? op.path : undefined;
@@ -129,13 +128,17 @@ function applyJsonPatch(doc: ParsedDocument, ops: Record<string, unknown>[], obj
       errorAt(doc, ['jsonPatch', index], 'patch', message, { object: id, patch: { op: opName, path } }),
     ];
   };
-  if (problem) return failed(problem.index ?? 0, describeJsonPatchError(problem.name, problem.message));
-  try {
-    return { value: fastJsonPatch.applyPatch(object, operations, true, false, true).newDocument };
-  } catch (e) {
-    const err = e as { index?: number; name?: string; message: string };
-    return failed(err.index ?? 0, describeJsonPatchError(err.name, err.message));
+  // One operation at a time, so an error names the operation that failed (validate() misreports it).
+  let value = structuredClone(object);
+  for (const [index, operation] of operations.entries()) {
+    try {
+      value = fastJsonPatch.applyOperation(value, operation, true, true, true, index).newDocument;
+    } catch (e) {
+      const err = e as { name?: string; message: string };
+      return failed(index, describeJsonPatchError(err.name, err.message));
+    }
   }
+  return { value };
 }
 
 function describeJsonPatchError(name: string | undefined, message: string): string {

@@ -83,6 +83,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
         state.errors.push(...parsed.errors);
         renderLayer(state, layer, parsed.docs);
       }
+      if (!used.some((l) => l.found)) state.errors.push(noLayerFound(config, used));
       if (state.errors.length > 0) return { ok: false, errors: state.errors };
       const objects = [...state.objects.values()].map(({ id, object, provenance }) => ({
         id,
@@ -101,6 +102,17 @@ export function renderCluster(
   options?: RenderOptions,
 ): Promise<RenderResult> {
   return createRenderer(tree, options).render(cluster);
+}
+
+/** A cluster for which not one layer folder exists is almost always a wrong repository or sub-path. */
+function noLayerFound(config: FleetConfig, used: Layer[]): RenderError {
+  const where = config.layers[0]?.declaredAt;
+  const looked = used.map((l) => l.dir).join(', ') || 'nothing: every layer was skipped';
+  return new RenderError({
+    code: 'config',
+    ...(where ? { file: where.file, doc: where.doc } : {}),
+    message: `no layer folder exists for this cluster (looked for ${looked}); is this the fleet repository?`,
+  });
 }
 
 const refOf = (doc: ParsedDocument): DocumentRef => ({

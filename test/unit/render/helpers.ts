@@ -6,8 +6,8 @@ import type { RenderResult, RenderSuccess } from '../../../agent/src/render/inde
 import { formatRenderError, renderCluster } from '../../../agent/src/render/index.js';
 import { FolderTree } from '../../../agent/src/source/folder.js';
 
-/** A file's text, or `{ symlink: target }`. */
-export type RepoFile = string | { symlink: string };
+/** A file's text or bytes, or `{ symlink: target }`. */
+export type RepoFile = string | Uint8Array | { symlink: string };
 
 /** Writes a fleet repository into a fresh temporary folder and returns its path. */
 export function writeRepo(files: Record<string, RepoFile>): string {
@@ -15,7 +15,7 @@ export function writeRepo(files: Record<string, RepoFile>): string {
   for (const [path, content] of Object.entries(files)) {
     const full = join(root, path);
     mkdirSync(dirname(full), { recursive: true });
-    if (typeof content === 'string') writeFileSync(full, content);
+    if (typeof content === 'string' || content instanceof Uint8Array) writeFileSync(full, content);
     else symlinkSync(content.symlink, full);
   }
   return root;

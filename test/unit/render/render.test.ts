@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: fleet YAML writes ${cluster.…} variables
 import { describe, expect, it } from 'vitest';
 import { createRenderer, renderCluster, toYamlStream } from '../../../agent/src/render/index.js';
 import { FolderTree } from '../../../agent/src/source/folder.js';
@@ -83,7 +84,7 @@ describe('patches', () => {
         'target: { kind: Deployment, name: web }\njsonPatch:\n  - { op: replace, path: /spec/replicas, value: 7 }\n  - { op: add, path: /metadata/labels/tier, value: front }\n',
       ),
     });
-    const web = objectById(result, WEB).object as {
+    const web = objectById(result, WEB).object as unknown as {
       spec: { replicas: number };
       metadata: { labels: object };
     };
@@ -149,7 +150,7 @@ describe('patches', () => {
       'clusters/prod-hz/p.yaml': `${replicas(6)}---\n${replicas(7)}`,
     });
     const web = objectById(result, WEB);
-    expect((web.object as { spec: { replicas: number } }).spec.replicas).toBe(7);
+    expect((web.object as unknown as { spec: { replicas: number } }).spec.replicas).toBe(7);
     expect(web.provenance.patches.map((p) => `${p.file}#${p.doc}:${p.op}`)).toEqual([
       'global/z-patch.yaml#0:merge',
       'regions/cn-hangzhou/p.yaml#0:merge',
@@ -250,8 +251,9 @@ describe('determinism and parse cache', () => {
       ['web', 'c-b'],
       ['web', 'c-c'],
     ]);
-    if (!results[0]!.ok || !results[1]!.ok) throw new Error('render failed');
-    results[0].objects[0]!.object.metadata.name = 'changed';
-    expect(results[1].objects[0]!.object.metadata.name).toBe('web');
+    const [first, second] = results;
+    if (!first?.ok || !second?.ok) throw new Error('render failed');
+    first.objects[0]!.object.metadata.name = 'changed';
+    expect(second.objects[0]!.object.metadata.name).toBe('web');
   });
 });
