@@ -1,5 +1,196 @@
-/** `strata agent` */
-export default async function agent(_argv: string[]): Promise<number> {
-  process.stderr.write('strata agent: not built yet\n');
-  return 1;
+/** `strata agent`: the long-running daemon of one spoke cluster (DESIGN.md §2). */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { AGENT_USAGE, ConfigError, loadConfig } from '../config/load.js';
+import type { AgentConfig, SourceConfig } from '../config/schema.js';
+import { HttpKubeClient, loadKubeConfig } from '../kube/http.js';
+import { createLogger } from '../log.js';
+import { enginePipeline, type LoopSource, type Pipeline, type PreviewHook, ReconcileLoop } from '../loop.js';
+import { Delivery } from '../report/delivery.js';
+import { hubSender } from '../report/hub-client.js';
+import { Outbox } from '../report/outbox.js';
+import { type AgentServer, startAgentServer } from '../server/http.js';
+import { AgentMetrics } from '../server/metrics.js';
+import { FolderSource } from '../source/folder-source.js';
+import { cacheFolderName, GitSource } from '../source/git.js';
+import { VERSION } from '../version.js';
+
+export default async function agent(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${AGENT_USAGE}\n`);
+    return 0;
+  }
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig({ argv });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`strata agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const { config, once } = loaded;
+  const log = createLogger(config.log.level).child({ cluster: config.cluster.name });
+  const running = await startAgent(config, log);
+  if (once) {
+    const statuses = await running.loop.trigger('start');
+    await running.shutdown('once');
+    return statuses.every((s) => s.error === null && s.sync !== null && s.sync.phase !== 'Failed') ? 0 : 1;
+  }
+  running.loop.start();
+  return waitForSignals(running, log);
+}
+
+export interface RunningAgent {
+  loop: ReconcileLoop;
+  server: AgentServer;
+  outbox: Outbox;
+  delivery: Delivery | undefined;
+  /** Finish the current step, flush the outbox (bounded), close everything. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replace the render + sync engine (tests without a cluster). */
+  pipeline?: Pipeline;
+  previews?: PreviewHook;
+  /** How long SIGTERM waits for the outbox to drain. */
+  flushTimeoutMs?: number;
+}
+
+/** Open state, sources, outbox and server; the loop is returned unstarted. */
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<RunningAgent> {
+  await mkdir(config.stateDir, { recursive: true });
+  const outbox = Outbox.open(path.join(config.stateDir, 'outbox.db'), {
+    maxReports: config.outbox.maxReports,
+  });
+  const metrics = new AgentMetrics(() => outbox.stats().pending);
+  const delivery = config.hub
+    ? new Delivery({
+        outbox,
+        send: hubSender(config.hub),
+        minBackoffMs: config.outbox.minBackoff,
+        maxBackoffMs: config.outbox.maxBackoff,
+        log: log.child({ component: 'delivery' }),
+        onAttempt: (ok) => metrics.recordDelivery(ok),
+      })
+    : undefined;
+  const sources = await Promise.all(config.sources.map((s) => openSource(s, config.stateDir, log)));
+  const loop = new ReconcileLoop({
+    identity: config.cluster,
+    agent: { version: VERSION, startedAt: new Date().toISOString() },
+    sources,
+    pipeline: opts.pipeline ?? enginePipeline(engineOptions(config)),
+    outbox,
+    delivery,
+    metrics,
+    log,
+    ...(opts.previews ? { previews: opts.previews } : {}),
+  });
+  const server = await startAgentServer({ listen: config.listen, loop, metrics, log });
+  delivery?.start();
+  if (!config.hub) log.warn('No hub configured: reports stay in the outbox.');
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    closing ??= (async () => {
+      log.info({ reason }, 'Shutting down: finishing the current reconcile.');
+      await loop.stop();
+      if (delivery) {
+        const drained = await delivery.flush(opts.flushTimeoutMs ?? 10_000);
+        log.info({ drained, pending: outbox.stats().pending }, 'Outbox flushed.');
+      }
+      await server.close();
+      outbox.close();
+    })();
+    return closing;
+  };
+  return { loop, server, outbox, delivery, shutdown };
+}
+
+async function openSource(config: SourceConfig, stateDir: string, log: Logger): Promise<LoopSource> {
+  if (config.kind === 'folder') {
+    const folder = new FolderSource(config.url);
+    return {
+      config,
+      access: {
+        get state() {
+          return folder.state;
+        },
+        fetch: () => folder.fetch(),
+        tree: () => folder.tree(),
+        displayUrl: config.url,
+      },
+    };
+  }
+  if (!/^https?:\/\//i.test(config.url)) {
+    throw new ConfigError(
+      `source ${config.name}: only http(s) Git URLs are supported, not ${config.url}`,
+      undefined,
+      [{ field: `sources.${config.name}.url`, message: 'must be http(s)://' }],
+    );
+  }
+  const git = await GitSource.open({
+    url: config.url,
+    ref: config.ref,
+    ...(config.auth ? { auth: config.auth } : {}),
+    timeoutMs: config.timeout,
+    cacheDir: path.join(stateDir, 'sources', cacheFolderName(config.name, config.url)),
+    log: log.child({ source: config.name }),
+  });
+  return { config, access: git, git };
+}
+
+function engineOptions(config: AgentConfig) {
+  const kc = config.kube.inCluster ? inClusterConfig() : loadKubeConfig(config.kube);
+  return {
+    client: new HttpKubeClient(kc),
+    identity: config.cluster,
+    namespace: config.kube.namespace,
+    policy: {
+      drift: config.drift.policy,
+      prune: config.prune.enabled,
+      pruneMaxFraction: config.prune.maxFraction,
+    },
+    stateDir: path.join(config.stateDir, 'sync'),
+  };
+}
+
+function inClusterConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromCluster();
+  return kc;
+}
+
+/** SIGHUP reconciles now; SIGTERM/SIGINT shut down gracefully (a second one exits at once). */
+function waitForSignals(running: RunningAgent, log: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reconciling every source now.');
+      running.loop.trigger('manual').catch((err: unknown) => log.error({ err }, 'Manual sync failed.'));
+    });
+    let terminating = false;
+    const terminate = (signal: string) => {
+      if (terminating) {
+        log.warn({ signal }, 'Second signal: exiting now.');
+        process.exit(130);
+      }
+      terminating = true;
+      running.shutdown(signal).then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error({ err }, 'Shutdown failed.');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => terminate('SIGTERM'));
+    process.on('SIGINT', () => terminate('SIGINT'));
+  });
 }

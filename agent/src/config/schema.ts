@@ -141,6 +141,8 @@ export const KubeConfig = z
     kubeconfig: z.string().min(1).optional(),
     /** Context of the kubeconfig to use; default its current-context. */
     context: z.string().min(1).optional(),
+    /** The agent's namespace: holds the ApplySet parent Secret of each source (created if missing). */
+    namespace: dnsName.default('strata-system'),
   })
   .refine((k) => !(k.inCluster && k.kubeconfig), {
     message: 'set either inCluster: true or kubeconfig, not both',
@@ -178,7 +180,7 @@ export const AgentConfig = z.strictObject({
   sources: z.array(SourceConfig).min(1, 'needs at least one source').max(64),
   /** Optional: without a hub, reports stay in the outbox (folded, bounded). */
   hub: HubConfig.optional(),
-  kube: KubeConfig.default({ inCluster: false }),
+  kube: KubeConfig.default({ inCluster: false, namespace: 'strata-system' }),
   drift: DriftConfig.default({ policy: 'correct', interval: 300_000 }),
   prune: PruneConfig.default({ enabled: true, maxFraction: 0.5, allow: ['*'] }),
   outbox: OutboxConfig.default({ maxReports: 500, minBackoff: 1000, maxBackoff: 300_000 }),

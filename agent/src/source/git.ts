@@ -11,7 +11,9 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { SourceAuth } from '../config/schema.js';
+import { openGitTree } from './git-tree.js';
 import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
+import type { FileTree } from './tree.js';
 
 /** Why a source could not give a fresh commit. The commit in use, if any, stays in force. */
 export type SourceErrorReason = 'SourceUnavailable' | 'SourceAuthFailed' | 'RefNotFound' | 'SourceCorrupt';
@@ -56,6 +58,8 @@ export class GitSource {
   readonly displayUrl: string;
   private current: SourceState = { commit: null, fetchedAt: null, reachable: true, error: null };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Commits whose every object was read once: render may trust a missing path is really missing. */
+  private readonly verified = new Set<string>();
   private readonly now: () => Date;
 
   private constructor(private readonly opts: GitSourceOptions) {
@@ -118,19 +122,28 @@ export class GitSource {
    * Cheap enough at start and after a render that failed to read an object.
    */
   async verify(commit: string): Promise<boolean> {
+    if (this.verified.has(commit)) return true;
     try {
       const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
       await this.walkTree(c.tree);
+      this.verified.add(commit);
       return true;
     } catch {
       return false;
     }
   }
 
+  /** A commit as a FileTree read from the object store; rejects when an object is missing or damaged. */
+  async tree(commit: string): Promise<FileTree> {
+    if (!(await this.verify(commit))) throw new SourceCorruptError(commit);
+    return openGitTree({ fs, gitdir: this.gitdir, commit });
+  }
+
   /** Drop the cache and fetch again (after a render hit a damaged object). */
   repair(): Promise<SourceState> {
     return this.exclusive(async () => {
       this.opts.log.warn({ gitdir: this.gitdir }, 'Git cache is damaged; fetching it again.');
+      this.verified.clear();
       await this.resetCache();
       this.current = { ...this.current, commit: null, fetchedAt: null };
       try {
@@ -305,6 +318,13 @@ export class GitSource {
       fetchedAt: this.current.fetchedAt,
     });
     await writeDurable(file, body);
+  }
+}
+
+export class SourceCorruptError extends Error {
+  constructor(readonly commit: string) {
+    super(`commit ${commit} is damaged or incomplete in the Git cache`);
+    this.name = 'SourceCorruptError';
   }
 }
 

@@ -57,6 +57,7 @@ listen: 127.0.0.1:0
       inCluster: false,
       kubeconfig: path.join(dir, 'kube/config'),
       context: 'lab',
+      namespace: 'strata-system',
     });
     expect(config.drift.policy).toBe('report');
     expect(config.prune).toEqual({

@@ -1,0 +1,89 @@
+/** The agent's Prometheus metrics (prom-client), on their own registry. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { SourceHealth, SyncResult } from '../report/schema.js';
+
+const PHASES = ['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed'] as const;
+const OBJECT_STATUSES = ['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown'] as const;
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly syncDuration = new Histogram({
+    name: 'strata_sync_duration_seconds',
+    help: 'Duration of one reconcile of a source (fetch to report).',
+    labelNames: ['source'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  private readonly objects = new Gauge({
+    name: 'strata_objects',
+    help: 'Objects of a source by health status after the last reconcile.',
+    labelNames: ['source', 'status'],
+    registers: [this.registry],
+  });
+  private readonly phase = new Gauge({
+    name: 'strata_sync_phase',
+    help: 'The sync phase of a source (1 for the current phase, 0 for the others).',
+    labelNames: ['source', 'phase'],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'strata_last_successful_sync_timestamp_seconds',
+    help: 'Unix time of the last reconcile that ended Synced, Progressing or Degraded (applied without failure).',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly reachable = new Gauge({
+    name: 'strata_source_reachable',
+    help: '1 when the last fetch of the source reached its remote, 0 when it did not.',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly reconciles = new Counter({
+    name: 'strata_reconciles_total',
+    help: 'Reconciles by source and outcome phase.',
+    labelNames: ['source', 'phase'],
+    registers: [this.registry],
+  });
+  private readonly deliveries = new Counter({
+    name: 'strata_report_deliveries_total',
+    help: 'Report delivery attempts to the hub by result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  constructor(outboxDepth: () => number) {
+    new Gauge({
+      name: 'strata_outbox_depth',
+      help: 'Reports waiting on disk for delivery to the hub.',
+      registers: [this.registry],
+      collect() {
+        this.set(outboxDepth());
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'strata_agent_' });
+  }
+
+  recordReconcile(
+    source: string,
+    seconds: number,
+    sync: SyncResult | null,
+    health: SourceHealth | null,
+    reachable: boolean,
+  ): void {
+    this.syncDuration.observe({ source }, seconds);
+    this.reachable.set({ source }, reachable ? 1 : 0);
+    if (!sync) return;
+    this.reconciles.inc({ source, phase: sync.phase });
+    for (const p of PHASES) this.phase.set({ source, phase: p }, p === sync.phase ? 1 : 0);
+    if (sync.phase !== 'Failed') this.lastSuccess.set({ source }, Date.parse(sync.finishedAt) / 1000);
+    if (health) {
+      for (const s of OBJECT_STATUSES) {
+        this.objects.set({ source, status: s }, health.objects.filter((o) => o.status === s).length);
+      }
+    }
+  }
+
+  recordDelivery(ok: boolean): void {
+    this.deliveries.inc({ result: ok ? 'delivered' : 'failed' });
+  }
+}

@@ -1,0 +1,246 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAgent, startAgent } from '../../../agent/src/commands/agent.js';
+import { validate } from '../../../agent/src/config/load.js';
+import { createLogger, REDACTED } from '../../../agent/src/log.js';
+import type { Pipeline, PipelineInput } from '../../../agent/src/loop.js';
+import { renderCluster } from '../../../agent/src/render/index.js';
+import type { ReportInput } from '../../../agent/src/report/schema.js';
+import { subTree } from '../../../agent/src/source/subtree.js';
+import { commitFiles, createRepo, type GitServer, startGitServer, type TestRepo } from '../../git/index.js';
+
+/**
+ * The loop with a recording pipeline: render is real, the cluster steps are replaced by a record
+ * of what would be applied (unit tests have no cluster; test/e2e/agent*.test.ts run the real engine).
+ */
+function recordingPipeline() {
+  const runs: { source: string; commit: string; ids: string[] }[] = [];
+  let delayMs = 0;
+  const pipeline: Pipeline = {
+    async reconcile({ source, commit, tree }: PipelineInput) {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      const rendered = await renderCluster(subTree(tree, source.path), {
+        name: 'edge-1',
+        labels: { region: 'hz' },
+      });
+      const ids = rendered.ok ? rendered.objects.map((o) => o.id).sort() : [];
+      runs.push({ source: source.name, commit, ids });
+      return {
+        sync: {
+          phase: rendered.ok ? 'Synced' : 'Failed',
+          commit,
+          finishedAt: new Date().toISOString(),
+          created: ids.length,
+          updated: 0,
+          pruned: 0,
+          unchanged: 0,
+          conflicts: [],
+          errors: rendered.ok
+            ? []
+            : rendered.errors.map((e) => ({ message: e.message, reason: 'RenderError' })),
+        },
+        health: { status: 'Healthy', objects: ids.map((id) => ({ id, status: 'Current', message: '' })) },
+        drift: [],
+      };
+    },
+  };
+  return {
+    runs,
+    pipeline,
+    slow(ms: number) {
+      delayMs = ms;
+    },
+  };
+}
+
+const cm = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: shop }\ndata: { v: "${value}" }\n`;
+
+let tmp: string;
+let server: GitServer;
+let repo: TestRepo;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'strata-loop-'));
+  repo = await createRepo(path.join(tmp, 'repos'), 'fleet');
+  server = await startGitServer({ root: path.join(tmp, 'repos') });
+});
+afterAll(async () => {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function agentWith(name: string, sources: unknown[], pipeline: Pipeline): Promise<RunningAgent> {
+  const config = validate({
+    cluster: { name: 'edge-1', labels: { region: 'hz' } },
+    sources,
+    stateDir: path.join(tmp, name),
+    listen: '127.0.0.1:0',
+    log: { level: 'warn' },
+  });
+  return startAgent(config, pino({ level: 'silent' }), { pipeline });
+}
+
+const lastReport = (agent: RunningAgent): ReportInput | undefined => agent.outbox.list().at(-1)?.report;
+
+describe('reconcile loop', () => {
+  it('applies a pushed commit on a manual trigger and reports it through the outbox', async () => {
+    const c1 = await commitFiles(repo, { 'global/a.yaml': cm('a', '1') });
+    const rec = recordingPipeline();
+    const agent = await agentWith('manual', [{ url: server.url('fleet'), interval: '1h' }], rec.pipeline);
+    try {
+      await agent.loop.trigger('manual');
+      expect(rec.runs.at(-1)).toEqual({ source: 'fleet', commit: c1, ids: ['/ConfigMap/shop/a'] });
+      const c2 = await commitFiles(repo, { 'global/b.yaml': cm('b', '1') });
+      const [status] = await agent.loop.trigger('manual');
+      expect(status?.commit).toBe(c2);
+      expect(rec.runs.at(-1)?.ids).toEqual(['/ConfigMap/shop/a', '/ConfigMap/shop/b']);
+      const report = lastReport(agent);
+      expect(report?.sources[0]).toMatchObject({
+        commit: c2,
+        reachable: true,
+        sync: { phase: 'Synced', commit: c2 },
+      });
+      expect(agent.outbox.list().map((e) => e.seq)).toEqual([1, 2]);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('keeps reconciling a good source when another one is broken', async () => {
+    const good = await commitFiles(repo, { 'global/g.yaml': cm('g', '1') });
+    const rec = recordingPipeline();
+    const agent = await agentWith(
+      'broken',
+      [
+        { name: 'broken', url: 'http://127.0.0.1:9/nothing.git', interval: '1h', timeout: '2s' },
+        { name: 'good', url: server.url('fleet'), interval: '1h' },
+      ],
+      rec.pipeline,
+    );
+    try {
+      const [broken, ok] = await agent.loop.trigger('manual');
+      expect(broken).toMatchObject({
+        commit: null,
+        reachable: false,
+        error: { reason: 'SourceUnavailable' },
+      });
+      expect(ok).toMatchObject({ commit: good, reachable: true, sync: { phase: 'Synced' } });
+      expect(rec.runs.map((r) => r.source)).toEqual(['good']);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('coalesces triggers that arrive during a reconcile into one more run', async () => {
+    await commitFiles(repo, { 'global/c.yaml': cm('c', '1') });
+    const rec = recordingPipeline();
+    rec.slow(300);
+    const agent = await agentWith('coalesce', [{ url: server.url('fleet'), interval: '1h' }], rec.pipeline);
+    try {
+      await Promise.all([1, 2, 3, 4, 5].map(() => agent.loop.trigger('manual')));
+      expect(rec.runs).toHaveLength(2);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('reconciles on its schedule', async () => {
+    const rec = recordingPipeline();
+    const agent = await agentWith('schedule', [{ url: server.url('fleet'), interval: '1s' }], rec.pipeline);
+    try {
+      agent.loop.start();
+      const deadline = Date.now() + 6000;
+      while (rec.runs.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(rec.runs.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('re-renders a watched folder source shortly after an edit', async () => {
+    const folder = path.join(tmp, 'local-fleet');
+    await mkdir(path.join(folder, 'global'), { recursive: true });
+    await writeFile(path.join(folder, 'global', 'x.yaml'), cm('x', '1'));
+    const rec = recordingPipeline();
+    const agent = await agentWith(
+      'folder',
+      [{ url: folder, interval: '1h', debounce: '100ms' }],
+      rec.pipeline,
+    );
+    try {
+      agent.loop.start();
+      const wait = async (n: number) => {
+        const deadline = Date.now() + 8000;
+        while (rec.runs.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      };
+      await wait(1);
+      await new Promise((r) => setTimeout(r, 300));
+      await writeFile(path.join(folder, 'global', 'y.yaml'), cm('y', '1'));
+      await wait(2);
+      expect(rec.runs.at(-1)?.ids).toEqual(['/ConfigMap/shop/x', '/ConfigMap/shop/y']);
+      expect(rec.runs.at(-1)?.commit).toMatch(/^dir-[0-9a-f]{40}$/);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+});
+
+describe('agent HTTP port', () => {
+  it('serves healthz, readyz after the first reconcile, metrics, and POST /sync', async () => {
+    await commitFiles(repo, { 'global/h.yaml': cm('h', '1') });
+    const rec = recordingPipeline();
+    const agent = await agentWith('http', [{ url: server.url('fleet'), interval: '1h' }], rec.pipeline);
+    const base = `http://127.0.0.1:${agent.server.port}`;
+    try {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      const sync = await fetch(`${base}/sync`, { method: 'POST' });
+      expect(sync.status).toBe(200);
+      const body = (await sync.json()) as { sources: { phase: string; reachable: boolean }[] };
+      expect(body.sources[0]).toMatchObject({ phase: 'Synced', reachable: true });
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect((await fetch(`${base}/sync?source=nope`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${base}/sync`)).status).toBe(405);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/strata_source_reachable\{source="fleet"\} 1/);
+      expect(metrics).toMatch(/strata_outbox_depth 1/);
+      expect(metrics).toMatch(/strata_sync_duration_seconds_count\{source="fleet"\} 1/);
+      expect(metrics).toMatch(/strata_sync_phase\{source="fleet",phase="Synced"\} 1/);
+      expect(metrics).toMatch(/strata_objects\{source="fleet",status="Current"\} \d+/);
+      expect(metrics).toMatch(/strata_last_successful_sync_timestamp_seconds\{source="fleet"\} \d+/);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+});
+
+describe('agent logger', () => {
+  it('redacts tokens, passwords, authorization headers and Secret values', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const log = createLogger('info', sink);
+    log.info(
+      {
+        token: 'tok-1',
+        auth: { password: 'pw-2' },
+        headers: { authorization: 'Bearer tok-3' },
+        object: { kind: 'Secret', metadata: { name: 's' }, data: { key: 'c2VjcmV0' } },
+      },
+      'hello',
+    );
+    const text = lines.join('');
+    for (const secret of ['tok-1', 'pw-2', 'tok-3', 'c2VjcmV0']) expect(text).not.toContain(secret);
+    const parsed = JSON.parse(text) as { object: { data: Record<string, string> } };
+    expect(parsed.object.data).toEqual({ key: REDACTED });
+  });
+});
