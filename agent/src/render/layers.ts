@@ -77,15 +77,19 @@ export function resolveTemplate(
   return { dir: dir.replace(/\/+$/, '') };
 }
 
-export function resolveLayers(config: FleetConfig, cluster: ClusterIdentity) {
-  const layers: Layer[] = [];
-  const skipped: SkippedLayer[] = [];
-  for (const { path } of config.layers) {
-    const resolved = resolveTemplate(path, cluster);
-    if ('dir' in resolved) layers.push({ template: path, dir: resolved.dir });
-    else skipped.push({ template: path, reason: resolved.reason });
-  }
-  return { layers, skipped };
+/** Every declared layer, in order, resolved for this cluster or skipped with the reason. */
+export function resolveLayers(
+  config: FleetConfig,
+  cluster: ClusterIdentity,
+): { layers: (Layer | SkippedLayer)[] } {
+  return {
+    layers: config.layers.map(({ path }) => {
+      const resolved = resolveTemplate(path, cluster);
+      return 'dir' in resolved
+        ? { template: path, dir: resolved.dir }
+        : { template: path, reason: resolved.reason };
+    }),
+  };
 }
 
 /** Reads the `kind: Fleet` document of strata.yaml; every problem becomes a RenderError with its line. */

@@ -40,9 +40,9 @@ export function explainRender(
     .join(', ');
   const lines = [`cluster ${cluster.name} (${labels || 'no labels'})`, 'layers:'];
   for (const l of result.layers) {
-    lines.push(`  ${l.template.padEnd(28)} ${l.found ? l.dir : `${l.dir} (no such folder, skipped)`}`);
+    const outcome = l.used ? l.dir : `${l.dir ? `${l.dir}: ` : ''}skipped, ${l.reason}`;
+    lines.push(`  ${l.template.padEnd(28)} ${outcome}`);
   }
-  for (const s of result.skipped) lines.push(`  ${s.template.padEnd(28)} skipped: ${s.reason}`);
   lines.push(`objects (${result.objects.length}):`);
   for (const o of result.objects) lines.push(...explainObject(o));
   if (result.dropped.length > 0) {

@@ -1,6 +1,5 @@
 import type { KubeObject } from '../model/object.js';
 import type { RenderError } from './errors.js';
-import type { Layer, SkippedLayer } from './layers.js';
 
 /** A document in the fleet repository. */
 export interface DocumentRef {
@@ -41,12 +40,21 @@ export interface DroppedObject {
   reason: string;
 }
 
+export interface LayerReport {
+  /** The template as declared, e.g. `regions/{labels.region}`. */
+  template: string;
+  /** The folder it named for this cluster, when it could be resolved. */
+  dir?: string;
+  used: boolean;
+  /** Why an unused layer was skipped. */
+  reason?: string;
+}
+
 export interface RenderSuccess {
   ok: true;
   objects: RenderedObject[];
-  /** The layers used, in order, and those skipped for this cluster with the reason. */
-  layers: (Layer & { found: boolean })[];
-  skipped: SkippedLayer[];
+  /** Every declared layer in order: the folder it resolved to, and why it was skipped if it was. */
+  layers: LayerReport[];
   dropped: DroppedObject[];
 }
 

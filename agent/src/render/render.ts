@@ -6,7 +6,7 @@ import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
 import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
 import { applyPatchDocument, type WorkingObject } from './patches.js';
-import type { DocumentRef, DroppedObject, RenderResult } from './provenance.js';
+import type { DocumentRef, DroppedObject, LayerReport, RenderResult } from './provenance.js';
 import { matchesSelector } from './selector.js';
 import { substituteVariables, type VariableProblem } from './variables.js';
 
@@ -73,24 +73,33 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       fleet ??= loadFleet();
       const { config, errors: configErrors } = await fleet;
       if (!config) return { ok: false, errors: configErrors };
-      const { layers, skipped } = resolveLayers(config, cluster);
+      const { layers } = resolveLayers(config, cluster);
       const state: ClusterRender = { cluster, objects: new Map(), errors: [], dropped: [] };
-      const used: (Layer & { found: boolean })[] = [];
+      const reports: LayerReport[] = [];
       for (const layer of layers) {
+        if ('reason' in layer) {
+          reports.push({ template: layer.template, used: false, reason: layer.reason });
+          continue;
+        }
         const parsed = await layerOf(layer.dir);
-        used.push({ ...layer, found: parsed !== undefined });
+        reports.push({
+          template: layer.template,
+          dir: layer.dir,
+          used: parsed !== undefined,
+          ...(parsed ? {} : { reason: 'no such folder' }),
+        });
         if (!parsed) continue;
         state.errors.push(...parsed.errors);
         renderLayer(state, layer, parsed.docs);
       }
-      if (!used.some((l) => l.found)) state.errors.push(noLayerFound(config, used));
+      if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
       if (state.errors.length > 0) return { ok: false, errors: state.errors };
       const objects = [...state.objects.values()].map(({ id, object, provenance }) => ({
         id,
         object,
         provenance,
       }));
-      return { ok: true, objects, layers: used, skipped, dropped: state.dropped };
+      return { ok: true, objects, layers: reports, dropped: state.dropped };
     },
   };
 }
@@ -105,9 +114,10 @@ export function renderCluster(
 }
 
 /** A cluster for which not one layer folder exists is almost always a wrong repository or sub-path. */
-function noLayerFound(config: FleetConfig, used: Layer[]): RenderError {
+function noLayerFound(config: FleetConfig, reports: LayerReport[]): RenderError {
   const where = config.layers[0]?.declaredAt;
-  const looked = used.map((l) => l.dir).join(', ') || 'nothing: every layer was skipped';
+  const looked =
+    reports.flatMap((l) => (l.dir ? [l.dir] : [])).join(', ') || 'nothing: every layer was skipped';
   return new RenderError({
     code: 'config',
     ...(where ? { file: where.file, doc: where.doc } : {}),

@@ -7,29 +7,30 @@ const cm = (name: string, value: string) =>
 
 describe('layer resolution', () => {
   it('uses global → regions/{labels.region} → clusters/{name} by default', () => {
-    const { layers, skipped } = resolveLayers(
-      { layers: DEFAULT_LAYERS },
-      { name: 'a', labels: { region: 'r1' } },
-    );
-    expect(layers.map((l) => l.dir)).toEqual(['global', 'regions/r1', 'clusters/a']);
-    expect(skipped).toEqual([]);
+    const { layers } = resolveLayers({ layers: DEFAULT_LAYERS }, { name: 'a', labels: { region: 'r1' } });
+    expect(layers).toEqual([
+      { template: 'global', dir: 'global' },
+      { template: 'regions/{labels.region}', dir: 'regions/r1' },
+      { template: 'clusters/{name}', dir: 'clusters/a' },
+    ]);
   });
 
   it('skips a layer whose template names a label the cluster lacks, and says why', () => {
-    const { layers, skipped } = resolveLayers({ layers: DEFAULT_LAYERS }, { name: 'a', labels: {} });
-    expect(layers.map((l) => l.dir)).toEqual(['global', 'clusters/a']);
-    expect(skipped).toEqual([
+    const { layers } = resolveLayers({ layers: DEFAULT_LAYERS }, { name: 'a', labels: {} });
+    expect(layers).toEqual([
+      { template: 'global', dir: 'global' },
       { template: 'regions/{labels.region}', reason: "cluster has no label 'region'" },
+      { template: 'clusters/{name}', dir: 'clusters/a' },
     ]);
   });
 
   it('refuses a label value that would climb out of the layer folder', () => {
-    const { layers, skipped } = resolveLayers(
-      { layers: DEFAULT_LAYERS },
-      { name: '..', labels: { region: 'a/b' } },
-    );
-    expect(layers.map((l) => l.dir)).toEqual(['global']);
-    expect(skipped).toHaveLength(2);
+    const { layers } = resolveLayers({ layers: DEFAULT_LAYERS }, { name: '..', labels: { region: 'a/b' } });
+    expect(layers).toEqual([
+      { template: 'global', dir: 'global' },
+      { template: 'regions/{labels.region}', reason: "value 'a/b' cannot name a folder" },
+      { template: 'clusters/{name}', reason: "value '..' cannot name a folder" },
+    ]);
   });
 
   it.each([['regions/{labels.region'], ['regions/{region}'], ['../outside'], ['/abs'], ['a/{labels.}']])(
@@ -60,7 +61,10 @@ describe('layer resolution', () => {
     });
     expect(result.objects.map((o) => o.id)).toEqual(['/ConfigMap/default/a']);
     expect(result.objects[0]!.object.data).toEqual({ v: 'prod' });
-    expect(result.layers.map((l) => l.dir)).toEqual(['base', 'envs/prod']);
+    expect(result.layers).toEqual([
+      { template: 'base', dir: 'base', used: true },
+      { template: 'envs/{labels.env}', dir: 'envs/prod', used: true },
+    ]);
   });
 
   it('reports a malformed template in strata.yaml with its line', async () => {
