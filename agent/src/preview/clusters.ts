@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { ClusterIdentity } from '../model/object.js';
+import { ClusterName, Labels } from '../report/schema.js';
+
+/** Cluster identities could not be read: names the file (or hub) and the field. */
+export class ClusterListError extends Error {
+  constructor(
+    readonly where: string,
+    message: string,
+  ) {
+    super(`${where}: ${message}`);
+    this.name = 'ClusterListError';
+  }
+}
+
+const ClustersFile = z.object({
+  clusters: z.array(z.looseObject({ name: ClusterName, labels: Labels.default({}) })).max(100_000),
+});
+
+function issueText(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const path = issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') ?? '';
+  return `${path.replace(/^\./, '') || '(file)'}: ${issue?.message ?? 'invalid'}`;
+}
+
+function uniqueNames(clusters: ClusterIdentity[], where: string): ClusterIdentity[] {
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    if (seen.has(c.name)) throw new ClusterListError(where, `cluster '${c.name}' is listed twice`);
+    seen.add(c.name);
+  }
+  return clusters;
+}
+
+/** `clusters: [{name, labels}]` from a YAML file, validated (names are DNS-1123, labels strings). */
+export async function readClustersFile(file: string): Promise<ClusterIdentity[]> {
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ClusterListError(file, (e as Error).message);
+  }
+  const parsed = ClustersFile.safeParse(doc);
+  if (!parsed.success) throw new ClusterListError(file, issueText(parsed.error));
+  return uniqueNames(
+    parsed.data.clusters.map((c) => ({ name: c.name, labels: c.labels })),
+    file,
+  );
+}
+
+const HubClusters = z.object({
+  clusters: z.array(z.looseObject({ name: ClusterName, labels: Labels, lastSeen: z.string().nullable() })),
+});
+
+/**
+ * Identities of every cluster that has reported to the hub (GET /api/v1/clusters). Clusters
+ * with a token that never reported have no known labels and are left out (`silent`).
+ */
+export async function fetchHubClusters(
+  hubUrl: string,
+  token: string | undefined,
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ clusters: ClusterIdentity[]; silent: string[] }> {
+  const url = new URL('api/v1/clusters', hubUrl.endsWith('/') ? hubUrl : `${hubUrl}/`);
+  const res = await fetchImpl(url, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: AbortSignal.timeout(30_000),
+  }).catch((e: Error) => {
+    throw new ClusterListError(url.origin, `cannot reach the hub: ${e.message}`);
+  });
+  if (!res.ok) throw new ClusterListError(url.href, `the hub answered ${res.status} ${res.statusText}`);
+  const parsed = HubClusters.safeParse(await res.json().catch(() => undefined));
+  if (!parsed.success) throw new ClusterListError(url.href, `unexpected answer: ${issueText(parsed.error)}`);
+  const reported = parsed.data.clusters.filter((c) => c.lastSeen !== null);
+  return {
+    clusters: uniqueNames(
+      reported.map((c) => ({ name: c.name, labels: c.labels })),
+      url.href,
+    ),
+    silent: parsed.data.clusters.filter((c) => c.lastSeen === null).map((c) => c.name),
+  };
+}

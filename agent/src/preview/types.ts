@@ -1,0 +1,62 @@
+import type { ClusterIdentity } from '../model/object.js';
+import type { FieldChange } from '../plan/diff.js';
+import type { RenderErrorFields } from '../render/errors.js';
+
+/** What merging the head would do to one object. */
+export type ObjectAction = 'create' | 'update' | 'delete';
+
+export interface ObjectChange {
+  /** Canonical `group/Kind/namespace/name`. */
+  id: string;
+  action: ObjectAction;
+  /** Field-level changes of an update (Secret values never included, only the key that changed). */
+  changes: FieldChange[];
+  /** Files that define or patch the object on the side that has it (head, or base for deletes). */
+  files: string[];
+}
+
+/**
+ * - `changed` / `unchanged`: both refs render; the diff is or is not empty.
+ * - `failed`: the head does not render for this cluster (an agent would keep the base).
+ * - `fixed`: the base did not render but the head does; changes are against nothing.
+ */
+export type ClusterPreviewStatus = 'changed' | 'unchanged' | 'failed' | 'fixed';
+
+export interface ChangeCounts {
+  create: number;
+  update: number;
+  delete: number;
+}
+
+export interface ClusterPreview {
+  cluster: ClusterIdentity;
+  status: ClusterPreviewStatus;
+  counts: ChangeCounts;
+  /** Sorted by object id. */
+  objects: ObjectChange[];
+  /** Head render errors, with file, document and line (status `failed`). */
+  errors: RenderErrorFields[];
+}
+
+/** One side of the comparison: the ref as asked for and the commit it resolved to. */
+export interface PreviewSide {
+  ref: string;
+  commit?: string;
+}
+
+/** Clusters whose changes are identical, shown once. */
+export interface ChangeGroup {
+  /** Cluster names, sorted. */
+  clusters: string[];
+  status: ClusterPreviewStatus;
+  counts: ChangeCounts;
+  objects: ObjectChange[];
+  errors: RenderErrorFields[];
+}
+
+export interface FleetPreview {
+  base: PreviewSide;
+  head: PreviewSide;
+  /** Every cluster, sorted by name. */
+  clusters: ClusterPreview[];
+}
