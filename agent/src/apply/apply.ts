@@ -29,7 +29,7 @@ export interface ApplyOutcome {
 export type ApplyEvent =
   | { type: 'wave'; wave: number; objects: number }
   | { type: 'step'; wave: number; step: string; objects: number }
-  | { type: 'object'; outcome: ApplyOutcome }
+  | { type: 'object'; outcome: Omit<ApplyOutcome, 'object'> }
   | { type: 'waiting'; wave: number; what: string };
 
 export interface ApplySettings {
@@ -133,6 +133,11 @@ async function establishCrds(
   client.invalidateDiscovery();
 }
 
+/** Events leave the stored object out: it may be a Secret. */
+function withoutObject({ object: _object, ...rest }: ApplyOutcome): Omit<ApplyOutcome, 'object'> {
+  return rest;
+}
+
 function refOf(obj: KubeObject) {
   const { name, namespace } = obj.metadata;
   return { apiVersion: obj.apiVersion, kind: obj.kind, name, ...(namespace ? { namespace } : {}) };
@@ -175,12 +180,12 @@ export async function applyPlan(
       s.onEvent?.({ type: 'step', wave: wave.wave, step: step.kind, objects: todo.length });
       const done = await mapBounded(todo, s.concurrency, async (i) => {
         const outcome = await applyOne(client, i, s, failedCrds);
-        if (step.kind !== 'crds') s.onEvent?.({ type: 'object', outcome });
+        if (step.kind !== 'crds') s.onEvent?.({ type: 'object', outcome: withoutObject(outcome) });
         return outcome;
       });
       if (step.kind === 'crds') {
         await establishCrds(client, done, s, failedCrds);
-        for (const outcome of done) s.onEvent?.({ type: 'object', outcome });
+        for (const outcome of done) s.onEvent?.({ type: 'object', outcome: withoutObject(outcome) });
       }
       outcomes.push(...done);
     }

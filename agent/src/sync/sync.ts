@@ -291,7 +291,7 @@ function summarise(
     startedAt: '',
     finishedAt: '',
     plan: cp.plan,
-    applied: applyRun.outcomes,
+    applied: applyRun.outcomes.map(({ id, result, error }) => ({ id, result, ...(error ? { error } : {}) })),
     pruned,
     ...(cp.plan.pruneRefused ? { pruneRefused: cp.plan.pruneRefused } : {}),
     counts: {

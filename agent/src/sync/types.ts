@@ -1,7 +1,7 @@
-import type { ApplyEvent, ApplyOutcome } from '../apply/apply.js';
+import type { ApplyEvent, ApplyResultKind } from '../apply/apply.js';
 import type { HealthSummary, SyncPhase } from '../health/phase.js';
 import type { HealthStatus } from '../health/status.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, PlanError } from '../plan/types.js';
 import type { PruneOutcome } from '../prune/prune.js';
 
 export interface SyncError {
@@ -36,7 +36,8 @@ export interface SyncResult {
   startedAt: string;
   finishedAt: string;
   plan: Plan;
-  applied: ApplyOutcome[];
+  /** Per applied object; never the object itself (it may be a Secret). */
+  applied: { id: string; result: ApplyResultKind; error?: PlanError }[];
   pruned: PruneOutcome[];
   pruneRefused?: string;
   counts: {
