@@ -66,7 +66,7 @@ export class GitTree implements FileTree {
     this.description = `${location.gitdir ?? location.dir}@${commit.slice(0, 12)}`;
   }
 
-  list(dir: string): Promise<TreeEntry[] | undefined> {
+  async list(dir: string): Promise<TreeEntry[] | undefined> {
     checkRelativePath(dir);
     let listing = this.listings.get(dir);
     if (!listing) {

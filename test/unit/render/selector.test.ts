@@ -50,7 +50,7 @@ describe('label selectors', () => {
     ['env in ()', /invalid label value|at least one value/],
     ['env=pr od', /cannot parse|invalid/],
     ['-bad=x', /invalid label key/],
-    ['env=' + 'x'.repeat(64), /invalid label value/],
+    [`env=${'x'.repeat(64)}`, /invalid label value/],
     ['env >= 3', /cannot parse|invalid/],
   ])('rejects %s', (text, message) => {
     expect(() => parseSelector(text)).toThrow(message);
