@@ -17,8 +17,11 @@ key="$( (cat go.mod go.sum build.sh; go env GOVERSION) | sha256sum | cut -c1-16)
 cache="${STRATA_HELM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata/helm}"
 out="$cache/$key/helm"
 
+mkdir -p "$cache/$key"
+# Test files call this in parallel: one builds, the others wait for it and reuse the result.
+exec 9>"$cache/$key/.lock"
+flock 9
 if [ ! -x "$out" ]; then
-  mkdir -p "$cache/$key"
   helm_version="$(go list -m -f '{{.Version}}' helm.sh/helm/v3)"
   # Like helm's Makefile: the Kubernetes version `helm template` and `helm lint` assume is the one of
   # the client-go it is built with (v0.35.x -> 1.35); without it helm assumes 1.20.

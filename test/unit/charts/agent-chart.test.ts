@@ -45,7 +45,7 @@ describe('strata-agent chart with minimal values', () => {
   let objects: KubeObject[];
   beforeAll(() => {
     objects = renderChart('strata-agent', MINIMAL_AGENT_VALUES);
-  });
+  }, 60_000);
 
   it('passes helm lint --strict', () => {
     const lint = lintChart('strata-agent', MINIMAL_AGENT_VALUES);
@@ -183,7 +183,7 @@ describe('strata-agent chart with every option set', () => {
   let objects: KubeObject[];
   beforeAll(() => {
     objects = renderChart('strata-agent', FULL_AGENT_VALUES);
-  });
+  }, 60_000);
 
   it('passes helm lint --strict', () => {
     const lint = lintChart('strata-agent', FULL_AGENT_VALUES);

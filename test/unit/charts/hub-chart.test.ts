@@ -40,7 +40,7 @@ describe('strata-hub chart with default values', () => {
   let objects: KubeObject[];
   beforeAll(() => {
     objects = renderChart('strata-hub', MINIMAL_HUB_VALUES);
-  });
+  }, 60_000);
 
   it('passes helm lint --strict', () => {
     const lint = lintChart('strata-hub', MINIMAL_HUB_VALUES);
@@ -119,7 +119,7 @@ describe('strata-hub chart with every option set', () => {
   let objects: KubeObject[];
   beforeAll(() => {
     objects = renderChart('strata-hub', FULL_HUB_VALUES);
-  });
+  }, 60_000);
 
   it('passes helm lint --strict', () => {
     const lint = lintChart('strata-hub', FULL_HUB_VALUES);
