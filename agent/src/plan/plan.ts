@@ -18,6 +18,10 @@ export interface PlanOptions {
   concurrency: number;
   /** Namespaces the same sync declares: a dry-run in one that does not exist yet is a create. */
   namespacesInSync: Set<string>;
+  /** Dry-run objects that do not exist yet (a plan shows their errors early; a sync's apply finds them anyway). */
+  dryRunCreates: boolean;
+  /** The live object of a desired one that is not an ApplySet member yet. */
+  lookup: (d: DesiredObject) => Promise<KubeObject | undefined>;
 }
 
 /** What planning one object learned. */
@@ -105,7 +109,11 @@ export async function planObject(
     return { entry, live: memberLive, verified: cached, fromCache: true, dryRun: false };
   }
   // Objects not yet in the ApplySet were not in the member LIST: look them up (first sync, adoption).
-  const live = memberLive ?? (await client.get(entry.ref));
+  const live = memberLive ?? (await opts.lookup(d));
+  if (!live && !opts.dryRunCreates) {
+    entry.action = 'create';
+    return { entry, fromCache: false, dryRun: false };
+  }
   let result: KubeObject;
   try {
     result = await client.apply(d.object, { fieldManager: opts.fieldManager, force: true, dryRun: true });

@@ -39,6 +39,8 @@ export interface SyncInput {
   policy?: Partial<SyncPolicy>;
   /** The render failed: plan/apply nothing, prune nothing, report Failed. */
   renderFailed?: boolean;
+  /** Dry-run objects that do not exist yet (default true; a sync sets false: its apply validates them). */
+  dryRunCreates?: boolean;
   /** Keeps the no-op cache here (`sync-cache-<applyset>.json`); without it every object is dry-run. */
   stateDir?: string;
   log?: Logger;
@@ -79,6 +81,42 @@ function splitDuplicates(desired: DesiredObject[]): { unique: DesiredObject[]; d
   return { unique, duplicates };
 }
 
+/** Above this many non-members of one kind, one LIST of the kind replaces a GET per object. */
+const LIST_INSTEAD_OF_GET = 50;
+
+/**
+ * How to find the live object of a desired object that is not (yet) an ApplySet member: a GET,
+ * or for kinds with many such objects (a first sync), one LIST of the kind.
+ */
+async function nonMemberLookup(
+  client: KubeClient,
+  desired: DesiredObject[],
+  members: Map<string, KubeObject>,
+): Promise<(d: DesiredObject) => Promise<KubeObject | undefined>> {
+  const perKind = new Map<string, DesiredObject[]>();
+  for (const d of desired) {
+    if (members.has(d.id) || !d.info) continue;
+    const key = `${d.object.apiVersion}|${d.object.kind}`;
+    const list = perKind.get(key);
+    if (list) list.push(d);
+    else perKind.set(key, [d]);
+  }
+  const listed = new Map<string, Map<string, KubeObject>>();
+  for (const [key, ds] of perKind) {
+    if (ds.length < LIST_INSTEAD_OF_GET) continue;
+    const [apiVersion, kind] = key.split('|') as [string, string];
+    const namespaces = new Set(ds.map((d) => d.object.metadata.namespace));
+    const lists = await Promise.all(
+      [...namespaces].map((ns) => client.list(apiVersion, kind, ns ? { namespace: ns } : {})),
+    );
+    listed.set(key, new Map(lists.flat().map((o) => [objectId(o), o])));
+  }
+  return async (d) => {
+    const byId = listed.get(`${d.object.apiVersion}|${d.object.kind}`);
+    return byId ? byId.get(d.id) : client.get(refOf(d.object));
+  };
+}
+
 /** Plans a cluster: dry-runs (or cache hits) for every desired object, and the prune side. Changes nothing. */
 export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
   const policy = resolvePolicy(input.policy);
@@ -107,12 +145,15 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
   const namespacesInSync = new Set(
     desired.filter((d) => d.object.kind === 'Namespace').map((d) => d.object.metadata.name),
   );
+  const lookup = await nonMemberLookup(client, desired, memberById);
   const objectPlans = await mapBounded(desired, policy.concurrency, (d) =>
     planObject(client, d, memberById.get(d.id), cache, {
       fieldManager: policy.fieldManager,
       fullVerify,
       concurrency: policy.concurrency,
       namespacesInSync,
+      dryRunCreates: input.dryRunCreates ?? true,
+      lookup,
     }),
   );
   const desiredIds = new Set(desired.map((d) => d.id));
@@ -200,7 +241,7 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
   const now = input.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const log = input.log;
-  const cp = await planCluster(input);
+  const cp = await planCluster({ dryRunCreates: false, ...input });
   const { client } = input;
   const { policy } = cp;
   input.onEvent?.({ type: 'planned', plan: cp.plan });
