@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS clusters (
 CREATE TABLE IF NOT EXISTS reports (
   id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
   created_at TEXT, applied INTEGER NOT NULL, summary TEXT NOT NULL, UNIQUE (cluster, seq));
-CREATE INDEX IF NOT EXISTS reports_by_cluster ON reports (cluster, id);
 CREATE INDEX IF NOT EXISTS reports_by_time ON reports (received_at);
 CREATE TABLE IF NOT EXISTS previews (
   cluster TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
@@ -96,11 +95,14 @@ function migrate(db: Database.Database): void {
 class SqliteStore implements Store {
   private readonly sql;
   private readonly saveBatch;
+  /** History is trimmed every this many reports of a cluster (reads never show more than the policy keeps). */
+  private readonly trimEvery: number;
 
   constructor(
     private readonly db: Database.Database,
     private readonly retention: RetentionPolicy,
   ) {
+    this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
     this.sql = {
       insertToken: db.prepare(
         'INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES (@id, @cluster, @hash, @createdAt, @revokedAt)',
@@ -127,8 +129,8 @@ class SqliteStore implements Store {
            preview = excluded.preview`,
       ),
       trimHistory: db.prepare(
-        `DELETE FROM reports WHERE cluster = ? AND id <= (
-           SELECT id FROM reports WHERE cluster = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        `DELETE FROM reports WHERE cluster = ? AND seq <= (
+           SELECT seq FROM reports WHERE cluster = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
       ),
       listClusters: db.prepare<[], ClusterRow>(
         'SELECT name, labels, seq, received_at, summary FROM clusters ORDER BY name',
@@ -137,7 +139,7 @@ class SqliteStore implements Store {
         'SELECT * FROM clusters WHERE name = ?',
       ),
       history: db.prepare<[string, number], HistoryRow>(
-        'SELECT seq, received_at, created_at, applied, summary FROM reports WHERE cluster = ? ORDER BY id DESC LIMIT ?',
+        'SELECT seq, received_at, created_at, applied, summary FROM reports WHERE cluster = ? ORDER BY seq DESC LIMIT ?',
       ),
       tokenClusters: db.prepare<[], { cluster: string }>(
         'SELECT DISTINCT cluster FROM tokens ORDER BY cluster',
@@ -193,10 +195,11 @@ class SqliteStore implements Store {
 
   private saveOne({ report, summary, receivedAt }: IncomingReport): SaveOutcome {
     const latest = this.sql.clusterSeq.get(report.cluster)?.seq;
-    if (latest === report.seq || this.sql.hasSeq.get(report.cluster, report.seq)) {
-      return { result: 'duplicate', latestSeq: latest ?? report.seq };
-    }
     const applied = latest === undefined || report.seq > latest;
+    // Only a seq at or below the latest can already be in history.
+    if (!applied && (latest === report.seq || this.sql.hasSeq.get(report.cluster, report.seq))) {
+      return { result: 'duplicate', latestSeq: latest };
+    }
     const summaryJson = JSON.stringify(summary);
     this.sql.insertHistory.run(
       report.cluster,
@@ -206,8 +209,10 @@ class SqliteStore implements Store {
       applied ? 1 : 0,
       summaryJson,
     );
-    this.sql.trimHistory.run(report.cluster, report.cluster, this.retention.keepReports);
-    if (!applied) return { result: 'stale', latestSeq: latest };
+    if (report.seq % this.trimEvery === 0 || !applied) {
+      this.sql.trimHistory.run(report.cluster, report.cluster, this.retention.keepReports);
+    }
+    if (!applied) return { result: 'stale', latestSeq: latest! };
     this.sql.upsertCluster.run(
       report.cluster,
       JSON.stringify(report.labels),
@@ -238,7 +243,7 @@ class SqliteStore implements Store {
   }
 
   async history(cluster: string, limit: number): Promise<HistoryEntry[]> {
-    return this.sql.history.all(cluster, limit).map((row) => ({
+    return this.sql.history.all(cluster, Math.min(limit, this.retention.keepReports)).map((row) => ({
       seq: row.seq,
       receivedAt: row.received_at,
       createdAt: row.created_at,

@@ -81,7 +81,7 @@ export interface Store {
 
   listClusters(): Promise<ClusterRecord[]>;
   getCluster(name: string): Promise<{ record: ClusterRecord; report: Report } | undefined>;
-  /** Newest first. */
+  /** Highest seq first, at most the retention policy's `keepReports`. */
   history(cluster: string, limit: number): Promise<HistoryEntry[]>;
   /** Names of clusters that have a token but may never have reported. */
   knownClusterNames(): Promise<string[]>;

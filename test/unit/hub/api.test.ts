@@ -151,8 +151,8 @@ describe('report ordering', () => {
       applied: boolean;
     }[];
     expect(history.map((h) => [h.seq, h.applied])).toEqual([
-      [9, false],
       [10, true],
+      [9, false],
     ]);
   });
 
