@@ -1,3 +1,4 @@
+import type { HttpKubeClient } from '../kube/http.js';
 import type { Palette } from '../plan/format.js';
 import { formatPlan, palette, summaryLine, wantsColor } from '../plan/format.js';
 import type { FileTree } from '../source/tree.js';
@@ -81,8 +82,9 @@ async function applyTarget(
     out(`  render failed; nothing applied or pruned:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}`);
     return { code: 1, json: { cluster: target.identity.name, renderErrors: rendered.errors } };
   }
-  const client = connect(target);
+  let client: HttpKubeClient | undefined;
   try {
+    client = connect(target);
     const result = await syncCluster({
       client,
       objects: rendered.objects,
@@ -102,7 +104,7 @@ async function applyTarget(
     out(`  error: ${message}`);
     return { code: 1, json: { cluster: target.identity.name, error: message } };
   } finally {
-    client.close();
+    client?.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import type { HttpKubeClient } from '../kube/http.js';
 import { formatPlan, hasChanges, palette, wantsColor } from '../plan/format.js';
 import { countActions } from '../plan/types.js';
 import type { FileTree } from '../source/tree.js';
@@ -48,8 +49,9 @@ async function planTarget(
     const text = `${title}\n  render failed:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}\n`;
     return { text, json: { ...head, renderErrors: rendered.errors }, code: 1 };
   }
-  const client = connect(target);
+  let client: HttpKubeClient | undefined;
   try {
+    client = connect(target);
     const cp = await planCluster({
       client,
       objects: rendered.objects,
@@ -74,7 +76,7 @@ async function planTarget(
     const message = (err as Error).message;
     return { text: `${title}\n  error: ${message}\n`, json: { ...head, error: message }, code: 1 };
   } finally {
-    client.close();
+    client?.close();
   }
 }
 
