@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ReportInput } from '../../../agent/src/report/schema.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub, tempDir } from './helpers.js';
 
 let hub: TestHub;
@@ -109,6 +111,34 @@ describe('POST /api/v1/reports validation', () => {
     expect((await hub.post(token, makeReport('prod-hz', 1))).status).toBe(200);
   });
 
+  it('answers 413 for a chunked body that grows past the limit without a content-length', async () => {
+    await hub.stop();
+    removeDir(hub.dir);
+    hub = await startTestHub({ settings: { bodyLimit: 16 * 1024 } });
+    dirs.push(hub.dir);
+    const { token } = await hub.token('prod-hz');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${hub.url}/api/v1/reports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(4096, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64 && req.write(chunk)) sent++;
+        if (sent < 64) req.once('drain', pump);
+        else req.end();
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+  });
+
   it('counts rejected reports by reason in /metrics', async () => {
     const { token } = await hub.token('prod-hz');
     await hub.post(undefined, makeReport('prod-hz', 1));
@@ -178,6 +208,37 @@ describe('report ordering', () => {
     const list = await clusters();
     expect(list.total).toBe(40);
     expect(list.clusters.every((c) => c.seq === 3)).toBe(true);
+  });
+});
+
+describe('previews', () => {
+  it('keeps the latest plan per cluster per ref, including refs reported as closed', async () => {
+    const { token } = await hub.token('prod-hz');
+    const withPreviews = (seq: number, previews: ReportInput['previews']) => ({
+      ...makeReport('prod-hz', seq),
+      previews,
+    });
+    const plan = {
+      entries: [{ id: 'apps/Deployment/shop/web', action: 'update', diff: [{ path: '/spec/replicas' }] }],
+    };
+    await hub.post(
+      token,
+      withPreviews(1, [{ ref: 'refs/pull/7/head', commit: COMMIT_A, state: 'open', plan }]),
+    );
+    await hub.post(
+      token,
+      withPreviews(2, [
+        { ref: 'refs/pull/7/head', commit: COMMIT_B, state: 'closed' },
+        { ref: 'refs/pull/8/head', commit: COMMIT_A, state: 'open', plan: { entries: [] } },
+      ]),
+    );
+    const previews = await hub.store.listPreviews();
+    expect(previews.map((p) => [p.ref, p.preview.commit, p.preview.state])).toEqual([
+      ['refs/pull/7/head', COMMIT_B, 'closed'],
+      ['refs/pull/8/head', COMMIT_A, 'open'],
+    ]);
+    const one = await hub.store.listPreviews({ ref: 'refs/pull/8/head' });
+    expect(one).toEqual([expect.objectContaining({ cluster: 'prod-hz', seq: 2 })]);
   });
 });
 
