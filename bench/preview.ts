@@ -1,0 +1,143 @@
+/**
+ * Offline preview benchmark: a fleet repository of 5,000 objects (global layer plus one patch
+ * layer per region), a pull request touching one region and a few global objects, previewed for
+ * 100 clusters. Both refs are real commits of a real Git repository read through GitTree.
+ *
+ *   npm run bench:preview [-- --clusters 100 --objects 5000]
+ * Target: under 10 s for 100 clusters x 5,000 objects.
+ */
+import * as fs from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatJson, formatMarkdown, previewFleet } from '../agent/src/preview/index.js';
+import { openGitTree } from '../agent/src/source/git-tree.js';
+import { commitFolder, createRepo } from '../test/git/index.js';
+
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '100' },
+    objects: { type: 'string', default: '5000' },
+  },
+});
+const CLUSTERS = Number(values.clusters);
+const OBJECTS = Number(values.objects);
+const REGIONS = ['eu', 'us', 'ap', 'sa', 'af'];
+const PER_FILE = 100;
+
+function deployment(i: number, tag: string): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-${i}
+  namespace: team-${i % 20}
+  labels: { app: app-${i}, cluster: "\${cluster.name}" }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: app-${i} } }
+  template:
+    metadata: { labels: { app: app-${i} } }
+    spec:
+      containers:
+        - name: app
+          image: registry.example.com/app-${i}:${tag}
+          ports: [{ containerPort: 8080 }]
+          env: [{ name: REGION, value: "\${cluster.labels.region}" }]
+          resources: { requests: { cpu: 50m, memory: 64Mi } }
+`;
+}
+
+function configMap(i: number, level: string): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-${i}
+  namespace: team-${i % 20}
+data:
+  LOG_LEVEL: ${level}
+  OWNER: team-${i % 20}
+`;
+}
+
+/** Writes the fleet; `pr` is the pull request's version. */
+async function writeFleet(dir: string, pr: boolean): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(path.join(dir, 'global'), { recursive: true });
+  await writeFile(
+    path.join(dir, 'strata.yaml'),
+    'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n  - path: regions/{labels.region}\n  - path: clusters/{name}\n',
+  );
+  for (let f = 0; f * PER_FILE < OBJECTS; f++) {
+    const docs: string[] = [];
+    for (let i = f * PER_FILE; i < Math.min(OBJECTS, (f + 1) * PER_FILE); i++) {
+      // The PR bumps every 500th app and changes every 250th config.
+      docs.push(
+        i % 2 === 0
+          ? deployment(i, pr && i % 500 === 0 ? '2.0' : '1.0')
+          : configMap(i, pr && i % 250 === 1 ? 'debug' : 'info'),
+      );
+    }
+    await writeFile(path.join(dir, 'global', `apps-${String(f).padStart(3, '0')}.yaml`), docs.join('---\n'));
+  }
+  for (const region of REGIONS) {
+    await mkdir(path.join(dir, 'regions', region), { recursive: true });
+    const replicas = pr && region === 'eu' ? 4 : 3;
+    await writeFile(
+      path.join(dir, 'regions', region, 'scale.yaml'),
+      `apiVersion: strata.dev/v1\nkind: Patch\ntarget: { kind: Deployment, name: app-0, namespace: team-0 }\nmerge: { spec: { replicas: ${replicas} } }\n`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(path.join(tmpdir(), 'strata-bench-preview-'));
+  try {
+    const repo = await createRepo(root, 'fleet');
+    const work = path.join(root, 'work');
+    await writeFleet(work, false);
+    const base = await commitFolder(repo, work, { message: 'base' });
+    await writeFleet(work, true);
+    const head = await commitFolder(repo, work, { branch: 'pr', parent: base, message: 'pr' });
+    const clusters = Array.from({ length: CLUSTERS }, (_, i) => ({
+      name: `cluster-${String(i).padStart(3, '0')}`,
+      labels: { region: REGIONS[i % REGIONS.length]!, env: 'prod' },
+    }));
+    const began = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const preview = await previewFleet({
+      base: { ref: 'main', commit: base, tree: await openGitTree({ fs, gitdir: repo.dir, commit: base }) },
+      head: { ref: 'pr', commit: head, tree: await openGitTree({ fs, gitdir: repo.dir, commit: head }) },
+      clusters,
+    });
+    const rendered = performance.now();
+    const markdown = formatMarkdown(preview);
+    const json = formatJson(preview);
+    const done = performance.now();
+    const cpu = process.cpuUsage(cpuBefore);
+    const changed = preview.clusters.filter((c) => c.status === 'changed').length;
+    const objects = preview.clusters.reduce((n, c) => n + c.objects.length, 0);
+    const seconds = (done - began) / 1000;
+    console.log(
+      `offline preview: ${CLUSTERS} clusters x ${OBJECTS} objects (2 refs, ${2 * CLUSTERS * OBJECTS} object renders)`,
+    );
+    console.log(`  render + diff   ${((rendered - began) / 1000).toFixed(2)} s`);
+    console.log(
+      `  markdown + json ${((done - rendered) / 1000).toFixed(2)} s (${markdown.length} + ${json.length} chars)`,
+    );
+    console.log(
+      `  total           ${seconds.toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU  (target < 10 s: ${seconds < 10 ? 'met' : 'MISSED'})`,
+    );
+    console.log(
+      `  machine load    ${os.loadavg()[0]!.toFixed(1)} (1-min average, ${os.cpus().length} cores): other work shares the CPU`,
+    );
+    console.log(
+      `  ${changed} clusters changed, ${objects} object changes, ${((CLUSTERS * OBJECTS * 2) / seconds) | 0} object renders/s`,
+    );
+    console.log(`  peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
