@@ -20,7 +20,7 @@ import { labDown, labUp } from '../test/cluster/lab-api.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = resolve(ROOT, 'bench/.work');
 const KUBECTL = resolve(WORK, 'kubectl');
-const CLI = resolve(ROOT, 'agent/src/cli.ts');
+const BUILT_CLI = resolve(ROOT, 'dist/agent/src/cli.js');
 
 const { values: opts } = parseArgs({
   options: {
@@ -71,6 +71,14 @@ function buildKubectl(): void {
     },
   );
   say(`kubectl built in ${((Date.now() - began) / 1000).toFixed(0)} s`);
+}
+
+/** `strata` as users run it: the build (`npm run build`), as the package's bin points at it. */
+function strataCommand(): string[] {
+  say('building strata (npm run build)…');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(BUILT_CLI)) throw new Error(`npm run build did not produce ${BUILT_CLI}`);
+  return [BUILT_CLI];
 }
 
 function configMaps(ns: string, count: number, version: string): KubeObject[] {
@@ -130,6 +138,7 @@ async function ensureNamespace(client: HttpKubeClient, name: string) {
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   buildKubectl();
+  const strata = strataCommand();
   let kubeconfig = opts.kubeconfig;
   const labDir = resolve(WORK, 'lab');
   if (!kubeconfig) {
@@ -152,9 +161,7 @@ async function main(): Promise<void> {
     const kubectlDir = writeRepo(resolve(WORK, 'repo-kubectl'), configMaps(nsKubectl, N, '1'));
     const state = resolve(WORK, `state-${run}`);
     const strataApply = await runProcess(process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
+      ...strata,
       'apply',
       '--repo',
       strataRepo,
@@ -201,9 +208,7 @@ async function main(): Promise<void> {
         throw new Error(`no-op was not a no-op: ${JSON.stringify(value.counts)}`);
     }
     const cliNoop = await runProcess(process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
+      ...strata,
       'apply',
       '--repo',
       strataRepo,
