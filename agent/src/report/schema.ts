@@ -136,6 +136,8 @@ export const PreviewStatus = z.object({
   plannedAt: timestamp.optional(),
   plan: PreviewPlan.nullable().optional(),
   error: ReportError.nullable().optional(),
+  /** Closed refs: the commit of the watched branch that is, or merges, this ref's head. */
+  mergedAs: text(64).optional(),
 });
 export type PreviewStatus = z.infer<typeof PreviewStatus>;
 
