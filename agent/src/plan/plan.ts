@@ -58,6 +58,14 @@ export function planErrorOf(err: unknown): PlanError {
   return { reason: 'InternalError', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Only another manager of the object's main resource can conflict with us (status writers cannot). */
+function hasOtherManagers(live: KubeObject, fieldManager: string): boolean {
+  const managed = Array.isArray(live.metadata.managedFields)
+    ? (live.metadata.managedFields as { manager?: string; subresource?: string }[])
+    : [];
+  return managed.some((m) => m.manager !== fieldManager && !m.subresource);
+}
+
 /** Ask the apiserver without force: a 409 names the fields and managers we would fight. */
 async function findConflicts(client: KubeClient, d: DesiredObject, fieldManager: string) {
   try {
@@ -149,7 +157,9 @@ export async function planObject(
   entry.action = 'update';
   // Our stamp on the live object says it was applied from exactly this desired state: it moved.
   entry.drift = live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === d.hash;
-  const conflicts = await findConflicts(client, d, opts.fieldManager);
+  const conflicts = hasOtherManagers(live, opts.fieldManager)
+    ? await findConflicts(client, d, opts.fieldManager)
+    : undefined;
   if (conflicts) {
     entry.action = 'conflict';
     entry.conflicts = conflicts;
