@@ -1,0 +1,266 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import type { Logger } from 'pino';
+import type { SourceAuth } from '../config/schema.js';
+import type { KubeClient } from '../kube/types.js';
+import type { ClusterIdentity } from '../model/object.js';
+import type { Plan, PlanEntry } from '../plan/types.js';
+import type { ApplySetParentRef } from '../prune/applyset.js';
+import { createRenderer } from '../render/render.js';
+import type { PreviewStatus, ReportError } from '../report/schema.js';
+import { GitSource } from '../source/git.js';
+import type { SyncPolicy } from '../sync/policy.js';
+import { planCluster } from '../sync/sync.js';
+import { underPath } from './refs.js';
+import { parseRefPattern, type RefPattern } from './refs-pattern.js';
+
+export interface LivePreviewOptions {
+  /** The source whose pull-request refs are previewed. */
+  source: { name: string; url: string; ref: string; path: string; previewRefs: string; auth?: SourceAuth };
+  /** A cache folder of its own: preview fetches never wait on, or disturb, the main sync's cache. */
+  cacheDir: string;
+  cluster: ClusterIdentity;
+  client: KubeClient;
+  /** The main sync's ApplySet, so the plan also shows what merging would prune. */
+  applySet: ApplySetParentRef;
+  policy?: Partial<SyncPolicy>;
+  /** Refs planned per pass, at most (the rest wait for the next pass). Default 10. */
+  maxRefsPerPass?: number;
+  /** Open refs tracked at most; refs past this are left out, and said so in the log. Default 100. */
+  maxRefs?: number;
+  /** A plan of an unchanged commit is redone after this long (the cluster moves too). Default 10 min. */
+  replanAfterMs?: number;
+  /** A closed ref is still reported for this long, so the hub hears of it. Default 1 h. */
+  keepClosedMs?: number;
+  timeoutMs?: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+interface Tracked {
+  status: PreviewStatus;
+  plannedAtMs: number;
+  closedAtMs?: number;
+}
+
+/** Field changes per entry kept in a report; a plan of a huge object stays bounded. */
+const MAX_CHANGES = 100;
+
+/** A plan entry as reported: Secret values are already masked by the plan. */
+function reportEntry(e: PlanEntry): Record<string, unknown> & { id: string; action: string } {
+  const out: Record<string, unknown> & { id: string; action: string } = { id: e.id, action: e.action };
+  if (e.changes.length > 0) out.changes = e.changes.slice(0, MAX_CHANGES);
+  if (e.changes.length > MAX_CHANGES) out.moreChanges = e.changes.length - MAX_CHANGES;
+  if (e.conflicts?.length) out.conflicts = e.conflicts;
+  if (e.error) out.error = e.error;
+  if (e.drift) out.drift = true;
+  return out;
+}
+
+/** The plan as reported: every entry (unchanged ones by id only) and counts per action. */
+export function reportPlan(plan: Plan): NonNullable<PreviewStatus['plan']> {
+  const counts: Record<string, number> = {};
+  for (const e of plan.entries) counts[e.action] = (counts[e.action] ?? 0) + 1;
+  return {
+    entries: plan.entries.map(reportEntry),
+    counts,
+    ...(plan.pruneRefused ? { pruneRefused: plan.pruneRefused } : {}),
+  };
+}
+
+/**
+ * Live previews of one source's pull-request refs on this agent's own cluster: each pass lists
+ * the refs matching the pattern, fetches new or moved ones into a separate cache, renders them
+ * for this cluster and runs the sync engine's plan (server-side-apply dry-run; nothing is ever
+ * applied). Refs that vanish are reported as closed. Runs on its own timer, one pass at a time,
+ * a bounded number of refs per pass: it never delays or blocks the main sync.
+ */
+export class LivePreviews {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly pattern: RefPattern;
+  private readonly now: () => Date;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  private constructor(
+    private readonly opts: LivePreviewOptions,
+    private readonly git: GitSource,
+  ) {
+    this.pattern = parseRefPattern(opts.source.previewRefs);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  static async open(opts: LivePreviewOptions): Promise<LivePreviews> {
+    const source = await GitSource.open({
+      url: opts.source.url,
+      ref: opts.source.ref,
+      cacheDir: opts.cacheDir,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      log: opts.log,
+      ...(opts.source.auth ? { auth: opts.source.auth } : {}),
+    });
+    return new LivePreviews(opts, source);
+  }
+
+  /** What to put in the report's `previews`, sorted by ref. */
+  statuses(): PreviewStatus[] {
+    return [...this.tracked.values()]
+      .map((t) => t.status)
+      .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  }
+
+  /** Runs a pass now and then every `intervalMs`, never two at once, until `stop()`. */
+  start(intervalMs: number, onPass?: () => void): void {
+    const tick = () => {
+      if (this.stopped || this.running) return;
+      this.running = this.refresh()
+        .then(() => onPass?.())
+        .finally(() => {
+          this.running = undefined;
+        });
+    };
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass. Never throws: a failure is logged and reported on the refs it concerns. */
+  async refresh(): Promise<void> {
+    const log = this.opts.log;
+    let remote: { ref: string; oid: string }[];
+    try {
+      remote = (await this.git.listRemoteRefs(this.pattern.prefix)).filter((r) =>
+        this.pattern.matches(r.ref),
+      );
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message },
+        'Cannot list preview refs; keeping the previews as they are.',
+      );
+      return;
+    }
+    remote.sort((a, b) => (a.ref < b.ref ? -1 : 1));
+    if (remote.length > (this.opts.maxRefs ?? 100)) {
+      log.warn(
+        { refs: remote.length, max: this.opts.maxRefs ?? 100 },
+        'Too many preview refs; the rest are left out.',
+      );
+      remote = remote.slice(0, this.opts.maxRefs ?? 100);
+    }
+    await this.closeVanished(new Set(remote.map((r) => r.ref)));
+    for (const { ref, oid } of this.due(remote)) {
+      if (this.stopped) return;
+      this.tracked.set(ref, { status: await this.planRef(ref, oid), plannedAtMs: this.now().getTime() });
+    }
+  }
+
+  /** Refs never planned, moved, or planned too long ago: the oldest plans first, at most N a pass. */
+  private due(remote: { ref: string; oid: string }[]): { ref: string; oid: string }[] {
+    const now = this.now().getTime();
+    const replan = this.opts.replanAfterMs ?? 600_000;
+    return remote
+      .filter((r) => {
+        const t = this.tracked.get(r.ref);
+        return (
+          !t || t.status.state === 'closed' || t.status.commit !== r.oid || now - t.plannedAtMs >= replan
+        );
+      })
+      .sort(
+        (a, b) => (this.tracked.get(a.ref)?.plannedAtMs ?? 0) - (this.tracked.get(b.ref)?.plannedAtMs ?? 0),
+      )
+      .slice(0, this.opts.maxRefsPerPass ?? 10);
+  }
+
+  private async closeVanished(open: Set<string>): Promise<void> {
+    const now = this.now().getTime();
+    for (const [ref, t] of this.tracked) {
+      if (open.has(ref)) continue;
+      if (t.status.state === 'open') {
+        const mergedAs = await this.mergedAs(t.status.commit);
+        t.status = {
+          ref,
+          commit: t.status.commit,
+          state: 'closed',
+          plan: null,
+          error: null,
+          ...(mergedAs ? { mergedAs } : {}),
+        };
+        t.closedAtMs = now;
+        this.opts.log.info({ ref, mergedAs }, 'Preview ref is gone; reporting it closed.');
+      } else if (now - (t.closedAtMs ?? now) > (this.opts.keepClosedMs ?? 3_600_000)) {
+        this.tracked.delete(ref);
+      }
+    }
+  }
+
+  /** The main ref's commit when it is, or merges, the closed ref's head: the PR was merged there. */
+  private async mergedAs(head: string): Promise<string | undefined> {
+    try {
+      const main = await this.git.fetchRef(this.opts.source.ref);
+      if (main === head) return main;
+      const { commit } = await git.readCommit({ fs, gitdir: this.git.gitdir, oid: main });
+      return commit.parent.includes(head) ? main : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async planRef(ref: string, oid: string): Promise<PreviewStatus> {
+    const log = this.opts.log.child({ preview: ref });
+    const plannedAt = this.now().toISOString();
+    const failed = (error: ReportError, commit = oid): PreviewStatus => ({
+      ref,
+      commit,
+      state: 'open',
+      plannedAt,
+      plan: null,
+      error,
+    });
+    let commit: string;
+    try {
+      commit = await this.git.fetchRef(ref);
+    } catch (err) {
+      return failed({ reason: 'FetchFailed', message: (err as Error).message });
+    }
+    try {
+      const tree = underPath(await this.git.tree(commit), this.opts.source.path);
+      const rendered = await createRenderer(tree).render(this.opts.cluster);
+      if (!rendered.ok) {
+        const first = rendered.errors[0]!;
+        return {
+          ...failed(
+            {
+              reason: 'RenderError',
+              message: `${rendered.errors.length} render error(s); first: ${first.message}`,
+              ...(first.file ? { file: first.file } : {}),
+              ...(first.doc !== undefined ? { doc: first.doc } : {}),
+              ...(first.line !== undefined ? { line: first.line } : {}),
+              ...(first.object ? { object: first.object } : {}),
+            },
+            commit,
+          ),
+          plan: { entries: [], renderErrors: rendered.errors.slice(0, 50).map((e) => e.toJSON()) },
+        };
+      }
+      const { plan } = await planCluster({
+        client: this.opts.client,
+        objects: rendered.objects.map((o) => o.object),
+        applySet: this.opts.applySet,
+        policy: this.opts.policy ?? {},
+        log,
+      });
+      log.info({ commit, entries: plan.entries.length }, 'Preview planned.');
+      return { ref, commit, state: 'open', plannedAt, plan: reportPlan(plan), error: null };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'Preview plan failed.');
+      return failed({ reason: 'PlanFailed', message: (err as Error).message }, commit);
+    }
+  }
+}
