@@ -6,6 +6,9 @@ import { badge, clusterLink, commitLink, labelChips, lastSeen, plural } from './
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
 
+/** Rows rendered at most: a page of 10,000 rows refreshed every few seconds helps nobody. */
+const MAX_ROWS = 500;
+
 export function overviewPage(view: FleetView, error?: string): Page {
   return {
     title: 'Fleet',
@@ -56,10 +59,14 @@ function clusterTable(view: FleetView, error?: string): SafeHtml {
   if (view.clusters.length === 0) {
     return html`<p class="empty">No cluster matches. Clusters appear here after their first report.</p>`;
   }
-  return html`<p class="muted">${view.clusters.length} of ${view.total} clusters shown</p>
+  const shown = view.clusters.slice(0, MAX_ROWS);
+  const more = view.clusters.length - shown.length;
+  return html`<p class="muted">${shown.length} of ${view.total} clusters shown${
+    more > 0 ? ` — ${more} more match; narrow the list with a label selector or a phase` : ''
+  }</p>
 <table class="grid clusters">
 <thead><tr><th>Cluster</th><th>Labels</th><th>Phase</th><th>Health</th><th>Commit</th><th>Last seen</th><th>Problems</th></tr></thead>
-<tbody>${view.clusters.map(clusterRow)}</tbody>
+<tbody>${shown.map(clusterRow)}</tbody>
 </table>`;
 }
 

@@ -38,11 +38,23 @@ function counts(view: RolloutView): SafeHtml {
 </div>`;
 }
 
+/** Clusters needing attention first; at most MAX_ROWS rows. */
+const ORDER: Record<string, number> = { failed: 0, progressing: 1, behind: 2, notReported: 3, healthy: 4 };
+const MAX_ROWS = 500;
+
 function table(view: RolloutView, now: number): SafeHtml {
   if (view.clusters.length === 0) return html`<p class="empty">No clusters known.</p>`;
-  return html`<table class="grid rollout">
+  const sorted = [...view.clusters].sort(
+    (a, b) => ORDER[a.state]! - ORDER[b.state]! || a.name.localeCompare(b.name),
+  );
+  const shown = sorted.slice(0, MAX_ROWS);
+  return html`${
+    sorted.length > shown.length
+      ? html`<p class="muted">${shown.length} of ${sorted.length} clusters shown, those needing attention first.</p>`
+      : ''
+  }<table class="grid rollout">
 <thead><tr><th>Cluster</th><th>Labels</th><th>Rollout</th><th>Runs</th><th>Phase</th><th>Health</th><th>Last seen</th></tr></thead>
-<tbody>${view.clusters.map(
+<tbody>${shown.map(
     (
       c,
     ) => html`<tr data-cluster="${c.name}" data-state="${c.state}"><td>${clusterLink(c.name)}</td><td class="labels">${labelChips(c.labels)}</td>
