@@ -168,7 +168,26 @@ export class GitSource {
     await this.resetCache();
   }
 
+  /**
+   * Ask the remote where the ref points (one small ls-refs request); download only when that
+   * commit is not in the cache yet. A ref seen before is fetched with a relative deepen, so the
+   * server sends just what changed instead of the whole tree again.
+   */
   private async fetchCommit(ref: string, localRef: string): Promise<string> {
+    const advertised = SHA.test(ref) ? ref : await this.remoteCommit(ref);
+    if (await this.hasCommit(advertised)) {
+      await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: advertised, force: true });
+      return advertised;
+    }
+    const previous = await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined);
+    let commit = await this.download(ref, previous !== undefined && !SHA.test(ref));
+    if (!(await this.hasCommit(commit))) commit = await this.download(ref, false);
+    // A local ref with the same name makes the next fetch send it as a "have".
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: commit, force: true });
+    return commit;
+  }
+
+  private async download(ref: string, relative: boolean): Promise<string> {
     const fetched = await this.withDeadline(async (http) =>
       git.fetch({
         fs,
@@ -179,15 +198,42 @@ export class GitSource {
         remoteRef: ref,
         singleBranch: true,
         depth: 1,
+        relative,
         tags: false,
         ...(await this.credentials()),
       }),
     );
     if (!fetched.fetchHead) throw new RefMissingError(ref);
-    const commit = await this.peel(fetched.fetchHead);
-    // A local ref with the same short name makes the next fetch send it as a "have".
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: commit, force: true });
-    return commit;
+    return this.peel(fetched.fetchHead);
+  }
+
+  /** The commit a remote ref points at (annotated tags peeled); RefMissingError when absent. */
+  private async remoteCommit(ref: string): Promise<string> {
+    const candidates = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+    for (const candidate of candidates) {
+      const refs = await this.withDeadline(async (http) =>
+        git.listServerRefs({
+          http,
+          url: this.opts.url,
+          prefix: candidate,
+          peelTags: true,
+          ...(await this.credentials()),
+        }),
+      );
+      const found = refs.find((r) => r.ref === candidate);
+      if (found) return found.peeled ?? found.oid;
+    }
+    throw new RefMissingError(ref);
+  }
+
+  private async hasCommit(oid: string): Promise<boolean> {
+    try {
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
+      await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async peel(oid: string): Promise<string> {

@@ -85,6 +85,37 @@ describe('Git source', () => {
     expect((await source.fetch()).commit).toBe(old);
   });
 
+  it('follows a force-push to an older commit it never fetched (beyond the shallow boundary)', async () => {
+    const c0 = await commitFiles(repo, { 'deep/a.yaml': 'a: 0\n' }, { branch: 'deep' });
+    await commitFiles(repo, { 'deep/a.yaml': 'a: 1\n' }, { branch: 'deep' });
+    const c2 = await commitFiles(
+      repo,
+      { 'deep/a.yaml': 'a: 2\n', 'deep/b.yaml': 'b: 2\n' },
+      { branch: 'deep' },
+    );
+    const source = await open('deep', { ref: 'deep' });
+    expect((await source.fetch()).commit).toBe(c2);
+    const c3 = await commitFiles(repo, { 'deep/a.yaml': 'a: 3\n' }, { branch: 'deep' });
+    expect((await source.fetch()).commit).toBe(c3);
+    await forcePush(repo, 'deep', c0);
+    expect((await source.fetch()).commit).toBe(c0);
+    expect(await source.verify(c0)).toBe(true);
+    const blob = await git.readBlob({ fs, gitdir: source.gitdir, oid: c0, filepath: 'deep/a.yaml' });
+    expect(Buffer.from(blob.blob).toString()).toBe('a: 0\n');
+  });
+
+  it('does not download anything when the ref has not moved', async () => {
+    await commitFiles(repo, { 'global/still.yaml': 's: 1\n' });
+    const source = await open('still');
+    await source.fetch();
+    const packs = async () => (await readdir(path.join(source.gitdir, 'objects', 'pack'))).length;
+    const before = { requests: server.requests, packs: await packs() };
+    expect((await source.fetch()).error).toBeNull();
+    // Ref discovery only (GET info/refs + ls-refs): no pack negotiated or written.
+    expect(server.requests - before.requests).toBe(2);
+    expect(await packs()).toBe(before.packs);
+  });
+
   it('pins to a commit SHA and stops asking the remote once it has it', async () => {
     const pinned = await commitFiles(repo, { 'global/p.yaml': 'p: 1\n' });
     await commitFiles(repo, { 'global/p.yaml': 'p: 2\n' });

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:agent` — figures for the agent (issue 5):
+ *  1. fetch of one new commit in a 10,000-file repository: isomorphic-git (the agent's GitSource)
+ *     vs `git fetch --depth 1`, both from the same git http-backend on loopback (target ≤ 2×);
+ *  2. RSS of an agent process managing 1,000 objects on a real lab cluster, beside Node's own
+ *     baseline (an idle `node` process) (target ≤ 70 MB);
+ *  3. time from a push to the object applied, with POST /sync and with a 5 s schedule.
+ * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone.
+ * The agent runs from the compiled dist/ when present (what the image ships), else through tsx.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { GitSource } from '../agent/src/source/git.js';
+import { labDown, labUp } from '../test/cluster/lab-api.js';
+import { commitFiles, createRepo, git, startGitServer } from '../test/git/index.js';
+
+const silent = pino({ level: 'silent' });
+const fetchOnly = process.argv.includes('--fetch-only');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function rssOf(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+async function benchFetch(tmp: string): Promise<void> {
+  const root = path.join(tmp, 'repos');
+  const repo = await createRepo(root, 'big');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 10_000; i++) {
+    files[`apps/team-${i % 100}/cm-${i}.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: bench\ndata:\n  value: "${i}"\n`;
+  }
+  await commitFiles(repo, files);
+  const server = await startGitServer({ root });
+  try {
+    const source = await GitSource.open({
+      url: server.url('big'),
+      ref: 'main',
+      timeoutMs: 120_000,
+      cacheDir: path.join(tmp, 'iso'),
+      log: silent,
+    });
+    let t = performance.now();
+    await source.fetch();
+    const isoInitial = performance.now() - t;
+    const cli = path.join(tmp, 'cli');
+    t = performance.now();
+    await git([
+      'clone',
+      '--quiet',
+      '--bare',
+      '--depth',
+      '1',
+      '--single-branch',
+      '--branch',
+      'main',
+      server.url('big'),
+      cli,
+    ]);
+    const cliInitial = performance.now() - t;
+
+    const iso: number[] = [];
+    const native: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await commitFiles(repo, { [`apps/team-${round}/cm-${round}.yaml`]: `changed: ${round}\n` });
+      t = performance.now();
+      const state = await source.fetch();
+      iso.push(performance.now() - t);
+      if (state.error) throw new Error(`isomorphic-git fetch failed: ${state.error.message}`);
+      t = performance.now();
+      await git(['fetch', '--quiet', '--depth', '1', 'origin', '+refs/heads/main:refs/heads/main'], {
+        cwd: cli,
+      });
+      native.push(performance.now() - t);
+    }
+    console.log('\n## Fetch of one new commit, 10,000-file repository (median of 5)');
+    console.log(`initial shallow fetch: isomorphic-git ${ms(isoInitial)}, git ${ms(cliInitial)}`);
+    console.log(
+      `isomorphic-git (GitSource.fetch): ${ms(median(iso))}  [${iso.map((x) => x.toFixed(0)).join(', ')}]`,
+    );
+    console.log(
+      `git fetch --depth 1:              ${ms(median(native))}  [${native.map((x) => x.toFixed(0)).join(', ')}]`,
+    );
+    console.log(`ratio: ${(median(iso) / median(native)).toFixed(2)}× (target ≤ 2×)`);
+  } finally {
+    await server.close();
+  }
+}
+
+function agentCommand(): string[] {
+  const dist = path.resolve('dist/agent/src/cli.js');
+  if (existsSync(dist)) return [process.execPath, dist];
+  return [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')];
+}
+
+async function nodeBaseline(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const { rss } = await rssOf(child.pid as number);
+  child.kill('SIGKILL');
+  return rss;
+}
+
+interface AgentRun {
+  pid: number;
+  port: number;
+  stop(): void;
+}
+
+async function runAgent(configFile: string): Promise<AgentRun> {
+  const [cmd, ...args] = agentCommand() as [string, ...string[]];
+  const child = spawn(cmd, [...args, 'agent', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"port":(\d+)[^\n]*"msg":"Listening\."/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
+  });
+  child.stdout?.resume();
+  return { pid: child.pid as number, port, stop: () => child.kill('SIGTERM') };
+}
+
+async function benchCluster(tmp: string): Promise<void> {
+  const labDir = path.resolve('.lab/bench');
+  const [cluster] = await labUp({ names: ['bench'], dir: labDir, log: silent });
+  if (!cluster) throw new Error('no lab cluster');
+  const core = (await import('@kubernetes/client-node')).KubeConfig;
+  const kc = new core();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const api = kc.makeApiClient(CoreV1Api);
+  const root = path.join(tmp, 'fleet-repos');
+  const repo = await createRepo(root, 'fleet');
+  const files: Record<string, string> = {
+    'global/ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: { name: bench }\n',
+  };
+  for (let i = 0; i < 999; i++) {
+    files[`global/cm-${i}.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cm-${i}, namespace: bench }\ndata: { value: "v0" }\n`;
+  }
+  await commitFiles(repo, files);
+  const server = await startGitServer({ root });
+  const config = (name: string, interval: string) => ({
+    cluster: { name: 'bench', labels: {} },
+    sources: [{ name: 'fleet', url: server.url('fleet'), interval, timeout: '30s' }],
+    kube: { kubeconfig: cluster.kubeconfigPath, namespace: 'strata-bench' },
+    stateDir: path.join(tmp, `state-${name}`),
+    listen: '127.0.0.1:0',
+    log: { level: 'warn' },
+  });
+  const live = async (name: string) =>
+    (await api.readNamespacedConfigMap({ name, namespace: 'bench' }).catch(() => undefined))?.data?.value;
+  try {
+    const manualFile = path.join(tmp, 'manual.yaml');
+    await writeFile(manualFile, stringify(config('manual', '1h')));
+    const baseline = await nodeBaseline();
+    const agent = await runAgent(manualFile);
+    let t = performance.now();
+    await fetch(`http://127.0.0.1:${agent.port}/sync`, { method: 'POST' });
+    const firstSync = performance.now() - t;
+    const manual: number[] = [];
+    for (let round = 1; round <= 5; round++) {
+      await commitFiles(repo, {
+        'global/cm-0.yaml': files['global/cm-0.yaml']?.replace('v0', `m${round}`) ?? '',
+      });
+      t = performance.now();
+      await fetch(`http://127.0.0.1:${agent.port}/sync`, { method: 'POST' });
+      while ((await live('cm-0')) !== `m${round}`) await new Promise((r) => setTimeout(r, 20));
+      manual.push(performance.now() - t);
+    }
+    const mem = await rssOf(agent.pid);
+    agent.stop();
+    console.log('\n## Agent managing 1,000 objects (999 ConfigMaps + 1 Namespace), real kube-apiserver');
+    console.log(`agent run from: ${agentCommand().slice(1).join(' ')}`);
+    console.log(`first full sync of 1,000 objects: ${ms(firstSync)}`);
+    console.log(`agent RSS after 6 reconciles: ${mb(mem.rss)} (peak ${mb(mem.hwm)}); target ≤ 70 MB`);
+    console.log(`Node's own baseline (idle node -e): ${mb(baseline)}`);
+    console.log(
+      `push → applied with POST /sync: median ${ms(median(manual))} [${manual.map((x) => x.toFixed(0)).join(', ')}]`,
+    );
+
+    const schedFile = path.join(tmp, 'sched.yaml');
+    await writeFile(schedFile, stringify(config('manual', '5s')));
+    const scheduled = await runAgent(schedFile);
+    while ((await live('cm-0')) !== 'm5') await new Promise((r) => setTimeout(r, 50));
+    const sched: number[] = [];
+    for (let round = 1; round <= 4; round++) {
+      await new Promise((r) => setTimeout(r, Math.random() * 5000));
+      await commitFiles(repo, {
+        'global/cm-0.yaml': files['global/cm-0.yaml']?.replace('v0', `s${round}`) ?? '',
+      });
+      t = performance.now();
+      while ((await live('cm-0')) !== `s${round}`) await new Promise((r) => setTimeout(r, 20));
+      sched.push(performance.now() - t);
+    }
+    scheduled.stop();
+    console.log(
+      `push → applied with a 5 s schedule: median ${ms(median(sched))} [${sched.map((x) => x.toFixed(0)).join(', ')}]`,
+    );
+  } finally {
+    await server.close();
+    await labDown(labDir, silent);
+  }
+}
+
+async function main(): Promise<void> {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'strata-bench-agent-'));
+  try {
+    console.log(`# bench:agent (node ${process.version}, ${execFileSync('nproc').toString().trim()} cores)`);
+    await benchFetch(tmp);
+    if (!fetchOnly) await benchCluster(tmp);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
