@@ -6,11 +6,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import { previewPageRoutes } from '../ui/preview.js';
 import { uiRoutes } from '../ui/routes.js';
 import { credentialOf, readAllowed } from './auth.js';
 import { clusterRoutes } from './clusters.js';
 import { errorReply, HttpError, json, type Reply } from './http.js';
 import { ReportWriter } from './ingest.js';
+import { previewRoutes } from './previews.js';
 import { createMetrics } from './metrics.js';
 import { reportRoutes } from './reports.js';
 import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
@@ -30,7 +32,14 @@ const opsRoutes: Route[] = [
 ];
 
 /** Every route of the hub, in match order. New features add their table here. */
-export const routes: readonly Route[] = [...opsRoutes, ...reportRoutes, ...clusterRoutes, ...uiRoutes];
+export const routes: readonly Route[] = [
+  ...opsRoutes,
+  ...reportRoutes,
+  ...clusterRoutes,
+  ...previewRoutes,
+  ...previewPageRoutes,
+  ...uiRoutes,
+];
 
 export const DEFAULT_SETTINGS: HubSettings = {
   bodyLimit: 4 * 1024 * 1024,
