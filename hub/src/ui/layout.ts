@@ -23,7 +23,7 @@ export function renderPage(page: Page, refreshSeconds: number): string {
 <body data-refresh="${refreshSeconds}">
 <header class="top">
   <a class="brand" href="/"><span class="logo">◆</span> Strata hub</a>
-  <nav><a href="/">Fleet</a></nav>
+  <nav><a href="/">Fleet</a> <a href="/previews">Previews</a></nav>
   <span id="refresh-status" class="refresh" aria-live="polite"></span>
 </header>
 <main>
