@@ -167,6 +167,23 @@ describe('strata agent against a real cluster', () => {
   });
 });
 
+describe('strata agent shutdown', () => {
+  it('exits 0 on SIGTERM after flushing its outbox', async () => {
+    const receiver = await startReceiver();
+    await commitFiles(repo, { 'global/ns.yaml': namespaceYaml, 'global/term.yaml': configMap('term', 't') });
+    const agent = spawnAgent(await agentConfig('term', { hub: { url: receiver.url, timeout: '2s' } }));
+    try {
+      await agent.sync();
+      const sent = receiver.reports.length;
+      expect(await agent.kill('SIGTERM')).toBe(0);
+      expect(agent.logs.some((l) => l.msg === 'Outbox flushed.' && l.drained === true)).toBe(true);
+      expect(receiver.reports.length).toBeGreaterThanOrEqual(Math.max(sent, 1));
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 describe('strata agent on a schedule', () => {
   it('applies a push on the next scheduled cycle without a trigger', async () => {
     await commitFiles(repo, {

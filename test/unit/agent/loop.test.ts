@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -186,6 +188,44 @@ describe('reconcile loop', () => {
       expect(rec.runs.at(-1)?.commit).toMatch(/^dir-[0-9a-f]{40}$/);
     } finally {
       await agent.shutdown('test');
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes the reconcile in flight and flushes the outbox to the hub before closing', async () => {
+    await commitFiles(repo, { 'global/s.yaml': cm('s', '1') });
+    const got: number[] = [];
+    const hub = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        got.push((JSON.parse(body) as ReportInput).seq);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+    const rec = recordingPipeline();
+    rec.slow(500);
+    const config = validate({
+      cluster: { name: 'edge-1', labels: {} },
+      sources: [{ url: server.url('fleet'), interval: '1h' }],
+      hub: { url: `http://127.0.0.1:${(hub.address() as AddressInfo).port}` },
+      stateDir: path.join(tmp, 'shutdown'),
+      listen: '127.0.0.1:0',
+    });
+    const agent = await startAgent(config, pino({ level: 'silent' }), { pipeline: rec.pipeline });
+    try {
+      const running = agent.loop.trigger('manual');
+      await new Promise((r) => setTimeout(r, 100));
+      await agent.shutdown('SIGTERM');
+      await running;
+      expect(rec.runs).toHaveLength(1);
+      expect(got).toEqual([1]);
+    } finally {
+      await new Promise<void>((r) => hub.close(() => r()));
     }
   });
 });
