@@ -3,7 +3,14 @@ export { countChanges, diffRenders } from './diff.js';
 export { type FleetPreviewInput, previewCluster, previewFleet } from './fleet.js';
 export { groupChanges } from './group.js';
 export { formatJson } from './json.js';
-export { type LivePreviewOptions, LivePreviews, reportPlan } from './live.js';
+export {
+  type LivePreviewOptions,
+  LivePreviews,
+  type PreviewEngine,
+  type PreviewRunner,
+  previewHook,
+  reportPlan,
+} from './live.js';
 export { formatMarkdown, type MarkdownOptions } from './markdown.js';
 export { type OpenedRef, type OpenedRefs, openRefs, RefError, underPath } from './refs.js';
 export { parseRefPattern, type RefPattern } from './refs-pattern.js';

@@ -1,14 +1,15 @@
 import * as fs from 'node:fs';
+import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
-import type { SourceAuth } from '../config/schema.js';
+import type { SourceAuth, SourceConfig } from '../config/schema.js';
 import type { KubeClient } from '../kube/types.js';
 import type { ClusterIdentity } from '../model/object.js';
 import type { Plan, PlanEntry } from '../plan/types.js';
 import type { ApplySetParentRef } from '../prune/applyset.js';
 import { createRenderer } from '../render/render.js';
 import type { PreviewStatus, ReportError } from '../report/schema.js';
-import { GitSource } from '../source/git.js';
+import { cacheFolderName, GitSource } from '../source/git.js';
 import type { SyncPolicy } from '../sync/policy.js';
 import { planCluster } from '../sync/sync.js';
 import { underPath } from './refs.js';
@@ -72,16 +73,13 @@ export function reportPlan(plan: Plan): NonNullable<PreviewStatus['plan']> {
  * Live previews of one source's pull-request refs on this agent's own cluster: each pass lists
  * the refs matching the pattern, fetches new or moved ones into a separate cache, renders them
  * for this cluster and runs the sync engine's plan (server-side-apply dry-run; nothing is ever
- * applied). Refs that vanish are reported as closed. Runs on its own timer, one pass at a time,
- * a bounded number of refs per pass: it never delays or blocks the main sync.
+ * applied). Refs that vanish are reported as closed. A pass plans a bounded number of refs; the
+ * agent's loop runs passes apart from the main sync (never awaited by it, one at a time).
  */
 export class LivePreviews {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pattern: RefPattern;
   private readonly now: () => Date;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
 
   private constructor(
     private readonly opts: LivePreviewOptions,
@@ -110,27 +108,6 @@ export class LivePreviews {
       .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   }
 
-  /** Runs a pass now and then every `intervalMs`, never two at once, until `stop()`. */
-  start(intervalMs: number, onPass?: () => void): void {
-    const tick = () => {
-      if (this.stopped || this.running) return;
-      this.running = this.refresh()
-        .then(() => onPass?.())
-        .finally(() => {
-          this.running = undefined;
-        });
-    };
-    this.timer = setInterval(tick, intervalMs);
-    this.timer.unref();
-    tick();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
-  }
-
   /** One pass. Never throws: a failure is logged and reported on the refs it concerns. */
   async refresh(): Promise<void> {
     const log = this.opts.log;
@@ -156,7 +133,6 @@ export class LivePreviews {
     }
     await this.closeVanished(new Set(remote.map((r) => r.ref)));
     for (const { ref, oid } of this.due(remote)) {
-      if (this.stopped) return;
       this.tracked.set(ref, { status: await this.planRef(ref, oid), plannedAtMs: this.now().getTime() });
     }
   }
@@ -263,4 +239,48 @@ export class LivePreviews {
       return failed({ reason: 'PlanFailed', message: (err as Error).message }, commit);
     }
   }
+}
+
+export interface PreviewEngine {
+  client: KubeClient;
+  /** Namespace of the main sync's ApplySet parents (`strata-<source>`). */
+  namespace: string;
+  policy: Partial<SyncPolicy>;
+  /** Folder for the preview fetch caches, one per source. */
+  cacheDir: string;
+  maxRefsPerPass?: number;
+}
+
+/** What the agent's reconcile loop calls after a main reconcile of a source with `previewRefs`. */
+export interface PreviewRunner {
+  run(ctx: { source: SourceConfig; identity: ClusterIdentity; log: Logger }): Promise<PreviewStatus[]>;
+}
+
+/** One LivePreviews per source, opened on first use, each with its own fetch cache. */
+export function previewHook(engine: PreviewEngine): PreviewRunner {
+  const bySource = new Map<string, Promise<LivePreviews>>();
+  return {
+    async run({ source, identity, log }) {
+      if (!source.previewRefs) return [];
+      let previews = bySource.get(source.name);
+      if (!previews) {
+        previews = LivePreviews.open({
+          source: { ...source, previewRefs: source.previewRefs },
+          cacheDir: path.join(engine.cacheDir, cacheFolderName(source.name, source.url)),
+          cluster: identity,
+          client: engine.client,
+          applySet: { name: `strata-${source.name}`, namespace: engine.namespace },
+          policy: engine.policy,
+          timeoutMs: source.timeout,
+          log,
+          ...(engine.maxRefsPerPass ? { maxRefsPerPass: engine.maxRefsPerPass } : {}),
+        });
+        previews.catch(() => bySource.delete(source.name));
+        bySource.set(source.name, previews);
+      }
+      const live = await previews;
+      await live.refresh();
+      return live.statuses();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportInput } from '../../../agent/src/report/schema.js';
+import type { PreviewSummary, PreviewView } from '../../../hub/src/api/previews.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub } from '../hub/helpers.js';
 
 const REF = 'refs/pull/7/head';
@@ -19,11 +20,14 @@ async function report(cluster: string, labels: Record<string, string>, previews:
   expect(res.status).toBeLessThan(300);
 }
 
-const getJson = async (path: string) => {
+async function getJson<T>(path: string): Promise<T> {
   const res = await hub.get(path);
   expect(res.status, path).toBe(200);
-  return res.json();
-};
+  return (await res.json()) as T;
+}
+const viewOf = (ref: string) => getJson<PreviewView>(`/api/v1/previews/${encodeURIComponent(ref)}`);
+const listOf = async (query = '') =>
+  (await getJson<{ previews: PreviewSummary[] }>(`/api/v1/previews${query}`)).previews;
 
 beforeAll(async () => {
   hub = await startTestHub();
@@ -90,12 +94,12 @@ afterAll(async () => {
 
 describe('hub previews', () => {
   it('shows every cluster for one PR: planned, failed with its location, stale against the head, not reported', async () => {
-    const view = await getJson(`/api/v1/previews/${ENC}`);
+    const view = await viewOf(REF);
     expect(view.headCommit).toBe(COMMIT_B);
-    const byName = Object.fromEntries(view.clusters.map((c: { name: string; state: string }) => [c.name, c]));
-    expect(byName['prod-hz'].state).toBe('planned');
-    expect(byName['prod-hz'].counts).toEqual({ conflict: 1, update: 1, unchanged: 1 });
-    expect(byName['prod-hz'].entries.map((e: { id: string }) => e.id)).toEqual([
+    const byName = Object.fromEntries(view.clusters.map((c) => [c.name, c]));
+    expect(byName['prod-hz']!.state).toBe('planned');
+    expect(byName['prod-hz']!.counts).toEqual({ conflict: 1, update: 1, unchanged: 1 });
+    expect(byName['prod-hz']!.entries.map((e) => e.id)).toEqual([
       'apps/Deployment/shop/web',
       '/Secret/shop/db',
     ]);
@@ -103,13 +107,13 @@ describe('hub previews', () => {
       state: 'failed',
       error: { file: 'clusters/edge-1/x.yaml', line: 3 },
     });
-    expect(byName['prod-sh'].state).toBe('stale');
-    expect(byName['offline-1'].state).toBe('notReported');
+    expect(byName['prod-sh']!.state).toBe('stale');
+    expect(byName['offline-1']!.state).toBe('notReported');
     expect(view.counts).toEqual({ planned: 1, failed: 1, stale: 1, notReported: 1, closed: 0 });
   });
 
   it('lists open PRs with their change counts', async () => {
-    const { previews } = await getJson('/api/v1/previews');
+    const previews = await listOf();
     expect(previews).toHaveLength(1);
     expect(previews[0]).toMatchObject({
       ref: REF,
@@ -147,10 +151,10 @@ describe('hub previews', () => {
     await report('prod-hz', { region: 'cn-hangzhou' }, [
       { ref: REF, commit: COMMIT_B, state: 'closed', plan: null, error: null, mergedAs: COMMIT_B },
     ]);
-    expect((await getJson('/api/v1/previews')).previews).toEqual([]);
-    const closed = (await getJson('/api/v1/previews?state=closed')).previews;
-    expect(closed.map((p: { ref: string }) => p.ref)).toEqual([REF]);
-    const view = await getJson(`/api/v1/previews/${ENC}`);
+    expect(await listOf()).toEqual([]);
+    const closed = await listOf('?state=closed');
+    expect(closed.map((p) => p.ref)).toEqual([REF]);
+    const view = await viewOf(REF);
     expect(view).toMatchObject({ state: 'closed', mergedAs: COMMIT_B });
     const page = await (await hub.get(`/previews/${ENC}`)).text();
     expect(page).toContain(`href="/commits/${COMMIT_B}"`);
