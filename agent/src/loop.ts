@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { intervalToCron } from './config/duration.js';
 import type { SourceConfig } from './config/schema.js';
 import type { KubeClient } from './kube/types.js';
-import type { ClusterIdentity } from './model/object.js';
+import { type ClusterIdentity, groupOf, type KubeObject } from './model/object.js';
+import { PRUNE_ANNOTATION } from './prune/select.js';
 import { formatRenderError, type RenderError, renderCluster } from './render/index.js';
 import { type Backoff, exponentialBackoff } from './report/backoff.js';
 import { type AgentInfo, buildReport, SNAPSHOT_KEY } from './report/build.js';
@@ -98,11 +99,13 @@ export interface LoopOptions {
   /** Backoff after a failed reconcile: first retry delay and the ceiling. */
   retry?: { minMs: number; maxMs: number };
   previews?: PreviewHook;
+  /** Re-check live objects for drift this often, when it is shorter than a source's interval. */
+  driftIntervalMs?: number;
   now?: () => Date;
   random?: () => number;
 }
 
-export type ReconcileReason = 'start' | 'schedule' | 'manual' | 'watch' | 'retry';
+export type ReconcileReason = 'start' | 'schedule' | 'manual' | 'watch' | 'retry' | 'drift';
 
 export class ReconcileLoop {
   private readonly runners: SourceRunner[];
@@ -184,6 +187,7 @@ class SourceRunner {
   private task: ScheduledTask | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private driftTimer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private previewRun: Promise<void> | undefined;
@@ -211,6 +215,9 @@ class SourceRunner {
       this.task = cron.schedule(expression, () => this.tick(), { name: `strata-${config.name}` });
     else this.timer = setInterval(() => this.tick(), config.interval);
     if (config.kind === 'folder') this.watchFolder(config.url, config.debounce);
+    const drift = this.opts.driftIntervalMs;
+    // Every reconcile plans against the live objects, so a drift check is simply an extra reconcile.
+    if (drift && drift < config.interval) this.driftTimer = setInterval(() => this.tick('drift'), drift);
     void this.run('start');
   }
 
@@ -231,6 +238,7 @@ class SourceRunner {
     this.stopping = true;
     await this.task?.stop();
     clearInterval(this.timer);
+    clearInterval(this.driftTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.debounce);
     await this.watcher?.close();
@@ -238,9 +246,9 @@ class SourceRunner {
     await this.previewRun;
   }
 
-  private tick(): void {
+  private tick(reason: ReconcileReason = 'schedule'): void {
     if (Date.now() < this.notBefore) return;
-    void this.run('schedule');
+    void this.run(reason);
   }
 
   private async loop(reason: ReconcileReason): Promise<void> {
@@ -405,6 +413,8 @@ export interface EngineOptions {
   /** Namespace of the ApplySet parents (one Secret `strata-<source>` per source). */
   namespace: string;
   policy: Partial<SyncPolicy>;
+  /** Kinds that may be pruned (`*`, `group/*`, `group/Kind`); others are applied with `strata.dev/prune: "false"`. */
+  pruneAllow?: string[];
   /** Folder for the sync engine's no-op cache. */
   stateDir: string;
 }
@@ -425,7 +435,7 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
       }
       const result = await syncCluster({
         client: engine.client,
-        objects: rendered.objects.map((o) => o.object),
+        objects: rendered.objects.map((o) => protectFromPrune(o.object, engine.pruneAllow ?? ['*'])),
         applySet: { name: `strata-${source.name}`, namespace: engine.namespace },
         policy: engine.policy,
         stateDir: engine.stateDir,
@@ -434,6 +444,15 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
       return reportSections(result, commit);
     },
   };
+}
+
+/** An object whose kind prune may not touch carries the engine's keep annotation. */
+export function protectFromPrune(object: KubeObject, allow: string[]): KubeObject {
+  const group = groupOf(object.apiVersion);
+  const allowed = allow.some((a) => a === '*' || a === `${group}/*` || a === `${group}/${object.kind}`);
+  if (allowed) return object;
+  const annotations = { ...object.metadata.annotations, [PRUNE_ANNOTATION]: 'false' };
+  return { ...object, metadata: { ...object.metadata, annotations } };
 }
 
 function renderFailure(

@@ -92,6 +92,7 @@ export async function startAgent(
     delivery,
     metrics,
     log,
+    driftIntervalMs: config.drift.interval,
     ...(opts.previews ? { previews: opts.previews } : {}),
   });
   const server = await startAgentServer({ listen: config.listen, loop, metrics, log });

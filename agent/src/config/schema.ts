@@ -161,7 +161,7 @@ export const PruneConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /** Above this fraction of the inventory in one reconcile, prune stops and reports instead. */
   maxFraction: z.number().min(0).max(1).default(0.5),
-  /** Kinds that may be pruned, as `group/Kind` (`apps/Deployment`, `/ConfigMap`) or `*` for all. */
+  /** Kinds that may be pruned: `*`, `group/*` or `group/Kind` (`apps/Deployment`, `/ConfigMap`); others get `strata.dev/prune: "false"`. */
   allow: z
     .array(z.string().regex(/^(\*|[a-z0-9.-]*\/(\*|[A-Za-z0-9]+))$/, 'must be "*" or "group/Kind"'))
     .default(['*']),

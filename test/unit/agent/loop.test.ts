@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../../agent/src/commands/agent.js';
 import { validate } from '../../../agent/src/config/load.js';
 import { createLogger, REDACTED } from '../../../agent/src/log.js';
-import type { Pipeline, PipelineInput } from '../../../agent/src/loop.js';
+import { type Pipeline, type PipelineInput, protectFromPrune } from '../../../agent/src/loop.js';
 import { renderCluster } from '../../../agent/src/render/index.js';
 import type { ReportInput } from '../../../agent/src/report/schema.js';
 import { subTree } from '../../../agent/src/source/subtree.js';
@@ -256,6 +256,28 @@ describe('agent HTTP port', () => {
     } finally {
       await agent.shutdown('test');
     }
+  });
+});
+
+describe('prune allow-list', () => {
+  it('marks kinds outside the allow-list with the keep annotation and leaves allowed kinds alone', () => {
+    const deploy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', annotations: { a: 'b' } },
+    };
+    const map = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+    expect(protectFromPrune(deploy, ['*'])).toBe(deploy);
+    expect(protectFromPrune(deploy, ['apps/*'])).toBe(deploy);
+    expect(protectFromPrune(map, ['/ConfigMap'])).toBe(map);
+    expect(protectFromPrune(deploy, ['/ConfigMap']).metadata.annotations).toEqual({
+      a: 'b',
+      'strata.dev/prune': 'false',
+    });
+    expect(protectFromPrune(map, ['apps/Deployment']).metadata.annotations).toEqual({
+      'strata.dev/prune': 'false',
+    });
+    expect(deploy.metadata.annotations).toEqual({ a: 'b' });
   });
 });
 
