@@ -8,6 +8,7 @@ import type { AgentConfig, SourceConfig } from '../config/schema.js';
 import { HttpKubeClient, loadKubeConfig } from '../kube/http.js';
 import { createLogger } from '../log.js';
 import { enginePipeline, type LoopSource, type Pipeline, type PreviewHook, ReconcileLoop } from '../loop.js';
+import { previewHook } from '../preview/live.js';
 import { Delivery } from '../report/delivery.js';
 import { hubSender } from '../report/hub-client.js';
 import { Outbox } from '../report/outbox.js';
@@ -83,6 +84,12 @@ export async function startAgent(
       })
     : undefined;
   const sources = await Promise.all(config.sources.map((s) => openSource(s, config.stateDir, log)));
+  // Live PR previews plan with their own Kubernetes client and Git caches, apart from the main sync.
+  const previews =
+    opts.previews ??
+    (opts.pipeline
+      ? undefined
+      : previewHook({ ...engineOptions(config), cacheDir: path.join(config.stateDir, 'previews') }));
   const loop = new ReconcileLoop({
     identity: config.cluster,
     agent: { version: VERSION, startedAt: new Date().toISOString() },
@@ -93,7 +100,7 @@ export async function startAgent(
     metrics,
     log,
     driftIntervalMs: config.drift.interval,
-    ...(opts.previews ? { previews: opts.previews } : {}),
+    ...(previews ? { previews } : {}),
   });
   const server = await startAgentServer({ listen: config.listen, loop, metrics, log });
   delivery?.start();
