@@ -1,0 +1,78 @@
+/**
+ * The "try this" text the demo prints once the fleet is up: copy-pasteable commands, run from the
+ * repository root, that push a change, open a pull-request ref and preview it, and take Git away.
+ * Pure, so the demo's end-to-end test runs exactly these commands.
+ */
+
+export interface GuideContext {
+  hubUrl: string;
+  gitUrl: string;
+  /** The demo folder as the user gave it (relative to the repository root is fine). */
+  dir: string;
+  /** Whether the hub serves per-PR preview pages (`/previews/...`). */
+  previewPages: boolean;
+}
+
+export interface GuideStep {
+  title: string;
+  /** Shell commands, run from the repository root, one per line. */
+  commands: string[];
+  /** What to look at afterwards. */
+  look: string[];
+}
+
+export const PR_REF = 'refs/pull/7/head';
+
+export function demoGuide({ hubUrl, gitUrl, dir, previewPages }: GuideContext): GuideStep[] {
+  const clone = `${dir}/fleet`;
+  return [
+    {
+      title: 'Push a change: Shanghai goes from 3 to 4 replicas (prod-sh only)',
+      commands: [
+        `git clone -q -c user.name=demo -c user.email=demo@example.invalid ${gitUrl} ${clone}`,
+        `sed -i 's/replicas: 3/replicas: 4/' ${clone}/regions/cn-shanghai/web.yaml`,
+        `git -C ${clone} commit -qam 'Shanghai: 4 replicas' && git -C ${clone} push -q origin main`,
+      ],
+      look: [`${hubUrl}/  (prod-sh moves to the new commit within seconds; so do the others)`],
+    },
+    {
+      title: 'Open a pull request and see what it would do to each cluster',
+      commands: [
+        `git -C ${clone} checkout -qb hangzhou-6`,
+        `sed -i 's/replicas: 5/replicas: 6/' ${clone}/regions/cn-hangzhou/web.yaml`,
+        `git -C ${clone} commit -qam 'Hangzhou: 6 replicas' && git -C ${clone} push -q origin HEAD:${PR_REF}`,
+        `npm run -s strata -- preview --repo ${gitUrl} --base main --head ${PR_REF} --hub ${hubUrl}`,
+      ],
+      look: [
+        'the preview: prod-hz changes spec.replicas 5 → 6; edge-1 (also in cn-hangzhou) keeps its own 1',
+        ...(previewPages ? [`${hubUrl}/previews/${PR_REF}  (each agent's live dry-run plan)`] : []),
+      ],
+    },
+    {
+      title: 'Take Git away: every agent keeps enforcing the commit it has',
+      commands: [`npm run demo -- git stop --dir ${dir}`],
+      look: [
+        `${hubUrl}/clusters/edge-1  (source unreachable, still Synced on its last commit)`,
+        `then bring Git back: npm run demo -- git start --dir ${dir}`,
+      ],
+    },
+  ];
+}
+
+export function formatGuide(ctx: GuideContext, logDir: string): string {
+  const lines = [
+    '',
+    `Dashboard: ${ctx.hubUrl}/`,
+    `Fleet repo: ${ctx.gitUrl}  (a copy of examples/fleet)`,
+    `Logs: ${logDir}/agents/<cluster>/agent.log, ${logDir}/hub.log`,
+    '',
+    'Try, from the repository root in another terminal:',
+  ];
+  demoGuide(ctx).forEach((step, i) => {
+    lines.push('', `  ${i + 1}. ${step.title}`);
+    for (const command of step.commands) lines.push(`     ${command}`);
+    for (const look of step.look) lines.push(`     → ${look}`);
+  });
+  lines.push('', 'Ctrl-C stops everything the demo started.', '');
+  return lines.join('\n');
+}
