@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../../agent/src/kube/types.js';
+import { LivePreviews, parseRefPattern } from '../../../agent/src/preview/index.js';
+import { deleteRef, type GitServer, git, setRef, startGitServer } from '../../git/index.js';
+import { type FixtureRepo, fixtureRepo } from './helpers.js';
+
+let fixture: FixtureRepo;
+let server: GitServer;
+let cache: string;
+
+/**
+ * No cluster in unit tests: every call fails, so a test that never reaches planning proves it.
+ * Live plans against real clusters are in test/e2e/preview.test.ts.
+ */
+const noCluster = new Proxy({} as KubeClient, {
+  get: (_t, prop) =>
+    prop === 'requestCount'
+      ? 0
+      : () => Promise.reject(new Error(`unit test called the cluster: ${String(prop)}`)),
+});
+
+async function open(cluster = { name: 'us-2', labels: { region: 'us' } }) {
+  return LivePreviews.open({
+    source: {
+      name: 'fleet',
+      url: server.url('fleet'),
+      ref: 'main',
+      path: '',
+      previewRefs: 'refs/pull/*/head',
+    },
+    cacheDir: await mkdtemp(path.join(cache, 'c-')),
+    cluster,
+    client: noCluster,
+    applySet: { name: 'strata-fleet', namespace: 'strata-system' },
+    log: pino({ level: 'silent' }),
+  });
+}
+
+beforeAll(async () => {
+  fixture = await fixtureRepo();
+  server = await startGitServer({ root: fixture.root });
+  cache = await mkdtemp(path.join(tmpdir(), 'strata-live-test-'));
+});
+afterAll(async () => {
+  await server?.close();
+  await fixture?.cleanup();
+  await rm(cache, { recursive: true, force: true });
+});
+
+describe('preview ref patterns', () => {
+  it('matches one path segment per star, anchored', () => {
+    const p = parseRefPattern('refs/pull/*/head');
+    expect(p.prefix).toBe('refs/pull/');
+    expect(p.matches('refs/pull/7/head')).toBe(true);
+    expect(p.matches('refs/pull/7/merge')).toBe(false);
+    expect(p.matches('refs/pull/7/head/x')).toBe(false);
+    expect(p.matches('refs/pull//head')).toBe(false);
+    expect(parseRefPattern('refs/heads/pr.*').matches('refs/heads/prX1')).toBe(false);
+  });
+});
+
+describe('live previews', () => {
+  it('reports a head that fails to render with its location, without touching the cluster', async () => {
+    const live = await open();
+    await live.refresh();
+    const [status, ...rest] = live.statuses();
+    expect(rest).toEqual([]);
+    expect(status).toMatchObject({
+      ref: 'refs/pull/1/head',
+      commit: fixture.head,
+      state: 'open',
+      error: { reason: 'RenderError', file: 'clusters/us-2/broken.yaml', line: 4 },
+    });
+    expect(status?.plan?.renderErrors).toHaveLength(1);
+  });
+
+  it('ignores refs outside the pattern and reports a vanished ref as closed, merged when main merges it', async () => {
+    const live = await open();
+    await setRef(fixture.repo, 'refs/pull/2/merge', fixture.head);
+    await setRef(fixture.repo, 'refs/pull/3/head', fixture.head);
+    await live.refresh();
+    expect(live.statuses().map((s) => s.ref)).toEqual(['refs/pull/1/head', 'refs/pull/3/head']);
+
+    // PR 3 is merged: main gets a merge commit whose second parent is the PR head.
+    const tree = await git(['rev-parse', `${fixture.head}^{tree}`], { cwd: fixture.repo.dir });
+    const mergeCommit = await git(
+      ['commit-tree', tree, '-p', fixture.base, '-p', fixture.head, '-m', 'Merge #3'],
+      {
+        cwd: fixture.repo.dir,
+      },
+    );
+    await setRef(fixture.repo, 'refs/heads/main', mergeCommit);
+    await deleteRef(fixture.repo, 'refs/pull/3/head');
+    await live.refresh();
+    const closed = live.statuses().find((s) => s.ref === 'refs/pull/3/head');
+    expect(closed).toMatchObject({
+      state: 'closed',
+      commit: fixture.head,
+      plan: null,
+      mergedAs: mergeCommit,
+    });
+    expect(live.statuses().find((s) => s.ref === 'refs/pull/1/head')?.state).toBe('open');
+  });
+});
