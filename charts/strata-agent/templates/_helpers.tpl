@@ -118,7 +118,8 @@ app.kubernetes.io/part-of: strata
 {{- end }}
 {{- $_ := set $config "hub" $hub }}
 {{- end }}
-{{- $_ := set $config "kube" (dict "inCluster" true) }}
+{{- /* The agent keeps each source's ApplySet parent Secret in its own namespace. */}}
+{{- $_ := set $config "kube" (dict "inCluster" true "namespace" .Release.Namespace) }}
 {{- $_ := set $config "drift" (dict "policy" .Values.drift.policy "interval" .Values.drift.interval) }}
 {{- $_ := set $config "prune" (dict "enabled" .Values.prune.enabled "maxFraction" .Values.prune.maxFraction "allow" .Values.prune.allow) }}
 {{- with .Values.outbox }}{{- $_ := set $config "outbox" . }}{{- end }}

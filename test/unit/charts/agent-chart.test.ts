@@ -68,13 +68,13 @@ describe('strata-agent chart with minimal values', () => {
     }
   });
 
-  it('writes an agent config the agent itself accepts, in-cluster, with state in /var/lib/strata', () => {
+  it('writes an agent config the agent itself accepts: in-cluster, its inventory in the release namespace, state in /var/lib/strata', () => {
     const config = agentConfig(objects);
     expect(config).toEqual({
       cluster: { name: 'prod-hz', labels: {} },
       // A sources list in the values replaces the chart's default list: unset fields keep the agent's defaults.
       sources: [{ name: 'fleet', url: 'https://git.example.com/platform/fleet.git' }],
-      kube: { inCluster: true },
+      kube: { inCluster: true, namespace: 'strata-system' },
       drift: { policy: 'correct', interval: '5m' },
       prune: { enabled: true, maxFraction: 0.5, allow: ['*'] },
       stateDir: '/var/lib/strata',
@@ -82,7 +82,7 @@ describe('strata-agent chart with minimal values', () => {
       log: { level: 'info' },
     });
     const loaded = validate(config, '/etc/strata/agent.yaml');
-    expect(loaded.kube.inCluster).toBe(true);
+    expect(loaded.kube).toEqual({ inCluster: true, namespace: 'strata-system' });
     expect(loaded.sources[0]).toMatchObject({ ref: 'main', interval: 60_000 });
     expect(loaded.hub).toBeUndefined();
   });
@@ -233,14 +233,6 @@ describe('strata-agent chart with every option set', () => {
     expectSecretFile(at(config, 'hub', 'caFile'), 'corp-ca', 'ca.pem');
   });
 
-  it('tells the agent its namespace through the downward API', () => {
-    const env = agentContainer(objects).env as Obj[];
-    expect(env).toContainEqual({
-      name: 'POD_NAMESPACE',
-      valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
-    });
-  });
-
   it('makes Node trust the CA for Git as well as the hub', () => {
     const env = agentContainer(objects).env as Obj[];
     expect(env).toContainEqual({
@@ -273,7 +265,9 @@ describe('strata-agent chart with every option set', () => {
       verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     });
     expect(rules.flatMap((r) => r.resources as string[])).not.toContain('*');
-    const inventory = roles.find((r) => r.metadata.namespace === 'strata-system')!;
+    const inventory = roles.find(
+      (r) => r.metadata.namespace === at(agentConfig(objects), 'kube', 'namespace'),
+    )!;
     expect((inventory.rules as Obj[]).flatMap((r) => r.resources as string[]).sort()).toEqual([
       'configmaps',
       'secrets',
