@@ -185,6 +185,9 @@ export class HttpKubeClient implements KubeClient {
     const headers: Record<string, string> = { Accept: 'application/json' };
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = String(v);
     if (contentType) headers['Content-Type'] = contentType;
+    // An explicit length, never chunked: Go's server may leave an unread chunked body on a
+    // keep-alive connection (e.g. after a 404), which breaks the next request on it.
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
     this.requests++;
     return new Promise<Response>((resolve, reject) => {
       const req = https.request(

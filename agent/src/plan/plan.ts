@@ -35,6 +35,16 @@ export interface ObjectPlan {
   dryRun: boolean;
 }
 
+/** What the plan compares: normalised, and without our own desired-hash stamp (bookkeeping, not content). */
+function comparable(obj: KubeObject): KubeObject {
+  const n = normalise(obj);
+  const annotations = n.metadata.annotations;
+  if (!annotations || !(DESIRED_HASH_ANNOTATION in annotations)) return n;
+  const { [DESIRED_HASH_ANNOTATION]: _stamp, ...rest } = annotations;
+  const { annotations: _all, ...metadata } = n.metadata;
+  return { ...n, metadata: Object.keys(rest).length > 0 ? { ...metadata, annotations: rest } : metadata };
+}
+
 export function liveHashOf(live: KubeObject): string {
   return hashOf(normalise(live));
 }
@@ -144,7 +154,7 @@ export async function planObject(
     entry.action = 'create';
     return { entry, fromCache: false, dryRun: true };
   }
-  entry.changes = diffFields(normalise(live), normalise(result), sensitivePaths(d.object));
+  entry.changes = diffFields(comparable(live), comparable(result), sensitivePaths(d.object));
   if (entry.changes.length === 0) {
     return {
       entry,
