@@ -32,6 +32,10 @@ func kwokStages() string {
 
 // runKwok mirrors KWOK's own main: global flags for logging and config files, then its command.
 func runKwok() int {
+	// The Kubernetes packages linked into this binary register flags such as a non-bool --version on
+	// pflag.CommandLine at init; KWOK's cobra command would inherit them and clash with its own.
+	pflag.CommandLine = pflag.NewFlagSet("kwok", pflag.ContinueOnError)
+
 	flagset := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	flagset.ParseErrorsAllowlist.UnknownFlags = true
 	flagset.Usage = func() {}
