@@ -2,11 +2,10 @@
 // applied with dryRun=All and fieldValidation=Strict to lab cluster hz (admission, defaulting,
 // schema and unknown-field checks, nothing stored), and the agent is started the way the chart's
 // Deployment runs it, against the same cluster.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -15,6 +14,7 @@ import type { KubeObject } from '../../agent/src/model/object.js';
 import { objectId } from '../../agent/src/model/object.js';
 import { commitFiles, createRepo, type GitServer, startGitServer } from '../git/index.js';
 import { HELM_BUILD_TIMEOUT_MS, helmBinary, only, REPO, renderChart } from '../unit/charts/helm.js';
+import { buildApp, eventually, freePort, httpStatus, layOutPod } from '../unit/charts/pod.js';
 import {
   FULL_AGENT_VALUES,
   FULL_HUB_VALUES,
@@ -119,20 +119,6 @@ class Apiserver {
 
   async get(obj: KubeObject): Promise<ApiAnswer> {
     return this.request('GET', await this.objectPath(obj));
-  }
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -322,93 +308,6 @@ describe('rendered charts pass a real apiserver (server-side apply, dryRun=All, 
     expect(answer.body.message).toContain('interval');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function httpStatus(url: string): Promise<number | undefined> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The image's layout (Dockerfile: /app/{package.json,node_modules,dist}) built from the sources as
- * `npm run build` builds them, with node_modules linked from the repository.
- */
-function buildApp(app: string): string {
-  mkdirSync(app, { recursive: true });
-  execFileSync(
-    join(REPO, 'node_modules/.bin/tsc'),
-    ['-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(app, 'dist')],
-    {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  cpSync(join(REPO, 'package.json'), join(app, 'package.json'));
-  symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
-  return join(app, 'dist/agent/src/cli.js');
-}
-
-interface PodLayout {
-  args: string[];
-  env: Record<string, string>;
-  listenPort: number;
-}
-
-/**
- * Lays the pod's volumes out under `root` (each ConfigMap volume's keys written at its mountPath,
- * emptyDir and claims as empty folders) and returns the container's args (paths moved under `root`)
- * and env (downward-API fields resolved as the kubelet would).
- */
-function layOutPod(objects: KubeObject[], root: string): PodLayout {
-  const pod = (only(objects, 'Deployment').spec as { template: { spec: Record<string, unknown> } }).template
-    .spec;
-  const volumes = pod.volumes as { name: string; configMap?: { name: string } }[];
-  const [container] = pod.containers as {
-    args: string[];
-    env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
-    volumeMounts: { name: string; mountPath: string }[];
-    ports: { containerPort: number }[];
-  }[];
-  for (const mount of container!.volumeMounts) {
-    const dir = join(root, mount.mountPath);
-    mkdirSync(dir, { recursive: true });
-    const volume = volumes.find((v) => v.name === mount.name)!;
-    if (volume.configMap) {
-      const data = (only(objects, 'ConfigMap', volume.configMap.name).data ?? {}) as Record<string, string>;
-      for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), value);
-    }
-  }
-  const mounted = (arg: string) => container!.volumeMounts.some((m) => arg.startsWith(`${m.mountPath}/`));
-  const fields: Record<string, string> = {
-    'metadata.namespace': only(objects, 'Deployment').metadata.namespace!,
-  };
-  const env: Record<string, string> = {};
-  for (const e of container!.env) {
-    const value = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''];
-    if (value === undefined) throw new Error(`env ${e.name}: no value the test can resolve`);
-    env[e.name] = value;
-  }
-  return {
-    args: container!.args.map((a) => (mounted(a) ? join(root, a) : a)),
-    env,
-    listenPort: container!.ports[0]!.containerPort,
-  };
-}
 
 describe('the agent, started as the chart runs it', () => {
   const work = mkdtempSync(join(tmpdir(), 'strata-e2e-charts-'));

@@ -132,6 +132,18 @@ describe('strata-hub chart with every option set', () => {
     expect(databaseVolume(objects).emptyDir).toEqual({});
   });
 
+  it('passes the read token file from the named Secret, and the extra flags, to strata hub serve', () => {
+    const file = flag(objects, '--read-token-file');
+    const mount = (hubContainer(objects).volumeMounts as Obj[]).find((m) =>
+      file.startsWith(`${m.mountPath as string}/`),
+    );
+    expect(mount?.readOnly).toBe(true);
+    const volume = (podSpec(objects).volumes as Obj[]).find((v) => v.name === mount!.name)!;
+    expect(at(volume, 'secret', 'secretName')).toBe('hub-read');
+    expect(posix.relative(mount!.mountPath as string, file)).toBe('read-token');
+    expect(flag(objects, '--keep-reports')).toBe('500');
+  });
+
   it('listens, probes and serves on the configured port', () => {
     expect(flag(objects, '--listen')).toBe('0.0.0.0:8443');
     expect(at(hubContainer(objects), 'ports', 0, 'containerPort')).toBe(8443);

@@ -46,6 +46,8 @@ export const MINIMAL_HUB_VALUES = {};
 
 export const FULL_HUB_VALUES = {
   listenPort: 8443,
+  readToken: { existingSecret: 'hub-read', key: 'read-token' },
+  extraArgs: ['--keep-reports', '500'],
   persistence: { enabled: false },
   service: { type: 'NodePort', port: 8080 },
   serviceMonitor: { enabled: true, interval: '15s' },

@@ -1,0 +1,55 @@
+// The hub needs no cluster: start it exactly as the chart's Deployment runs it (the image's entrypoint
+// and layout, the container's args and env) and check what its probes and Service rely on.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELM_BUILD_TIMEOUT_MS, helmBinary, REPO, renderChart } from './helm.js';
+import { buildApp, eventually, freePort, httpStatus, layOutPod } from './pod.js';
+
+describe('the hub, started as the chart runs it', () => {
+  const work = mkdtempSync(join(tmpdir(), 'strata-hub-chart-'));
+  const app = join(REPO, '.cache', `hub-chart-${process.pid}`);
+  let hub: ChildProcess | undefined;
+  let output = '';
+
+  beforeAll(() => {
+    helmBinary();
+  }, HELM_BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (hub && hub.exitCode === null) {
+      hub.kill('SIGTERM');
+      await new Promise((r) => hub!.once('exit', r));
+    }
+    rmSync(work, { recursive: true, force: true });
+    rmSync(app, { recursive: true, force: true });
+  }, 60_000);
+
+  it('answers /healthz and /metrics on its port and creates its database on the data volume', async () => {
+    const objects = renderChart('strata-hub', {});
+    const root = join(work, 'pod');
+    const pod = layOutPod(objects, root);
+    const cli = buildApp(app);
+    const port = await freePort();
+    // The one change outside a pod: listen on a free loopback port instead of 0.0.0.0:8080.
+    const listen = pod.args.indexOf('--listen');
+    expect(pod.args[listen + 1]).toBe(`0.0.0.0:${pod.listenPort}`);
+    const args = pod.args.map((a, i) => (i === listen + 1 ? `127.0.0.1:${port}` : a));
+    hub = spawn(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...pod.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    hub.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    hub.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const base = `http://127.0.0.1:${port}`;
+    await eventually('/healthz to answer 200', 60_000, async () => {
+      if (hub!.exitCode !== null)
+        throw new Error(`the hub exited with ${hub!.exitCode}:\n${output.slice(-4000)}`);
+      return (await httpStatus(`${base}/healthz`)) === 200 ? true : undefined;
+    });
+    expect(await httpStatus(`${base}/metrics`)).toBe(200);
+    expect(existsSync(join(root, 'var/lib/strata-hub/hub.db'))).toBe(true);
+  }, 120_000);
+});
