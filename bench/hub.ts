@@ -8,10 +8,14 @@
  * server that only reads the body and answers 200: the ceiling any Node hub could reach here.
  *
  *   npm run bench:hub                      # 1,000 and 10,000 clusters
- *   npm run bench:hub -- --clusters 1000 --reports 20000 --concurrency 64
+ *   npm run bench:hub -- --clusters 1000 --reports 20000 --concurrency 64 --rate 5000
+ *
+ * Per fleet size: the bare baseline and the hub in a closed loop (`concurrency` requests in flight:
+ * the sustained maximum), then the hub paced at `--rate` reports/s (default 80% of that maximum),
+ * whose latency counts from each request's scheduled time.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +28,13 @@ import { openSqliteStore } from '../hub/src/store/sqlite.js';
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
 
+/** Most requests a paced run keeps in flight (enough for 5,000/s at 100 ms). */
+const PACED_IN_FLIGHT = 512;
+
 interface LoadPlan {
   url: string;
+  /** Requests per second for a paced (open-loop) run; absent: closed loop at `concurrency`. */
+  rate?: number;
   clustersFile: string;
   reports: number;
   warmup: number;
@@ -52,6 +61,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     objects: { type: 'string', default: '20' },
     synchronous: { type: 'string', default: 'full' },
+    rate: { type: 'string' },
   },
 });
 
@@ -80,11 +90,23 @@ async function main(): Promise<void> {
       const db = join(dir, 'hub.db');
       await createTokens(db, clusters, clustersFile);
       const plan = { clustersFile, reports, warmup: Math.min(2000, reports / 10), concurrency, objects };
+      const hubArgs = (copy: string) => {
+        copyFileSync(db, copy);
+        return [
+          ...['agent/src/cli.ts', 'hub', 'serve', '--db', copy, '--listen', '127.0.0.1:0'],
+          ...['--synchronous', values.synchronous!, '--stale-after', '3600'],
+        ];
+      };
       await measure('bare node:http', clusters, plan, pin, ['--role', 'bare']);
-      await measure('strata hub', clusters, plan, pin, [
-        ...['agent/src/cli.ts', 'hub', 'serve', '--db', db, '--listen', '127.0.0.1:0'],
-        ...['--synchronous', values.synchronous!, '--stale-after', '3600'],
-      ]);
+      const max = await measure('strata hub', clusters, plan, pin, hubArgs(join(dir, 'closed.db')));
+      const rate = Number(values.rate ?? Math.max(100, Math.floor(max.perSecond * 0.8)));
+      const paced = {
+        ...plan,
+        rate,
+        reports: Math.min(reports, rate * 10),
+        warmup: Math.min(plan.warmup, rate),
+      };
+      await measure(`strata hub @ ${rate}/s`, clusters, paced, pin, hubArgs(join(dir, 'paced.db')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -111,7 +133,7 @@ async function measure(
   plan: Omit<LoadPlan, 'url'>,
   pin: boolean,
   serverArgs: string[],
-): Promise<void> {
+): Promise<LoadResult> {
   const server = start(pin ? ['taskset', '-c', '0'] : [], ['--import', 'tsx', ...argsFor(serverArgs)]);
   try {
     const url = await listening(server);
@@ -142,6 +164,7 @@ async function measure(
         failures.length ? `  FAILURES ${failures.join(' ')}` : '',
       ].join(' '),
     );
+    return result;
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
@@ -206,6 +229,7 @@ function bareRole(): void {
 async function loadRole(plan: LoadPlan): Promise<void> {
   const fleet = JSON.parse(readFileSync(plan.clustersFile, 'utf8')) as { cluster: string; token: string }[];
   const target = new URL(plan.url);
+  if (plan.rate) plan.concurrency = PACED_IN_FLIGHT;
   const agent = new Agent({ keepAlive: true, maxSockets: plan.concurrency });
   const seqs = new Array<number>(fleet.length).fill(0);
   const busy = new Array<boolean>(fleet.length).fill(false);
@@ -215,6 +239,7 @@ async function loadRole(plan: LoadPlan): Promise<void> {
   let sent = 0;
   let measuredStart = 0;
   const total = plan.warmup + plan.reports;
+  const report = reportTemplate(plan.objects);
 
   const pick = (): number => {
     for (;;) {
@@ -222,14 +247,20 @@ async function loadRole(plan: LoadPlan): Promise<void> {
       if (!busy[i]) return i;
     }
   };
+  const begin = performance.now();
   const worker = async () => {
     while (sent < total) {
       const n = sent++;
-      if (n === plan.warmup) measuredStart = performance.now();
+      // Paced: request n is due at a fixed time and its latency counts from then, so a slow hub
+      // cannot hide queueing by slowing the sender down (no coordinated omission).
+      const due = plan.rate ? begin + (n * 1000) / plan.rate : performance.now();
+      if (plan.rate && due > performance.now())
+        await new Promise((r) => setTimeout(r, due - performance.now()));
+      if (n === plan.warmup) measuredStart = due;
       const i = pick();
       busy[i] = true;
-      const body = reportBody(fleet[i]!.cluster, ++seqs[i]!, plan.objects);
-      const t0 = performance.now();
+      const body = report(fleet[i]!.cluster, ++seqs[i]!);
+      const t0 = due;
       const status = await postOnce(agent, target, fleet[i]!.token, body);
       if (n >= plan.warmup) latencies.push(performance.now() - t0);
       if (status !== 200) failures[status] = (failures[status] ?? 0) + 1;
@@ -276,18 +307,19 @@ function postOnce(agent: Agent, url: URL, token: string, body: string): Promise<
   });
 }
 
-const STARTED = new Date().toISOString();
-
-function reportBody(cluster: string, seq: number, objects: number): string {
-  const commit =
-    seq % 10 === 0 ? 'b2c3d4e5f60718293a4b5c6d7e8f901234567890' : 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+/**
+ * A report of `objects` healthy objects, serialised once and reused with the cluster and seq spliced
+ * in, so the load generator spends its CPU on sending, not on building JSON.
+ */
+function reportTemplate(objects: number): (cluster: string, seq: number) => string {
   const now = new Date().toISOString();
-  return JSON.stringify({
-    cluster,
-    labels: { env: seq % 3 ? 'prod' : 'stage', region: `region-${cluster.slice(-1)}` },
-    seq,
+  const commit = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+  const json = JSON.stringify({
+    cluster: '@CLUSTER@',
+    labels: { env: 'prod', region: 'region-1' },
+    seq: 0,
     createdAt: now,
-    agent: { version: '0.1.0', startedAt: STARTED },
+    agent: { version: '0.1.0', startedAt: now },
     sources: [
       {
         url: 'https://git.example.com/fleet.git',
@@ -319,6 +351,9 @@ function reportBody(cluster: string, seq: number, objects: number): string {
       },
     ],
   });
+  const [head, rest] = json.split('@CLUSTER@') as [string, string];
+  const [middle, tail] = rest.split('"seq":0') as [string, string];
+  return (cluster, seq) => `${head}${cluster}${middle}"seq":${seq}${tail}`;
 }
 
 if (values.role === 'load') await loadRole(JSON.parse(values.plan!) as LoadPlan);
