@@ -139,7 +139,9 @@ describe('strata agent in its own network namespace', () => {
     await agent?.kill('SIGKILL');
   });
 
-  it('keeps the last commit through a cut link, then catches up and delivers every report in order', async () => {
+  it('keeps the last commit through a cut link, then catches up and delivers every report in order', {
+    timeout: 600_000,
+  }, async () => {
     const c1 = await commitFiles(repo, files('before-cut'));
     const configFile = await writeAgentConfig(tmp, {
       cluster: { name: 'edge', labels: { region: 'edge' } },

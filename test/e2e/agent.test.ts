@@ -168,7 +168,7 @@ describe('strata agent against a real cluster', () => {
 });
 
 describe('strata agent shutdown', () => {
-  it('exits 0 on SIGTERM after flushing its outbox', async () => {
+  it('exits 0 on SIGTERM after flushing its outbox', { timeout: 300_000 }, async () => {
     const receiver = await startReceiver();
     await commitFiles(repo, { 'global/ns.yaml': namespaceYaml, 'global/term.yaml': configMap('term', 't') });
     const agent = spawnAgent(await agentConfig('term', { hub: { url: receiver.url, timeout: '2s' } }));
@@ -185,7 +185,7 @@ describe('strata agent shutdown', () => {
 });
 
 describe('strata agent on a schedule', () => {
-  it('applies a push on the next scheduled cycle without a trigger', async () => {
+  it('applies a push on the next scheduled cycle without a trigger', { timeout: 300_000 }, async () => {
     await commitFiles(repo, {
       'global/ns.yaml': namespaceYaml,
       'global/sched.yaml': configMap('sched', 'a'),
@@ -196,7 +196,7 @@ describe('strata agent on a schedule', () => {
       }),
     );
     try {
-      await waitFor('the first scheduled apply', async () => (await liveValue('sched')) === 'a');
+      await waitFor('the first scheduled apply', async () => (await liveValue('sched')) === 'a', 180_000);
       await commitFiles(repo, { 'global/sched.yaml': configMap('sched', 'b') });
       await waitFor(
         'the pushed commit applied by the schedule',
@@ -222,7 +222,9 @@ describe('strata agent reporting to the real hub', () => {
   });
   afterAll(() => hub?.stop());
 
-  it('delivers its status with the cluster token and the hub records the commit', async () => {
+  it('delivers its status with the cluster token and the hub records the commit', {
+    timeout: 300_000,
+  }, async () => {
     const created = generateToken('edge', new Date());
     await hub.store.createToken(created.record);
     const tokenFile = path.join(tmp, 'hub-token');

@@ -39,7 +39,9 @@ export default async function agent(argv: string[]): Promise<number> {
   if (once) {
     const statuses = await running.loop.trigger('start');
     await running.shutdown('once');
-    return statuses.every((s) => s.error === null && s.sync !== null && s.sync.phase !== 'Failed') ? 0 : 1;
+    const code = statuses.every((s) => s.error === null && s.sync !== null && s.sync.phase !== 'Failed') ? 0 : 1;
+    setTimeout(() => process.exit(code), 1000).unref();
+    return code;
   }
   running.loop.start();
   return waitForSignals(running, log);
@@ -84,17 +86,24 @@ export async function startAgent(
       })
     : undefined;
   const sources = await Promise.all(config.sources.map((s) => openSource(s, config.stateDir, log)));
+  // Kubernetes clients keep connections alive: they are closed at shutdown so the process can exit.
+  const clients: HttpKubeClient[] = [];
+  const engineFor = () => {
+    const engine = engineOptions(config);
+    clients.push(engine.client);
+    return engine;
+  };
   // Live PR previews plan with their own Kubernetes client and Git caches, apart from the main sync.
   const previews =
     opts.previews ??
     (opts.pipeline
       ? undefined
-      : previewHook({ ...engineOptions(config), cacheDir: path.join(config.stateDir, 'previews') }));
+      : previewHook({ ...engineFor(), cacheDir: path.join(config.stateDir, 'previews') }));
   const loop = new ReconcileLoop({
     identity: config.cluster,
     agent: { version: VERSION, startedAt: new Date().toISOString() },
     sources,
-    pipeline: opts.pipeline ?? enginePipeline(engineOptions(config)),
+    pipeline: opts.pipeline ?? enginePipeline(engineFor()),
     outbox,
     delivery,
     metrics,
@@ -116,6 +125,7 @@ export async function startAgent(
       }
       await server.close();
       outbox.close();
+      for (const client of clients) client.close();
     })();
     return closing;
   };
@@ -191,7 +201,11 @@ function waitForSignals(running: RunningAgent, log: Logger): Promise<number> {
       }
       terminating = true;
       running.shutdown(signal).then(
-        () => resolve(0),
+        () => {
+          // Anything still holding the event loop (a library's idle socket) must not keep a stopped agent alive.
+          setTimeout(() => process.exit(0), 1000).unref();
+          resolve(0);
+        },
         (err: unknown) => {
           log.error({ err }, 'Shutdown failed.');
           resolve(1);
