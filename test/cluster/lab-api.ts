@@ -126,16 +126,17 @@ export async function labUp({ names, dir, log = silent, binary }: LabUpOptions):
 
 /** Stops every cluster recorded under `dir` and removes their data; returns the names stopped. */
 export async function labDown(dir: string, log: Logger = silent): Promise<string[]> {
-  const stopped: string[] = [];
-  for (const layout of recordedClusters(resolve(dir))) {
-    const state = readState(layout);
-    if (!state) continue;
-    await stopState(state);
-    prepareForNextRun(layout);
-    log.info({ cluster: layout.name }, 'cluster stopped');
-    stopped.push(layout.name);
-  }
-  return stopped;
+  const stopped = await Promise.all(
+    recordedClusters(resolve(dir)).map(async (layout) => {
+      const state = readState(layout);
+      if (!state) return [];
+      await stopState(state);
+      prepareForNextRun(layout);
+      log.info({ cluster: layout.name }, 'cluster stopped');
+      return [layout.name];
+    }),
+  );
+  return stopped.flat();
 }
 
 /** What runs under `dir`: pids, liveness, memory and readiness of each recorded cluster. */
@@ -215,11 +216,22 @@ async function apiserverReady(layout: ClusterLayout, server: string): Promise<bo
   }
 }
 
+/** Stops clients first and etcd last: an apiserver whose etcd is gone takes many seconds to exit. */
 async function stopState(state: ClusterState): Promise<void> {
-  await stopProcesses(
-    COMPONENTS.map((component) => ({ component, pid: state.pids[component] })),
-    state.binary,
-  );
+  await stopComponents(state.pids, state.binary);
+}
+
+async function stopComponents(pids: Partial<Record<Component, number>>, binary: string): Promise<void> {
+  const clients = COMPONENTS.filter((c) => c !== 'etcd' && c !== 'kube-apiserver');
+  for (const phase of [clients, ['kube-apiserver'], ['etcd']] as Component[][]) {
+    await stopProcesses(
+      phase.flatMap((component) => {
+        const pid = pids[component];
+        return pid === undefined ? [] : [{ component, pid }];
+      }),
+      binary,
+    );
+  }
 }
 
 function prepareForNextRun(layout: ClusterLayout): void {
@@ -277,7 +289,7 @@ async function startCluster(
       answersOk({ url: `https://127.0.0.1:${ports.scheduler}/healthz` }),
     );
   } catch (error) {
-    await stopProcesses(processes, binary);
+    await stopComponents(Object.fromEntries(processes.map((p) => [p.component, p.pid])), binary);
     throw error;
   }
 
