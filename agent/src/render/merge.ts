@@ -122,9 +122,14 @@ function mergeList(
   return withoutDirectives(patch, path);
 }
 
+/**
+ * Items named by the patch come first, in the patch's order, followed by the original items it did
+ * not name: the order Kubernetes' strategic merge (and kustomize) produce.
+ */
 function mergeKeyedList(original: Json[], patch: Json[], rule: FieldRule, path: (string | number)[]): Json[] {
   const keys = rule.keys!;
-  const result = [...original];
+  const remaining = [...original];
+  const named: Json[] = [];
   patch.forEach((item, i) => {
     const at = [...path, i];
     if (!isObject(item))
@@ -134,15 +139,24 @@ function mergeKeyedList(original: Json[], patch: Json[], rule: FieldRule, path: 
     }
     const same = (existing: Json) =>
       isObject(existing) && keys.every((k) => sameScalar(existing[k], item[k]));
+    const removeFrom = (list: Json[]) => {
+      for (let j = list.length - 1; j >= 0; j--) if (same(list[j])) list.splice(j, 1);
+    };
     if (item.$patch === 'delete') {
-      for (let j = result.length - 1; j >= 0; j--) if (same(result[j])) result.splice(j, 1);
+      removeFrom(remaining);
+      removeFrom(named);
       return;
     }
-    const found = result.findIndex(same);
-    if (found >= 0) result[found] = mergeValue(result[found], item, rule.type, at);
-    else result.push(mergeValue({}, item, rule.type, at));
+    const earlier = named.findIndex(same);
+    if (earlier >= 0) {
+      named[earlier] = mergeValue(named[earlier], item, rule.type, at);
+      return;
+    }
+    const found = remaining.findIndex(same);
+    named.push(mergeValue(found >= 0 ? remaining[found] : {}, item, rule.type, at));
+    if (found >= 0) remaining.splice(found, 1);
   });
-  return result;
+  return [...named, ...remaining];
 }
 
 function sameScalar(a: Json, b: Json): boolean {

@@ -29,14 +29,14 @@ function substituteString(
   return text.replace(TOKEN, (match, expr: string | undefined, closed: string | undefined) => {
     if (match === '$${') return '${';
     if (!closed) {
-      problems.push({ path, message: `unterminated variable '${match}' (missing '}')` });
+      problems.push({ path: [...path], message: `unterminated variable '${match}' (missing '}')` });
       return match;
     }
     const value = resolve(expr!, cluster);
     if (value === undefined) {
       const label = expr!.startsWith('labels.');
       problems.push({
-        path,
+        path: [...path],
         message: label
           ? `unknown variable '${match}': cluster '${cluster.name}' has no label '${expr!.slice(7)}'`
           : `unknown variable '${match}': use \${cluster.name} or \${cluster.labels.KEY}`,
@@ -57,7 +57,7 @@ export function substituteVariables(
   problems: VariableProblem[],
   path: (string | number)[] = [],
 ): unknown {
-  if (typeof value === 'string') return substituteString(value, cluster, [...path], problems);
+  if (typeof value === 'string') return substituteString(value, cluster, path, problems);
   if (Array.isArray(value)) {
     return value.map((item, i) => {
       path.push(i);

@@ -38,7 +38,7 @@ describe('strategic merge', () => {
     expect(out.spec.containers[1]).toEqual({ name: 'sidecar', image: 'proxy:1' });
   });
 
-  it('merges env by name: changes one value and appends a new variable', () => {
+  it('merges env by name: named items first in patch order, then the rest, as Kubernetes and kustomize do', () => {
     const out = merge({
       spec: {
         containers: [
@@ -53,9 +53,9 @@ describe('strategic merge', () => {
       },
     });
     expect(out.spec.containers[0]!.env).toEqual([
-      { name: 'A', value: '1' },
       { name: 'B', value: 'two' },
       { name: 'C', value: '3' },
+      { name: 'A', value: '1' },
     ]);
   });
 
