@@ -101,7 +101,7 @@ afterAll(async () => {
   await rm(repo, { recursive: true, force: true });
 });
 
-describe('strata plan / apply', () => {
+describe('strata plan / apply', { timeout: 300_000 }, () => {
   it('plan exits 3 with changes pending and lists the creates, without secret values', async () => {
     const r = await strata(['plan']);
     expect(r.code).toBe(3);

@@ -94,6 +94,7 @@ describe('plan output', () => {
     expect(wantsColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
     expect(wantsColor({ isTTY: false }, {})).toBe(false);
     expect(wantsColor({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
+    expect(wantsColor({ isTTY: false }, { FORCE_COLOR: '' })).toBe(false);
   });
 
   it('says a plan of only unchanged objects has no changes', () => {
