@@ -161,10 +161,7 @@ describe('Dockerfile replayed outside Docker', () => {
     for (const copy of copies(build)) {
       for (const source of copy.sources) copyInto(join(repo, source), src, source, copy.dest);
     }
-    sh(
-      `cp -al ${JSON.stringify(join(repo, 'node_modules'))} ${JSON.stringify(join(src, 'node_modules'))}`,
-      repo,
-    );
+    linkTree(join(repo, 'node_modules'), join(src, 'node_modules'));
     for (const command of buildCommands()) {
       if (normalise(command) === 'npm ci') continue;
       sh(command, src);
@@ -235,6 +232,16 @@ function copyInto(from: string, root: string, source: string, dest: string, { li
   const base = source.split('/').at(-1)!;
   const target = dest.endsWith('/') || dest === '.' ? join(root, dest, base) : join(root, dest);
   mkdirSync(dirname(target), { recursive: true });
-  if (link) execFileSync('cp', ['-al', from, target]);
+  if (link) linkTree(from, target);
   else cpSync(from, target, { recursive: true });
+}
+
+/** Hard-linked copy (fast; removing files from it leaves `from` intact), or a real copy across file systems. */
+function linkTree(from: string, target: string): void {
+  try {
+    execFileSync('cp', ['-al', from, target], { stdio: 'ignore' });
+  } catch {
+    rmSync(target, { recursive: true, force: true });
+    execFileSync('cp', ['-a', from, target]);
+  }
 }
