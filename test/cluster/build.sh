@@ -11,6 +11,10 @@ cd "$(dirname "$0")"
 
 binary=bin/cluster
 stamp=bin/.inputs.sha256
+# Several test runs may ask for the binary at once: one builds, the others wait and then find it fresh.
+mkdir -p bin
+exec 9>bin/.build.lock
+flock 9
 inputs_hash="$(cat go.mod go.sum ./*.go build.sh | sha256sum | cut -d' ' -f1)"
 
 if [ -x "$binary" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ]; then
@@ -25,7 +29,6 @@ minor="$(echo "$k8s_version" | cut -d. -f2)"
 version_pkg=k8s.io/component-base/version
 ldflags="-s -w -X ${version_pkg}.gitVersion=${k8s_version} -X ${version_pkg}.gitMajor=1 -X ${version_pkg}.gitMinor=${minor} -X ${version_pkg}.gitTreeState=clean"
 
-mkdir -p bin
 echo "build.sh: building $binary (kubernetes ${k8s_version}); a cold build takes many minutes"
 started=$(date +%s)
 CGO_ENABLED=0 go build -p "${GO_BUILD_PARALLEL:-2}" -trimpath -ldflags "$ldflags" -o "$binary.tmp" .

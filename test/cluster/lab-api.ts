@@ -35,6 +35,7 @@ import {
   KWOK_NODE_NAME,
   type LabPorts,
 } from './lab-layout.js';
+import { withLabLock } from './lab-lock.js';
 import { isLabProcess, type LabProcess, residentBytes, startProcess, stopProcesses } from './lab-process.js';
 
 export type { Component } from './lab-layout.js';
@@ -99,6 +100,10 @@ export async function labUp({ names, dir, log = silent, binary }: LabUpOptions):
   const labDir = resolve(dir);
   const layouts = names.map((name) => clusterLayout(labDir, name));
   const bin = binary ?? ensureBinary(log);
+  return withLabLock(labDir, () => upLocked(layouts, bin, log));
+}
+
+async function upLocked(layouts: ClusterLayout[], bin: string, log: Logger): Promise<LabCluster[]> {
   const reusable = await Promise.all(layouts.map((layout) => runningState(layout, bin)));
   const toStart = layouts.filter((_, i) => reusable[i] === undefined);
   const ports = await freePorts(toStart.length * 5);
@@ -126,8 +131,14 @@ export async function labUp({ names, dir, log = silent, binary }: LabUpOptions):
 
 /** Stops every cluster recorded under `dir` and removes their data; returns the names stopped. */
 export async function labDown(dir: string, log: Logger = silent): Promise<string[]> {
+  const labDir = resolve(dir);
+  if (!existsSync(labDir)) return [];
+  return withLabLock(labDir, () => downLocked(labDir, log));
+}
+
+async function downLocked(labDir: string, log: Logger): Promise<string[]> {
   const stopped = await Promise.all(
-    recordedClusters(resolve(dir)).map(async (layout) => {
+    recordedClusters(labDir).map(async (layout) => {
       const state = readState(layout);
       if (!state) return [];
       await stopState(state);
