@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { labDown, labStatus, labUp } from './lab-api.js';
+import { type LabClusterStatus, labDown, labStatus, labUp } from './lab-api.js';
 
 const USAGE = 'usage: lab up --clusters a,b [--dir .lab] | lab down [--dir .lab] | lab status [--dir .lab]';
 
@@ -50,16 +50,19 @@ async function main(argv: string[]): Promise<number> {
           const mib = rss === undefined ? 'stopped' : `${Math.round(rss / 2 ** 20)}MiB`;
           return `${component}=${pid}(${mib})`;
         });
-        console.log(
-          `${c.name}\t${c.ready ? 'ready' : 'NOT READY'}\t${c.server}\t${c.kubeconfigPath}\t${processes.join(' ')}`,
-        );
+        console.log(`${c.name}\t${healthLabel(c)}\t${c.server}\t${c.kubeconfigPath}\t${processes.join(' ')}`);
       }
-      return clusters.every((c) => c.ready) ? 0 : 1;
+      return clusters.every((c) => healthLabel(c) === 'ready') ? 0 : 1;
     }
     default:
       console.error(USAGE);
       return 2;
   }
+}
+
+function healthLabel(cluster: LabClusterStatus): string {
+  if (!cluster.ready) return 'NOT READY';
+  return Object.values(cluster.running).every(Boolean) ? 'ready' : 'DEGRADED';
 }
 
 main(process.argv.slice(2)).then(
