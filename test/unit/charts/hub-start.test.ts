@@ -27,7 +27,7 @@ describe('the hub, started as the chart runs it', () => {
     rmSync(app, { recursive: true, force: true });
   }, 60_000);
 
-  it('answers /healthz and /metrics on its port and creates its database on the data volume', async () => {
+  it('answers /healthz, /metrics and the dashboard on its port and creates its database on the data volume', async () => {
     const objects = renderChart('strata-hub', {});
     const root = join(work, 'pod');
     const pod = layOutPod(objects, root);
@@ -50,6 +50,8 @@ describe('the hub, started as the chart runs it', () => {
       return (await httpStatus(`${base}/healthz`)) === 200 ? true : undefined;
     });
     expect(await httpStatus(`${base}/metrics`)).toBe(200);
+    // The dashboard is served from the built layout too (no asset left behind by the build).
+    expect(await httpStatus(`${base}/`)).toBe(200);
     expect(existsSync(join(root, 'var/lib/strata-hub/hub.db'))).toBe(true);
   }, 120_000);
 });
