@@ -226,7 +226,16 @@ describe.each(LAB_CLUSTER_NAMES)('lab cluster %s', (name) => {
     });
     expect(available.status?.availableReplicas).toBe(2);
 
-    const pods = await api.list('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, 'app=web');
+    const pods = await api.list(
+      'v1',
+      'Pod',
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'app=web',
+    );
     expect(pods.items).toHaveLength(2);
     for (const pod of pods.items as (KubernetesObject & { spec?: { nodeName?: string } } & LiveObject)[]) {
       expect(pod.spec?.nodeName).toBe(KWOK_NODE_NAME);
