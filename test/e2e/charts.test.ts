@@ -395,5 +395,5 @@ describe('the agent, started as the chart runs it', () => {
     });
     expect(applied.data).toEqual({ cluster: 'hz' });
     expect(pod.listenPort).toBe(9090);
-  });
+  }, 240_000);
 });
