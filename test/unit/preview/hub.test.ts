@@ -17,7 +17,7 @@ async function report(cluster: string, labels: Record<string, string>, previews:
     ...makeReport(cluster, seqs[cluster]!, { labels }),
     previews,
   });
-  expect(res.status).toBeLessThan(300);
+  expect(res.status, await res.clone().text()).toBeLessThan(300);
 }
 
 async function getJson<T>(path: string): Promise<T> {
