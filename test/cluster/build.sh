@@ -22,6 +22,7 @@ if [ -x "$binary" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ]
   exit 0
 fi
 
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "build.sh: Go toolchain not found (need go >= 1.26)" >&2; exit 1; }
 
 k8s_version="$(go list -m -f '{{.Version}}' k8s.io/kubernetes)"
@@ -31,7 +32,7 @@ ldflags="-s -w -X ${version_pkg}.gitVersion=${k8s_version} -X ${version_pkg}.git
 
 echo "build.sh: building $binary (kubernetes ${k8s_version}); a cold build takes many minutes"
 started=$(date +%s)
-CGO_ENABLED=0 go build -p "${GO_BUILD_PARALLEL:-2}" -trimpath -ldflags "$ldflags" -o "$binary.tmp" .
+CGO_ENABLED=0 go build -p "${GO_BUILD_PARALLEL:-2}" -buildvcs=false -trimpath -ldflags "$ldflags" -o "$binary.tmp" .
 mv "$binary.tmp" "$binary"
 echo "$inputs_hash" > "$stamp"
 echo "build.sh: built $binary in $(( $(date +%s) - started ))s"
