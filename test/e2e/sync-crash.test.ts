@@ -105,7 +105,7 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-describe('an apply killed midway', () => {
+describe('an apply killed midway', { timeout: 600_000 }, () => {
   it('converges after SIGKILL during the first apply, with every object labelled into the ApplySet', async () => {
     await writeFleet(1);
     expect(await applyAndKill(40)).toBe(true);
