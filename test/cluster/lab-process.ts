@@ -62,7 +62,8 @@ export async function stopProcesses(
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && ours.some((p) => groupAlive(p.pid))) await sleep(100);
   for (const p of ours) if (groupAlive(p.pid)) signalGroup(p.pid, 'SIGKILL');
-  while (ours.some((p) => groupAlive(p.pid))) await sleep(50);
+  const reaped = Date.now() + 5_000;
+  while (Date.now() < reaped && ours.some((p) => groupAlive(p.pid))) await sleep(50);
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -73,18 +74,13 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** A group is alive while any member exists; zombies of our own children are reaped by Node. */
+/** A group is alive while any member exists, zombies included (their parent reaps them soon). */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
+    return true;
   } catch {
     return false;
-  }
-  try {
-    const state = readFileSync(`/proc/${pgid}/stat`, 'utf8');
-    return !/ Z /.test(state.slice(state.lastIndexOf(')')));
-  } catch {
-    return true;
   }
 }
 

@@ -2,6 +2,9 @@
 // conflicts, server-side dry run, CRDs, and controllers + scheduler + KWOK making a Deployment
 // Available. Every other e2e test relies on these behaviours.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ApiException,
   type KubernetesObject,
@@ -9,7 +12,7 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KWOK_NODE_NAME } from '../cluster/lab-api.js';
+import { KWOK_NODE_NAME, labDown, labStatus, labUp } from '../cluster/lab-api.js';
 import { LAB_CLUSTER_NAMES, labCluster } from './support/lab.js';
 
 interface ManagedField {
@@ -245,3 +248,41 @@ describe.each(LAB_CLUSTER_NAMES)('lab cluster %s', (name) => {
     }
   });
 });
+
+describe('the lab API', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lab-'));
+
+  afterAll(async () => {
+    await labDown(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reuses a running cluster on a second up and leaves no process behind after down', async () => {
+    const [first] = await labUp({ names: ['probe'], dir });
+    expect(first).toBeDefined();
+    const pids = Object.values(first!.pids);
+    expect(pids).toHaveLength(5);
+    expect(pids.every(processExists)).toBe(true);
+
+    const [again] = await labUp({ names: ['probe'], dir });
+    expect(again?.pids).toEqual(first?.pids);
+    expect(again?.server).toBe(first?.server);
+
+    const [status] = await labStatus(dir);
+    expect(status?.ready).toBe(true);
+    expect(Object.values(status?.running ?? {})).toEqual([true, true, true, true, true]);
+
+    expect(await labDown(dir)).toEqual(['probe']);
+    expect(pids.filter(processExists)).toEqual([]);
+    expect(await labStatus(dir)).toEqual([]);
+  });
+});
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
