@@ -109,7 +109,7 @@ async function bringUp(
   signal.throwIfAborted();
 
   progress.step('Starting the Git server with examples/fleet committed as fleet.git');
-  started.fleet = await startFleetRepo(dir);
+  started.fleet = await startFleetRepo(dir, options.gitPort);
   progress.detail(`${started.fleet.url} at ${(await started.fleet.head()).slice(0, 7)}`);
 
   progress.step('Starting the hub and creating one token per cluster');

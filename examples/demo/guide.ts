@@ -51,10 +51,12 @@ export function demoGuide({ hubUrl, gitUrl, dir, previewPages }: GuideContext): 
     {
       title: 'Take Git away: every agent keeps enforcing the commit it has',
       commands: [`npm run demo -- git stop --dir ${dir}`],
-      look: [
-        `${hubUrl}/clusters/edge-1  (source unreachable, still Synced on its last commit)`,
-        `then bring Git back: npm run demo -- git start --dir ${dir}`,
-      ],
+      look: [`${hubUrl}/clusters/edge-1  (source unreachable, still Synced on its last commit)`],
+    },
+    {
+      title: 'Bring Git back: the agents fetch again and report it reachable',
+      commands: [`npm run demo -- git start --dir ${dir}`],
+      look: [`${hubUrl}/`],
     },
   ];
 }

@@ -1,5 +1,5 @@
 /**
- * The demo's command line: `npm run demo -- [run] [--dir D] [--port P] [--interval 5s]
+ * The demo's command line: `npm run demo -- [run] [--dir D] [--port P] [--git-port P] [--interval 5s]
  * [--exit-when-synced] [--timeout 900]`, and the controls of a running demo:
  * `npm run demo -- git stop|start [--dir D]`. Pure: argv in, a command out.
  */
@@ -12,6 +12,8 @@ export interface DemoOptions {
   dir: string;
   /** Hub port on 127.0.0.1 (0 picks a free one). */
   port: number;
+  /** Git server port on 127.0.0.1 (0 picks a free one). */
+  gitPort: number;
   /** Reconcile interval of every agent, as the agent config writes it (`5s`). */
   interval: string;
   /** Exit 0 once the hub shows every cluster Synced on the current commit (after clean-up). */
@@ -26,9 +28,11 @@ export type DemoCommand =
   | { kind: 'help' };
 
 export const DEMO_USAGE = `Usage:
-  npm run demo -- [--dir .lab/demo] [--port 8080] [--interval 5s] [--exit-when-synced] [--timeout 900]
+  npm run demo -- [--dir .lab/demo] [--port 8080] [--git-port 8081] [--interval 5s]
+                  [--exit-when-synced] [--timeout 900]
       starts three local clusters (${DEMO_CLUSTERS.join(', ')}), a Git server holding examples/fleet,
       a hub and three agents; Ctrl-C stops everything it started
+      --port, --git-port   ports of the hub (dashboard) and the Git server on 127.0.0.1 (0: any free)
       --exit-when-synced   exit 0 once all three clusters are Synced (for scripts and tests)
       --timeout SECONDS    with --exit-when-synced: give up after this long (default 900)
   npm run demo -- git stop [--dir .lab/demo]    take the demo's Git server offline
@@ -46,6 +50,7 @@ export function parseDemoArgs(argv: string[]): DemoCommand {
     options: {
       dir: { type: 'string', default: '.lab/demo' },
       port: { type: 'string', default: '8080' },
+      'git-port': { type: 'string', default: '8081' },
       interval: { type: 'string', default: '5s' },
       'exit-when-synced': { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
@@ -68,6 +73,7 @@ export function parseDemoArgs(argv: string[]): DemoCommand {
     options: {
       dir: values.dir,
       port: integerIn('--port', values.port, 0, 65535),
+      gitPort: integerIn('--git-port', values['git-port'], 0, 65535),
       interval: durationText(values.interval),
       exitWhenSynced: values['exit-when-synced'] || values.once,
       timeoutSeconds: integerIn('--timeout', values.timeout, 1, 86_400),
