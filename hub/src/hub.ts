@@ -26,7 +26,11 @@ export interface RunningHub extends HubServer {
 
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
-  const store = openSqliteStore(options.db, { retention, synchronous: options.synchronous ?? 'full' });
+  const store = openSqliteStore(options.db, {
+    retention,
+    synchronous: options.synchronous ?? 'full',
+    writer: 'thread',
+  });
   const hub = createHub(store, options.logger, options.settings);
   const prune = async () => {
     const dropped = await store.pruneHistory(Date.now());

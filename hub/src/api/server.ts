@@ -12,8 +12,8 @@ import { credentialOf, readAllowed } from './auth.js';
 import { clusterRoutes } from './clusters.js';
 import { errorReply, HttpError, json, type Reply } from './http.js';
 import { ReportWriter } from './ingest.js';
-import { previewRoutes } from './previews.js';
 import { createMetrics } from './metrics.js';
+import { previewRoutes } from './previews.js';
 import { reportRoutes } from './reports.js';
 import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
 

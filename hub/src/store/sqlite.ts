@@ -4,11 +4,17 @@
  * Durability: `synchronous=FULL` by default, so a report answered 2xx survives a hub crash and a
  * power loss (WAL with NORMAL survives a process crash but may lose the last commits on power
  * loss). FULL costs one fsync per commit; `saveReports` takes a batch so concurrent reports share
- * one transaction and one fsync (group commit), which keeps FULL fast.
+ * one transaction and one fsync (group commit), which keeps FULL fast; with `writer: 'thread'` the
+ * commits run on a writer thread so the fsync never stalls the event loop.
  */
-import Database from 'better-sqlite3';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import type { Report } from '../../../agent/src/report/schema.js';
 import type { ReportSummary } from '../fleet/summary.js';
+import { openDatabase, type Synchronous } from './sqlite-db.js';
+import type { WriterData, WriterRequest } from './sqlite-writer.js';
+import { type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
 import type {
   ClusterRecord,
   HistoryEntry,
@@ -23,26 +29,93 @@ import type {
 export interface SqliteStoreOptions {
   retention: RetentionPolicy;
   /** `full` (default): durable on power loss; `normal`: durable on process crash only. */
-  synchronous?: 'full' | 'normal';
+  synchronous?: Synchronous;
+  /**
+   * `thread`: reports are committed by a writer thread, so fsync never blocks the event loop (the
+   * server uses this); `inline` (default): on the calling thread (admin commands, scripts).
+   */
+  writer?: 'inline' | 'thread';
 }
 
-const SCHEMA_VERSION = 1;
+/** Opens (creating if needed) the hub database at `file`. */
+export function openSqliteStore(file: string, options: SqliteStoreOptions): Store {
+  const synchronous = options.synchronous ?? 'full';
+  const db = openDatabase(file, synchronous, true);
+  const writer =
+    options.writer === 'thread'
+      ? new ThreadWriter({ file, synchronous, retention: options.retention })
+      : new InlineWriter(new ReportWrites(db, options.retention));
+  return new SqliteStore(db, options.retention, writer);
+}
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tokens (
-  id TEXT PRIMARY KEY, cluster TEXT NOT NULL, hash TEXT NOT NULL,
-  created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE IF NOT EXISTS clusters (
-  name TEXT PRIMARY KEY, labels TEXT NOT NULL, seq INTEGER NOT NULL,
-  received_at INTEGER NOT NULL, summary TEXT NOT NULL, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reports (
-  id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  created_at TEXT, applied INTEGER NOT NULL, summary TEXT NOT NULL, UNIQUE (cluster, seq));
-CREATE INDEX IF NOT EXISTS reports_by_time ON reports (received_at);
-CREATE TABLE IF NOT EXISTS previews (
-  cluster TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  preview TEXT NOT NULL, PRIMARY KEY (cluster, ref));
-`;
+interface RowWriter {
+  save(rows: ReportRow[]): Promise<RowResult[]>;
+  close(): Promise<void>;
+}
+
+class InlineWriter implements RowWriter {
+  constructor(private readonly writes: ReportWrites) {}
+  async save(rows: ReportRow[]): Promise<RowResult[]> {
+    return this.writes.save(rows);
+  }
+  async close(): Promise<void> {}
+}
+
+class ThreadWriter implements RowWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(r: RowResult[]): void; reject(e: Error): void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor(data: WriterData) {
+    this.worker = startWriterThread(data);
+    this.worker.on('message', (m: 'ready' | { id: number; results?: RowResult[]; error?: string }) => {
+      if (m === 'ready') return;
+      const waiter = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.results) waiter?.resolve(m.results);
+      else waiter?.reject(new Error(`hub database write failed: ${m.error}`));
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`hub database writer thread exited (${code})`)));
+  }
+
+  save(rows: ReportRow[]): Promise<RowResult[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rows } satisfies WriterRequest);
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    const exited = once(this.worker, 'exit');
+    // Messages are handled in order, so every batch already sent commits before the thread closes.
+    this.worker.postMessage('close');
+    await exited;
+  }
+}
+
+/**
+ * Runs sqlite-writer.js; from source (tsx, vitest) runs sqlite-writer.ts through tsx's API, since
+ * Node 20 does not apply `--import` loader hooks to worker threads.
+ */
+function startWriterThread(data: WriterData): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: data });
+  const entry = new URL('./sqlite-writer.ts', import.meta.url).href;
+  const api = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+  const code = `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
+  return new Worker(code, { eval: true, workerData: data });
+}
 
 interface TokenRow {
   id: string;
@@ -73,36 +146,14 @@ interface PreviewRow {
   preview: string;
 }
 
-/** Opens (creating if needed) the hub database at `file`. */
-export function openSqliteStore(file: string, options: SqliteStoreOptions): Store {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
-  return new SqliteStore(db, options.retention);
-}
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`hub database schema version ${version} is newer than this hub (${SCHEMA_VERSION})`);
-  }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
-}
-
 class SqliteStore implements Store {
   private readonly sql;
-  private readonly saveBatch;
-  /** History is trimmed every this many reports of a cluster (reads never show more than the policy keeps). */
-  private readonly trimEvery: number;
 
   constructor(
     private readonly db: Database.Database,
     private readonly retention: RetentionPolicy,
+    private readonly writer: RowWriter,
   ) {
-    this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
     this.sql = {
       insertToken: db.prepare(
         'INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES (@id, @cluster, @hash, @createdAt, @revokedAt)',
@@ -111,27 +162,6 @@ class SqliteStore implements Store {
       revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       tokenExists: db.prepare<[string], { id: string }>('SELECT id FROM tokens WHERE id = ?'),
       listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY cluster, created_at'),
-      clusterSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM clusters WHERE name = ?'),
-      hasSeq: db.prepare<[string, number], { id: number }>(
-        'SELECT id FROM reports WHERE cluster = ? AND seq = ?',
-      ),
-      insertHistory: db.prepare(
-        'INSERT INTO reports (cluster, seq, received_at, created_at, applied, summary) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      upsertCluster: db.prepare(
-        `INSERT INTO clusters (name, labels, seq, received_at, summary, report) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
-           received_at = excluded.received_at, summary = excluded.summary, report = excluded.report`,
-      ),
-      upsertPreview: db.prepare(
-        `INSERT INTO previews (cluster, ref, seq, received_at, preview) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (cluster, ref) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at,
-           preview = excluded.preview`,
-      ),
-      trimHistory: db.prepare(
-        `DELETE FROM reports WHERE cluster = ? AND seq <= (
-           SELECT seq FROM reports WHERE cluster = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-      ),
       listClusters: db.prepare<[], ClusterRow>(
         'SELECT name, labels, seq, received_at, summary FROM clusters ORDER BY name',
       ),
@@ -148,10 +178,6 @@ class SqliteStore implements Store {
       refPreviews: db.prepare<[string], PreviewRow>('SELECT * FROM previews WHERE ref = ? ORDER BY cluster'),
       pruneOld: db.prepare('DELETE FROM reports WHERE received_at < ?'),
     };
-    const saveOne = db.transaction((item: IncomingReport) => this.saveOne(item));
-    this.saveBatch = db.transaction((batch: IncomingReport[]) =>
-      batch.map((item) => this.saveGuarded(saveOne, item)),
-    );
   }
 
   async createToken(token: TokenRecord): Promise<void> {
@@ -174,63 +200,11 @@ class SqliteStore implements Store {
   }
 
   async saveReports(batch: IncomingReport[]): Promise<SaveOutcome[]> {
-    const results = this.saveBatch(batch);
+    const results = await this.writer.save(batch.map(toRow));
     return results.map((r) => {
-      if (r instanceof Error) throw r;
+      if ('error' in r) throw new Error(`storing a report failed: ${r.error}`);
       return r;
     });
-  }
-
-  /** Runs one report in its own savepoint, so one failing report cannot undo the others of the batch. */
-  private saveGuarded(
-    saveOne: (item: IncomingReport) => SaveOutcome,
-    item: IncomingReport,
-  ): SaveOutcome | Error {
-    try {
-      return saveOne(item);
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    }
-  }
-
-  private saveOne({ report, summary, receivedAt }: IncomingReport): SaveOutcome {
-    const latest = this.sql.clusterSeq.get(report.cluster)?.seq;
-    const applied = latest === undefined || report.seq > latest;
-    // Only a seq at or below the latest can already be in history.
-    if (!applied && (latest === report.seq || this.sql.hasSeq.get(report.cluster, report.seq))) {
-      return { result: 'duplicate', latestSeq: latest };
-    }
-    const summaryJson = JSON.stringify(summary);
-    this.sql.insertHistory.run(
-      report.cluster,
-      report.seq,
-      receivedAt,
-      report.createdAt ?? null,
-      applied ? 1 : 0,
-      summaryJson,
-    );
-    if (report.seq % this.trimEvery === 0 || !applied) {
-      this.sql.trimHistory.run(report.cluster, report.cluster, this.retention.keepReports);
-    }
-    if (!applied) return { result: 'stale', latestSeq: latest! };
-    this.sql.upsertCluster.run(
-      report.cluster,
-      JSON.stringify(report.labels),
-      report.seq,
-      receivedAt,
-      summaryJson,
-      JSON.stringify(report),
-    );
-    for (const preview of report.previews) {
-      this.sql.upsertPreview.run(
-        report.cluster,
-        preview.ref,
-        report.seq,
-        receivedAt,
-        JSON.stringify(preview),
-      );
-    }
-    return { result: 'stored', latestSeq: report.seq };
   }
 
   async listClusters(): Promise<ClusterRecord[]> {
@@ -272,8 +246,22 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     if (this.db.open) this.db.close();
   }
+}
+
+function toRow({ report, summary, receivedAt }: IncomingReport): ReportRow {
+  return {
+    cluster: report.cluster,
+    seq: report.seq,
+    receivedAt,
+    createdAt: report.createdAt ?? null,
+    labels: JSON.stringify(report.labels),
+    summary: JSON.stringify(summary),
+    report: JSON.stringify(report),
+    previews: report.previews.map((p) => ({ ref: p.ref, preview: JSON.stringify(p) })),
+  };
 }
 
 function toToken(row: TokenRow): TokenRecord {

@@ -63,6 +63,7 @@ a:hover { text-decoration: underline; }
 code, .sha, .url { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
 header.top { display: flex; align-items: center; gap: 24px; padding: 10px 28px; background: #141a2a; color: #fff; }
 header.top a { color: #dfe6ff; }
+header.top nav { display: flex; gap: 18px; }
 .brand { font-weight: 700; font-size: 16px; color: #fff !important; }
 .logo { color: #7aa2ff; }
 .refresh { margin-left: auto; font-size: 12px; color: #aab4cc; }

@@ -1,0 +1,38 @@
+/**
+ * The writer thread: commits report batches on its own connection, so the fsync of
+ * `synchronous=FULL` never blocks the hub's event loop. Reads stay on the main connection (WAL lets
+ * them run beside the writer).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase, type Synchronous } from './sqlite-db.js';
+import { type ReportRow, ReportWrites } from './sqlite-writes.js';
+import type { RetentionPolicy } from './store.js';
+
+export interface WriterData {
+  file: string;
+  synchronous: Synchronous;
+  retention: RetentionPolicy;
+}
+
+export interface WriterRequest {
+  id: number;
+  rows: ReportRow[];
+}
+
+const data = workerData as WriterData;
+const db = openDatabase(data.file, data.synchronous, false);
+const writes = new ReportWrites(db, data.retention);
+
+parentPort!.on('message', (request: WriterRequest | 'close') => {
+  if (request === 'close') {
+    db.close();
+    parentPort!.close();
+    return;
+  }
+  try {
+    parentPort!.postMessage({ id: request.id, results: writes.save(request.rows) });
+  } catch (err) {
+    parentPort!.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
+  }
+});
+parentPort!.postMessage('ready');

@@ -1,0 +1,99 @@
+/**
+ * Writing reports: one transaction per batch (one fsync: group commit), one savepoint per report so a
+ * failing report cannot undo the others. Works on pre-serialised rows so it can run on the writer
+ * thread as well as inline.
+ */
+import type Database from 'better-sqlite3';
+import type { RetentionPolicy, SaveOutcome } from './store.js';
+
+/** A report ready to write: JSON already serialised (cheap to hand to another thread). */
+export interface ReportRow {
+  cluster: string;
+  seq: number;
+  receivedAt: number;
+  createdAt: string | null;
+  labels: string;
+  summary: string;
+  report: string;
+  previews: { ref: string; preview: string }[];
+}
+
+/** What a batch answers, per row: its outcome, or the message of the error that stopped it. */
+export type RowResult = SaveOutcome | { error: string };
+
+export class ReportWrites {
+  private readonly sql;
+  private readonly saveOne;
+  private readonly saveBatch;
+  /** History is trimmed every this many reports of a cluster (reads never show more than the policy keeps). */
+  private readonly trimEvery: number;
+
+  constructor(
+    db: Database.Database,
+    private readonly retention: RetentionPolicy,
+  ) {
+    this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
+    this.sql = {
+      clusterSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM clusters WHERE name = ?'),
+      hasSeq: db.prepare<[string, number], { id: number }>(
+        'SELECT id FROM reports WHERE cluster = ? AND seq = ?',
+      ),
+      insertHistory: db.prepare(
+        'INSERT INTO reports (cluster, seq, received_at, created_at, applied, summary) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      upsertCluster: db.prepare(
+        `INSERT INTO clusters (name, labels, seq, received_at, summary, report) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
+           received_at = excluded.received_at, summary = excluded.summary, report = excluded.report`,
+      ),
+      upsertPreview: db.prepare(
+        `INSERT INTO previews (cluster, ref, seq, received_at, preview) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (cluster, ref) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at,
+           preview = excluded.preview`,
+      ),
+      trimHistory: db.prepare(
+        `DELETE FROM reports WHERE cluster = ? AND seq <= (
+           SELECT seq FROM reports WHERE cluster = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+      ),
+    };
+    this.saveOne = db.transaction((row: ReportRow) => this.write(row));
+    this.saveBatch = db.transaction((rows: ReportRow[]) => rows.map((row) => this.guarded(row)));
+  }
+
+  save(rows: ReportRow[]): RowResult[] {
+    return this.saveBatch(rows);
+  }
+
+  private guarded(row: ReportRow): RowResult {
+    try {
+      return this.saveOne(row);
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private write(row: ReportRow): SaveOutcome {
+    const latest = this.sql.clusterSeq.get(row.cluster)?.seq;
+    const applied = latest === undefined || row.seq > latest;
+    // Only a seq at or below the latest can already be in history.
+    if (!applied && (latest === row.seq || this.sql.hasSeq.get(row.cluster, row.seq))) {
+      return { result: 'duplicate', latestSeq: latest };
+    }
+    this.sql.insertHistory.run(
+      row.cluster,
+      row.seq,
+      row.receivedAt,
+      row.createdAt,
+      applied ? 1 : 0,
+      row.summary,
+    );
+    if (row.seq % this.trimEvery === 0 || !applied) {
+      this.sql.trimHistory.run(row.cluster, row.cluster, this.retention.keepReports);
+    }
+    if (!applied) return { result: 'stale', latestSeq: latest! };
+    this.sql.upsertCluster.run(row.cluster, row.labels, row.seq, row.receivedAt, row.summary, row.report);
+    for (const p of row.previews)
+      this.sql.upsertPreview.run(row.cluster, p.ref, row.seq, row.receivedAt, p.preview);
+    return { result: 'stored', latestSeq: row.seq };
+  }
+}
