@@ -287,7 +287,7 @@ async function loadRole(plan: LoadPlan): Promise<void> {
 function postOnce(agent: Agent, url: URL, token: string, body: string): Promise<number> {
   return new Promise((resolve) => {
     const req = request(
-      url.origin + '/api/v1/reports',
+      `${url.origin}/api/v1/reports`,
       {
         method: 'POST',
         agent,
@@ -302,7 +302,7 @@ function postOnce(agent: Agent, url: URL, token: string, body: string): Promise<
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
-    req.on('error', (err) => resolve(err.message.length > 0 ? -1 : -1));
+    req.on('error', () => resolve(-1));
     req.end(body);
   });
 }
