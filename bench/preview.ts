@@ -19,9 +19,14 @@ const { values } = parseArgs({
   options: {
     clusters: { type: 'string', default: '100' },
     objects: { type: 'string', default: '5000' },
+    /** Keep the generated repository here (for profiling) instead of a temporary folder. */
+    keep: { type: 'string' },
+    /** `global`: the PR touches global objects and one region (every cluster changes); `region`: one region only. */
+    change: { type: 'string', default: 'global' },
   },
 });
 const CLUSTERS = Number(values.clusters);
+const GLOBAL_CHANGE = values.change !== 'region';
 const OBJECTS = Number(values.objects);
 const REGIONS = ['eu', 'us', 'ap', 'sa', 'af'];
 const PER_FILE = 100;
@@ -74,8 +79,8 @@ async function writeFleet(dir: string, pr: boolean): Promise<void> {
       // The PR bumps every 500th app and changes every 250th config.
       docs.push(
         i % 2 === 0
-          ? deployment(i, pr && i % 500 === 0 ? '2.0' : '1.0')
-          : configMap(i, pr && i % 250 === 1 ? 'debug' : 'info'),
+          ? deployment(i, pr && GLOBAL_CHANGE && i % 500 === 0 ? '2.0' : '1.0')
+          : configMap(i, pr && GLOBAL_CHANGE && i % 250 === 1 ? 'debug' : 'info'),
       );
     }
     await writeFile(path.join(dir, 'global', `apps-${String(f).padStart(3, '0')}.yaml`), docs.join('---\n'));
@@ -91,7 +96,7 @@ async function writeFleet(dir: string, pr: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const root = await mkdtemp(path.join(tmpdir(), 'strata-bench-preview-'));
+  const root = values.keep ?? (await mkdtemp(path.join(tmpdir(), 'strata-bench-preview-')));
   try {
     const repo = await createRepo(root, 'fleet');
     const work = path.join(root, 'work');
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
     const objects = preview.clusters.reduce((n, c) => n + c.objects.length, 0);
     const seconds = (done - began) / 1000;
     console.log(
-      `offline preview: ${CLUSTERS} clusters x ${OBJECTS} objects (2 refs, ${2 * CLUSTERS * OBJECTS} object renders)`,
+      `offline preview (${GLOBAL_CHANGE ? 'PR changes global objects and one region' : 'PR changes one region'}): ${CLUSTERS} clusters x ${OBJECTS} objects`,
     );
     console.log(`  render + diff   ${((rendered - began) / 1000).toFixed(2)} s`);
     console.log(
@@ -132,11 +137,12 @@ async function main(): Promise<void> {
       `  machine load    ${os.loadavg()[0]!.toFixed(1)} (1-min average, ${os.cpus().length} cores): other work shares the CPU`,
     );
     console.log(
-      `  ${changed} clusters changed, ${objects} object changes, ${((CLUSTERS * OBJECTS * 2) / seconds) | 0} object renders/s`,
+      `  ${changed} clusters changed, ${objects} object changes, ${((CLUSTERS * OBJECTS) / seconds) | 0} cluster-objects previewed/s`,
     );
     console.log(`  peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    if (!values.keep) await rm(root, { recursive: true, force: true });
+    else console.log(`  repository kept in ${root}/fleet.git (main, pr)`);
   }
 }
 
