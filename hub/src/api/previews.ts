@@ -269,7 +269,7 @@ export function previewMarkdown(view: PreviewView): string {
     '',
     `${view.total} clusters: ${PREVIEW_CLUSTER_STATES.filter((s) => view.counts[s] > 0)
       .map((s) => `${view.counts[s]} ${STATE_TEXT[s].replace(/\*/g, '')}`)
-      .join(', ')}.` + (view.mergedAs ? ` Merged as ${view.mergedAs.slice(0, 12)}.` : ''),
+      .join(', ')}.${view.mergedAs ? ` Merged as ${view.mergedAs.slice(0, 12)}.` : ''}`,
     '',
     '| Cluster | + | ~ | − | Conflicts | Errors | Status |',
     '|---|--:|--:|--:|--:|--:|---|',
