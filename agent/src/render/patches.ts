@@ -7,6 +7,7 @@ import { overrideImages } from './images.js';
 import { MergeError, strategicMerge } from './merge.js';
 import type { AppliedPatch, Provenance } from './provenance.js';
 import { matchesSelector } from './selector.js';
+import { cloneJson } from './variables.js';
 
 /** An object being rendered: its current value and history. */
 export interface WorkingObject {
@@ -119,7 +120,8 @@ function patchObject(
 }
 
 function applyJsonPatch(doc: ParsedDocument, ops: Record<string, unknown>[], object: unknown, id: string) {
-  const operations = ops as unknown as Operation[];
+  // Copied per object: `add` and `replace` insert their value by reference, and patches are shared between renders.
+  const operations = cloneJson(ops) as unknown as Operation[];
   const failed = (index: number, message: string) => {
     const op = ops[index];
     const path = typeof op?.path === 'string' ? op.path : undefined;

@@ -1,6 +1,6 @@
 import type { ClusterIdentity } from '../model/object.js';
 import type { FileTree } from '../source/tree.js';
-import { classifyDocument, errorAt, type PatchSpec } from './classify.js';
+import { type Classified, classifyDocument, errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, parseYamlFile } from './documents.js';
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
@@ -8,7 +8,7 @@ import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLaye
 import { applyPatchDocument, type WorkingObject } from './patches.js';
 import type { DocumentRef, DroppedObject, LayerReport, RenderResult } from './provenance.js';
 import { matchesSelector } from './selector.js';
-import { substituteVariables, type VariableProblem } from './variables.js';
+import { cloneJson, containsVariables, substituteVariables, type VariableProblem } from './variables.js';
 
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
@@ -131,17 +131,38 @@ const refOf = (doc: ParsedDocument): DocumentRef => ({
   line: doc.locate([]).line,
 });
 
+/** A document without `${…}` reads the same for every cluster: it is checked once and only copied per cluster. */
+const clusterIndependent = new WeakMap<ParsedDocument, { result?: Classified; errors: RenderError[] }>();
+
+function readDocument(
+  doc: ParsedDocument,
+  cluster: ClusterIdentity,
+): { result?: Classified; errors: RenderError[] } {
+  let shared = clusterIndependent.get(doc);
+  if (!shared && !containsVariables(doc.value)) {
+    shared = classifyDocument(doc, cloneJson(doc.value));
+    clusterIndependent.set(doc, shared);
+  }
+  if (shared) {
+    const { result, errors } = shared;
+    if (result?.type !== 'resource') return shared;
+    return { result: { ...result, object: cloneJson(result.object) }, errors };
+  }
+  const problems: VariableProblem[] = [];
+  const value = substituteVariables(doc.value, cluster, problems);
+  const errors = problems.map((p) => errorAt(doc, p.path, 'variable', p.message));
+  const classified = classifyDocument(doc, value);
+  return { result: classified.result, errors: [...errors, ...classified.errors] };
+}
+
 /** Adds a layer's resources (later layers replace earlier definitions), then applies its patches in order. */
 function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): void {
   const definedHere = new Map<string, ParsedDocument>();
   const patches: { doc: ParsedDocument; patch: PatchSpec }[] = [];
   for (const doc of docs) {
-    const problems: VariableProblem[] = [];
-    const value = substituteVariables(doc.value, state.cluster, problems);
-    for (const p of problems) state.errors.push(errorAt(doc, p.path, 'variable', p.message));
-    const { result, errors } = classifyDocument(doc, value);
+    const { result, errors } = readDocument(doc, state.cluster);
     state.errors.push(...errors);
-    if (!result || problems.length > 0) continue;
+    if (!result || errors.length > 0) continue;
     if (result.clusterSelector && !matchesSelector(result.clusterSelector, state.cluster.labels)) {
       if (result.type === 'resource') {
         state.dropped.push({

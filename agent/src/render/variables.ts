@@ -86,3 +86,27 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
     target[key] = value;
   }
 }
+
+/** Whether any string in `value` holds `${` (a variable or an escape), so it must be substituted per cluster. */
+export function containsVariables(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('${');
+  if (Array.isArray(value)) return value.some(containsVariables);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(containsVariables);
+  return false;
+}
+
+/** A deep copy of JSON-like data: each render gets objects of its own to patch and hand out. */
+export function cloneJson<T>(value: T): T {
+  if (Array.isArray(value)) {
+    const copy = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = cloneJson(value[i]);
+    return copy as T;
+  }
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value))
+      setOwn(copy, key, cloneJson((value as Record<string, unknown>)[key]));
+    return copy as T;
+  }
+  return value;
+}

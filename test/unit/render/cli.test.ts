@@ -21,7 +21,7 @@ function strata(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-describe('strata render', () => {
+describe('strata render', { timeout: 120_000 }, () => {
   it('prints the cluster objects as YAML and exits 0', () => {
     const { code, stdout } = strata('--repo', FLEET, ...HZ);
     expect(code).toBe(0);
