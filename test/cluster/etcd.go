@@ -31,6 +31,8 @@ func runEtcd(args []string) int {
 	cfg.Dir = *dataDir
 	cfg.LogLevel = "warn"
 	cfg.UnsafeNoFsync = true
+	// embed leaves this at 0 (etcdmain sets it), which logs a warning for every request.
+	cfg.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration
 	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", *clientPort)}
 	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", *peerPort)}
 	cfg.ListenClientUrls = []url.URL{clientURL}
