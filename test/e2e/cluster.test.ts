@@ -10,6 +10,7 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  VersionApi,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KWOK_NODE_NAME, labDown, labStatus, labUp } from '../cluster/lab-api.js';
@@ -95,6 +96,12 @@ describe.each(LAB_CLUSTER_NAMES)('lab cluster %s', (name) => {
         metadata: { name: `widgets.${crdGroup}` },
       })
       .catch(() => {});
+  });
+
+  it('is a real kube-apiserver v1.36 reachable through the lab kubeconfig', async () => {
+    const version = await labCluster(name).kubeConfig.makeApiClient(VersionApi).getCode();
+    expect(version.major).toBe('1');
+    expect(version.gitVersion).toMatch(/^v1\.36\.\d+$/);
   });
 
   it('server-side apply creates an object whose managedFields name the strata field manager', async () => {

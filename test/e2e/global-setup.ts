@@ -22,7 +22,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   await reapAbandonedLabs(log);
   const began = Date.now();
   const clusters = await labUp({ names: [...LAB_CLUSTER_NAMES], dir, log });
-  log.info({ seconds: (Date.now() - began) / 1000, clusters: clusters.map((c) => c.name) }, 'lab ready');
+  const servers = Object.fromEntries(clusters.map((c) => [c.name, c.server]));
+  log.info({ seconds: (Date.now() - began) / 1000, servers }, 'lab clusters ready for e2e tests');
   project.provide('strataLab', { dir, clusters });
   if (reuseDir) return undefined;
   return async () => {
