@@ -3,6 +3,10 @@
  * the lab (prod-hz, prod-sh, edge-1), a Git server holding examples/fleet, a hub with one token per
  * cluster, and three `strata agent` processes. Prints the dashboard URL and commands to try;
  * Ctrl-C (SIGINT or SIGTERM) stops everything it started. See options.ts for the flags.
+ *
+ * package.json runs it as `node --import tsx`, not through the tsx CLI: on Ctrl-C the tsx CLI
+ * SIGKILLs a child that does not acknowledge the signal within 30 ms (easily missed on a loaded
+ * machine), which would cut the clean-up short and leave the clusters running.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
