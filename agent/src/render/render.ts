@@ -13,6 +13,12 @@ import { cloneJson, containsVariables, substituteVariables, type VariableProblem
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
   maxFileBytes?: number;
+  /**
+   * Hand out objects that no patch changed without copying them: they are shared between the
+   * renders of one renderer and deeply frozen. For read-only callers such as previews; off by default,
+   * so every render's objects are its own to change.
+   */
+  shareObjects?: boolean;
 }
 
 /** Renders many clusters from one tree, reading and parsing each file once for all of them. */
@@ -90,7 +96,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
         });
         if (!parsed) continue;
         state.errors.push(...parsed.errors);
-        renderLayer(state, layer, parsed.docs);
+        renderLayer(state, layer, parsed.docs, options.shareObjects === true);
       }
       if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
       if (state.errors.length > 0) return { ok: false, errors: state.errors };
@@ -137,15 +143,17 @@ const clusterIndependent = new WeakMap<ParsedDocument, { result?: Classified; er
 function readDocument(
   doc: ParsedDocument,
   cluster: ClusterIdentity,
+  share: boolean,
 ): { result?: Classified; errors: RenderError[] } {
   let shared = clusterIndependent.get(doc);
   if (!shared && !containsVariables(doc.value)) {
     shared = classifyDocument(doc, cloneJson(doc.value));
+    if (shared.result) deepFreeze(shared.result);
     clusterIndependent.set(doc, shared);
   }
   if (shared) {
     const { result, errors } = shared;
-    if (result?.type !== 'resource') return shared;
+    if (result?.type !== 'resource' || share) return shared;
     return { result: { ...result, object: cloneJson(result.object) }, errors };
   }
   const problems: VariableProblem[] = [];
@@ -155,12 +163,21 @@ function readDocument(
   return { result: classified.result, errors: [...errors, ...classified.errors] };
 }
 
+/** Shared documents are frozen so that no render, and no caller, can change them for the others. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** Adds a layer's resources (later layers replace earlier definitions), then applies its patches in order. */
-function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): void {
+function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[], share: boolean): void {
   const definedHere = new Map<string, ParsedDocument>();
   const patches: { doc: ParsedDocument; patch: PatchSpec }[] = [];
   for (const doc of docs) {
-    const { result, errors } = readDocument(doc, state.cluster);
+    const { result, errors } = readDocument(doc, state.cluster, share);
     state.errors.push(...errors);
     if (!result || errors.length > 0) continue;
     if (result.clusterSelector && !matchesSelector(result.clusterSelector, state.cluster.labels)) {

@@ -256,4 +256,21 @@ describe('determinism and parse cache', () => {
     first.objects[0]!.object.metadata.name = 'changed';
     expect(second.objects[0]!.object.metadata.name).toBe('web');
   });
+
+  it('shareObjects hands unpatched objects out frozen and shared, patched ones as new objects', async () => {
+    const renderer = createRenderer(new FolderTree(writeRepo(files)), { shareObjects: true });
+    const [a, b] = await Promise.all([renderer.render(hz), renderer.render({ name: 'x', labels: {} })]);
+    if (!a?.ok || !b?.ok) throw new Error('render failed');
+    const webA = a.objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object;
+    const webB = b.objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object;
+    expect(webA).not.toBe(webB);
+    expect(Object.isFrozen(webB)).toBe(true);
+    expect(() => {
+      webB.metadata.name = 'changed';
+    }).toThrow(TypeError);
+    expect((webA as unknown as { spec: { replicas: number } }).spec.replicas).toBe(5);
+    const again = await renderer.render({ name: 'y', labels: {} });
+    if (!again.ok) throw new Error('render failed');
+    expect(again.objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object).toBe(webB);
+  });
 });
