@@ -75,6 +75,9 @@ export function createHub(
 export async function serveHub(hub: Hub, host: string, port: number): Promise<HubServer> {
   const server = createServer((req, res) => void handle(hub, req, res));
   server.keepAliveTimeout = 65_000;
+  // A client that trickles its headers or body must not hold a connection for minutes.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,7 +1,10 @@
 import { request } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReportInput } from '../../../agent/src/report/schema.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub, tempDir } from './helpers.js';
+
+// Each hub starts a writer thread: generous limits keep a busy shared CI machine from failing them.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let hub: TestHub;
 let dirs: string[] = [];

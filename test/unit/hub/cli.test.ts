@@ -3,11 +3,14 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { DEFAULT_RETENTION } from '../../../hub/src/hub.js';
 import { openSqliteStore } from '../../../hub/src/store/sqlite.js';
 import { makeReport, removeDir, tempDir } from './helpers.js';
+
+// Each hub starts a writer thread: generous limits keep a busy shared CI machine from failing them.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', 'agent/src/cli.ts', 'hub'];
@@ -132,5 +135,5 @@ describe('strata hub CLI', () => {
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));
     expect(second.child.exitCode).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

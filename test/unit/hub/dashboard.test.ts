@@ -1,8 +1,11 @@
 /** The dashboard in real headless Chromium: load pages, filter, follow links, auto-refresh. */
 import { mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub } from './helpers.js';
+
+// Each hub starts a writer thread: generous limits keep a busy shared CI machine from failing them.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const SHOTS = 'test-results/hub';
 let hub: TestHub;
@@ -84,7 +87,7 @@ beforeAll(async () => {
       '--no-first-run',
     ],
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
