@@ -185,7 +185,8 @@ describe('strata agent in its own network namespace', () => {
       60_000,
     );
     const seqs = receiver.reports.map((r) => r.seq);
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    const firstSeq = seqs[0] as number;
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => firstSeq + i));
     const unavailable = receiver.reports.filter((r) => r.sources[0]?.error?.reason === 'SourceUnavailable');
     expect(unavailable.length).toBeGreaterThanOrEqual(3);
     expect(unavailable.every((r) => r.sources[0]?.commit === c1)).toBe(true);

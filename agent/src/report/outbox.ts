@@ -1,7 +1,8 @@
 /**
  * The outbox: every report is written to a SQLite file (synchronous=FULL, so a committed report
  * survives a crash or power loss) before anyone tries to send it. `seq` is allocated in the same
- * transaction as the insert, so it is monotonic across restarts and never reused. When the outbox
+ * transaction as the insert, so it is monotonic across restarts and never reused (a new file starts
+ * at the clock in ms, so a lost state directory cannot rewind it). When the outbox
  * holds more than `maxReports`, the oldest reports are folded into the next newer report of the
  * same key (latest wins) and that report's `compacted` count grows: nothing vanishes silently.
  */
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS rejected (
   reason TEXT NOT NULL,
   body TEXT NOT NULL
 );
-INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('folded', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('folded', 0);
 `;
 
 /** Rejected reports kept for inspection; older ones are deleted beyond this. */
@@ -61,6 +62,9 @@ export class Outbox {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    // A new state directory starts seq at the clock (ms), above anything an earlier state directory
+    // of this cluster sent, so the hub never takes its reports for stale replays.
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)").run(Date.now());
   }
 
   static open(file: string, opts: { maxReports: number }): Outbox {

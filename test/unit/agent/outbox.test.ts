@@ -72,15 +72,18 @@ async function receiver(answer: (body: ReportInput) => number = () => 200) {
 describe('outbox', () => {
   it('allocates monotonic seq numbers that survive reopening the file', () => {
     const file = path.join(dir, 'seq.db');
+    const before = Date.now();
     const a = Outbox.open(file, { maxReports: 100 });
-    expect(a.enqueue('k', (s) => report(s))).toBe(1);
-    expect(a.enqueue('k', (s) => report(s))).toBe(2);
-    a.ack(1);
-    a.ack(2);
+    const first = a.enqueue('k', (s) => report(s));
+    // A fresh outbox starts at the clock, above what a lost earlier state directory may have sent.
+    expect(first).toBeGreaterThan(before);
+    expect(a.enqueue('k', (s) => report(s))).toBe(first + 1);
+    a.ack(first);
+    a.ack(first + 1);
     a.close();
     const b = Outbox.open(file, { maxReports: 100 });
-    expect(b.enqueue('k', (s) => report(s))).toBe(3);
-    expect(b.list().map((e) => e.report.seq)).toEqual([3]);
+    expect(b.enqueue('k', (s) => report(s))).toBe(first + 2);
+    expect(b.list().map((e) => e.report.seq)).toEqual([first + 2]);
     b.close();
   });
 
@@ -94,7 +97,8 @@ describe('outbox', () => {
     expect(pending.at(-1)?.report.sources[0]?.ref).toBe('r11');
     const represented = pending.reduce((n, e) => n + 1 + (e.report.compacted ?? 0), 0);
     expect(represented).toBe(12);
-    expect(box.stats()).toMatchObject({ pending: 5, folded: 7, lastSeq: 12 });
+    expect(box.stats()).toMatchObject({ pending: 5, folded: 7, lastSeq: pending.at(-1)?.seq as number });
+    expect((pending.at(-1)?.seq as number) - (pending[0]?.seq as number)).toBe(4);
     for (const e of pending) expect(parseReport(e.report).ok).toBe(true);
     box.close();
   });
@@ -167,8 +171,9 @@ describe('delivery to a real HTTP receiver', () => {
       log: silent,
     });
     delivery.start();
+    const written: number[] = [];
     for (let i = 0; i < 10; i++) {
-      box.enqueue('k', (s) => report(s));
+      written.push(box.enqueue('k', (s) => report(s)));
       delivery.kick();
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -192,7 +197,8 @@ describe('delivery to a real HTTP receiver', () => {
     try {
       const deadline = Date.now() + 5000;
       while (box.stats().pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(got).toEqual(written);
+      expect(written).toEqual(Array.from({ length: 10 }, (_, i) => (written[0] as number) + i));
       expect(box.stats().pending).toBe(0);
     } finally {
       await delivery.stop();
@@ -202,9 +208,11 @@ describe('delivery to a real HTTP receiver', () => {
   });
 
   it('sets aside a report the hub refuses for good and delivers the next ones', async () => {
-    const rx = await receiver((r) => (r.seq === 2 ? 400 : 200));
+    let refused = 0;
+    const rx = await receiver((r) => (r.seq === refused ? 400 : 200));
     const box = Outbox.open(path.join(dir, 'reject.db'), { maxReports: 1000 });
-    for (let i = 0; i < 3; i++) box.enqueue('k', (s) => report(s));
+    const seqs = [0, 1, 2].map(() => box.enqueue('k', (s) => report(s)));
+    refused = seqs[1] as number;
     const delivery = new Delivery({
       outbox: box,
       send: hubSender({ url: rx.url, timeout: 2000 }),
@@ -213,7 +221,7 @@ describe('delivery to a real HTTP receiver', () => {
       log: silent,
     });
     expect(await delivery.flush(5000)).toBe(true);
-    expect(rx.got.map((r) => r.seq)).toEqual([1, 3]);
+    expect(rx.got.map((r) => r.seq)).toEqual([seqs[0], seqs[2]]);
     expect(box.stats()).toMatchObject({ pending: 0, rejected: 1 });
     box.close();
     await rx.close();
