@@ -203,7 +203,6 @@ async function watchUntilDone(
       done.abort();
     });
   }
-  const previewPages = await hubServesPreviews(hubUrl);
   await watchFleet(
     {
       hubUrl,
@@ -221,9 +220,7 @@ async function watchUntilDone(
         return;
       }
       if (!guideShown) {
-        progress.print(
-          formatGuide({ hubUrl, gitUrl: fleet.url, dir: options.dir, previewPages }, options.dir),
-        );
+        progress.print(formatGuide({ hubUrl, gitUrl: fleet.url, dir: options.dir }, options.dir));
         guideShown = true;
       }
     },
@@ -232,14 +229,6 @@ async function watchUntilDone(
   clearTimeout(timeout);
   signal.removeEventListener('abort', stopWatching);
   return code;
-}
-
-async function hubServesPreviews(hubUrl: string): Promise<boolean> {
-  try {
-    return (await fetch(`${hubUrl}/api/v1/previews`)).ok;
-  } catch {
-    return false;
-  }
 }
 
 async function control(action: ControlAction, fleet: FleetRepo, progress: Progress): Promise<string> {

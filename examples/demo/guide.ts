@@ -9,8 +9,6 @@ export interface GuideContext {
   gitUrl: string;
   /** The demo folder as the user gave it (relative to the repository root is fine). */
   dir: string;
-  /** Whether the hub serves per-PR preview pages (`/previews/...`). */
-  previewPages: boolean;
 }
 
 export interface GuideStep {
@@ -23,7 +21,7 @@ export interface GuideStep {
 
 export const PR_REF = 'refs/pull/7/head';
 
-export function demoGuide({ hubUrl, gitUrl, dir, previewPages }: GuideContext): GuideStep[] {
+export function demoGuide({ hubUrl, gitUrl, dir }: GuideContext): GuideStep[] {
   const clone = `${dir}/fleet`;
   return [
     {
@@ -45,7 +43,7 @@ export function demoGuide({ hubUrl, gitUrl, dir, previewPages }: GuideContext): 
       ],
       look: [
         'the preview: prod-hz changes spec.replicas 5 → 6; edge-1 (also in cn-hangzhou) keeps its own 1',
-        ...(previewPages ? [`${hubUrl}/previews/${PR_REF}  (each agent's live dry-run plan)`] : []),
+        `${hubUrl}/previews/${encodeURIComponent(PR_REF)}  (each agent's live dry-run plan against its cluster)`,
       ],
     },
     {

@@ -21,7 +21,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoState } from '../../examples/demo/control.js';
 import { type ClusterLine, fetchFleet } from '../../examples/demo/fleet-watch.js';
-import { demoGuide, type GuideStep } from '../../examples/demo/guide.js';
+import { demoGuide, type GuideStep, PR_REF } from '../../examples/demo/guide.js';
 import { helmBinary } from '../unit/charts/helm.js';
 import { readme, shellCommands, yamlBlockAfter } from '../unit/readme/markdown.js';
 
@@ -168,7 +168,7 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
       if (code !== 'running') throw new Error(`demo exited (${code}) early:\n${demo.output()}`);
       return readState(dir);
     });
-    guide = demoGuide({ hubUrl: state.hubUrl, gitUrl: state.gitUrl, dir, previewPages: false });
+    guide = demoGuide({ hubUrl: state.hubUrl, gitUrl: state.gitUrl, dir });
     expect(guide).toHaveLength(4);
   }, 15 * 60_000);
 
@@ -259,6 +259,26 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
     expect(preview).toMatch(/\b5\b[\s\S]*\b6\b/);
     // Nothing was merged: the clusters still run main.
     expect(await replicas(dir, 'prod-hz')).toBe(5);
+    // The agents dry-run the PR against their live clusters; the hub page the demo prints shows it.
+    const page = `${state.hubUrl}/previews/${encodeURIComponent(PR_REF)}`;
+    expect(demo.output()).toContain(page);
+    const live = await until('every cluster planning the PR', 180_000, async () => {
+      const answer = await fetch(`${state.hubUrl}/api/v1/previews/${encodeURIComponent(PR_REF)}`);
+      if (!answer.ok) return undefined;
+      const view = (await answer.json()) as {
+        clusters: { name: string; state: string; entries: unknown[] }[];
+      };
+      return NAMES.every((n) => view.clusters.find((c) => c.name === n)?.state === 'planned')
+        ? view
+        : undefined;
+    });
+    const touchesWeb = (name: string) =>
+      JSON.stringify(live.clusters.find((c) => c.name === name)?.entries).includes(
+        'apps/Deployment/shop/web',
+      );
+    expect(NAMES.filter(touchesWeb)).toEqual(['prod-hz']);
+    const html = await (await fetch(page)).text();
+    for (const name of NAMES) expect(html).toContain(name);
   });
 
   it('keeps edge-1 Synced on its commit while the Git server is stopped, and catches up after', async () => {

@@ -31,7 +31,6 @@ const tourCommands = demoGuide({
   hubUrl: 'http://127.0.0.1:8080',
   gitUrl: 'http://127.0.0.1:8081/fleet.git',
   dir: '.lab/demo',
-  previewPages: false,
 }).flatMap((step) => step.commands);
 
 interface Evidence {
