@@ -148,11 +148,11 @@ function main() {
     kustomizeTimes.push(build(one));
     log(`  kustomize build ${one.name}: ${both(kustomizeTimes.at(-1)!)}`);
   }
-  problems.push(
-    ...compare(readFileSync(strataOut, 'utf8'), readFileSync(kustomizeOut, 'utf8')).map(
-      (d) => `${one.name}: ${d}`,
-    ),
+  const firstCheck = compare(readFileSync(strataOut, 'utf8'), readFileSync(kustomizeOut, 'utf8'));
+  log(
+    `  ${one.name}: ${firstCheck.length === 0 ? 'same objects from both tools' : `${firstCheck.length} differences`}`,
   );
+  problems.push(...firstCheck.map((d) => `${one.name}: ${d}`));
 
   // (b) Every cluster: one Strata process vs one kustomize build per cluster (a sample, scaled up).
   const outDir = join(WORK, 'render-all');
@@ -178,6 +178,9 @@ function main() {
     const diff = compare(
       readFileSync(join(outDir, `${cluster.name}.yaml`), 'utf8'),
       readFileSync(kustomizeOut, 'utf8'),
+    );
+    log(
+      `  ${cluster.name}: ${diff.length === 0 ? 'same objects from both tools' : `${diff.length} differences`}`,
     );
     problems.push(...diff.map((d) => `${cluster.name}: ${d}`));
   }
