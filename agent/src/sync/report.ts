@@ -1,6 +1,9 @@
 import type { Drift, SyncResult as ReportSync, SourceHealth } from '../report/schema.js';
 import type { SyncResult } from './types.js';
 
+/** The report bounds every string (report/schema.ts); apiserver messages can be long. */
+const cut = (s: string, max = 4000) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 /** The report's `sources[].sync`, `health` and `drift` sections (DESIGN.md §5) from one sync. */
 export function reportSections(
   result: SyncResult,
@@ -18,20 +21,23 @@ export function reportSections(
       unchanged: result.counts.unchanged,
       conflicts: result.conflicts.map((c) => ({
         object: c.id,
-        ...(c.field ? { field: c.field } : {}),
-        manager: c.manager,
-        message: c.message,
+        ...(c.field ? { field: cut(c.field, 1000) } : {}),
+        manager: cut(c.manager, 250),
+        message: cut(c.message),
       })),
       errors: [
         ...result.errors.map((e) => ({
-          message: e.message,
-          reason: e.reason,
-          ...(e.id ? { object: e.id } : {}),
+          message: cut(e.message),
+          reason: cut(e.reason, 120),
+          ...(e.id ? { object: cut(e.id, 1000) } : {}),
         })),
         ...(result.pruneRefused ? [{ message: result.pruneRefused, reason: 'PruneRefused' }] : []),
       ],
     },
-    health: { status: result.health.status, objects: result.health.objects },
+    health: {
+      status: result.health.status,
+      objects: result.health.objects.map((o) => ({ ...o, message: cut(o.message) })),
+    },
     drift: result.drift.map((d) => ({
       id: d.id,
       fields: d.fields,
