@@ -5,5 +5,12 @@ export { DEFAULT_LAYERS, resolveLayers } from './layers.js';
 export { strategicMerge } from './merge.js';
 export { explainRender, objectFileName, toJsonList, toYamlStream } from './output.js';
 export type * from './provenance.js';
-export { createRenderer, type Renderer, type RenderOptions, renderCluster } from './render.js';
+export {
+  createParseCache,
+  createRenderer,
+  type ParseCache,
+  type Renderer,
+  type RenderOptions,
+  renderCluster,
+} from './render.js';
 export { matchesSelector, parseSelector } from './selector.js';

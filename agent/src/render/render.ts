@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { ClusterIdentity } from '../model/object.js';
 import type { FileTree } from '../source/tree.js';
 import { type Classified, classifyDocument, errorAt, type PatchSpec } from './classify.js';
-import { type ParsedDocument, parseYamlFile } from './documents.js';
+import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
 import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
@@ -19,6 +20,29 @@ export interface RenderOptions {
    * so every render's objects are its own to change.
    */
   shareObjects?: boolean;
+  /**
+   * Parsed files shared between renderers, e.g. the base and head commits of a preview: a file
+   * with the same path and content in both is parsed once. From `createParseCache()`.
+   */
+  parseCache?: ParseCache;
+}
+
+/** Parsed YAML files by path and content, shared between renderers. */
+export type ParseCache = Map<string, ParsedFile>;
+
+export function createParseCache(): ParseCache {
+  return new Map();
+}
+
+function parseCached(cache: ParseCache | undefined, path: string, text: string): ParsedFile {
+  if (!cache) return parseYamlFile(path, text);
+  const key = `${path}\0${createHash('sha256').update(text).digest('base64')}`;
+  let parsed = cache.get(key);
+  if (!parsed) {
+    parsed = parseYamlFile(path, text);
+    cache.set(key, parsed);
+  }
+  return parsed;
 }
 
 /** Renders many clusters from one tree, reading and parsing each file once for all of them. */
@@ -58,7 +82,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     if (!read) return undefined;
     const layer: ParsedLayer = { docs: [], errors: [...read.errors] };
     for (const file of read.files) {
-      const parsed = parseYamlFile(file.path, file.text);
+      const parsed = parseCached(options.parseCache, file.path, file.text);
       layer.docs.push(...parsed.docs);
       layer.errors.push(...parsed.errors);
     }

@@ -1,6 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: fleet YAML writes ${cluster.…} variables
 import { describe, expect, it } from 'vitest';
-import { createRenderer, renderCluster, toYamlStream } from '../../../agent/src/render/index.js';
+import {
+  createParseCache,
+  createRenderer,
+  renderCluster,
+  toYamlStream,
+} from '../../../agent/src/render/index.js';
 import { FolderTree } from '../../../agent/src/source/folder.js';
 import type { FileTree } from '../../../agent/src/source/tree.js';
 import { deployment, hz, objectById, renderFiles, renderOk, writeRepo } from './helpers.js';
@@ -272,5 +277,28 @@ describe('determinism and parse cache', () => {
     const again = await renderer.render({ name: 'y', labels: {} });
     if (!again.ok) throw new Error('render failed');
     expect(again.objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object).toBe(webB);
+  });
+
+  it('a shared parse cache parses a file with the same path and content once across renderers', async () => {
+    const base = writeRepo(files);
+    const head = writeRepo({
+      ...files,
+      'global/z.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: changed }\n',
+    });
+    const reads: string[] = [];
+    const cache = createParseCache();
+    for (const dir of [base, head]) {
+      const renderer = createRenderer(new FolderTree(dir), { parseCache: cache });
+      const result = await renderer.render(hz);
+      if (!result.ok) throw new Error('render failed');
+      reads.push(result.objects.map((o) => o.object.metadata.name).join(','));
+    }
+    expect(reads).toEqual(['web,c-prod-hz', 'web,changed']);
+    expect([...cache.keys()].map((k) => k.split('\0')[0]).sort()).toEqual([
+      'global/web.yaml',
+      'global/z.yaml',
+      'global/z.yaml',
+      'regions/cn-hangzhou/p.yaml',
+    ]);
   });
 });
