@@ -27,6 +27,8 @@ export function openDatabase(file: string, synchronous: Synchronous, migrate: bo
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 5000');
+  // Keep the whole working set of a large fleet (cluster rows, tokens, index pages) in memory.
+  db.pragma('cache_size = -65536');
   if (migrate) migrateSchema(db);
   return db;
 }
