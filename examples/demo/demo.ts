@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -102,6 +103,9 @@ async function bringUp(
     rmSync(path.join(dir, stale), { recursive: true, force: true });
   }
   const clusters = clusterIdentities(path.join(FLEET_FOLDER, 'clusters.yaml'), DEMO_CLUSTERS);
+  // Fail before the slow steps when a fixed port is taken (checked again when really listening).
+  await withPortHint(portFree(options.port), '--port', options.port);
+  await withPortHint(portFree(options.gitPort), '--git-port', options.gitPort);
 
   progress.step('Checking the local Kubernetes build (test/cluster; the first build takes a long while)');
   await buildControlPlane(progress, signal);
@@ -113,17 +117,21 @@ async function bringUp(
   signal.throwIfAborted();
 
   progress.step('Starting the Git server with examples/fleet committed as fleet.git');
-  started.fleet = await startFleetRepo(dir, options.gitPort);
+  started.fleet = await withPortHint(startFleetRepo(dir, options.gitPort), '--git-port', options.gitPort);
   progress.detail(`${started.fleet.url} at ${(await started.fleet.head()).slice(0, 7)}`);
 
   progress.step('Starting the hub and creating one token per cluster');
-  started.hub = await startHub({
-    db: path.join(dir, 'hub.db'),
-    host: '127.0.0.1',
-    port: options.port,
-    logger: pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'hub.log'), sync: true })),
-    settings: { staleAfterMs: 120_000, refreshSeconds: 2 },
-  });
+  started.hub = await withPortHint(
+    startHub({
+      db: path.join(dir, 'hub.db'),
+      host: '127.0.0.1',
+      port: options.port,
+      logger: pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'hub.log'), sync: true })),
+      settings: { staleAfterMs: 120_000, refreshSeconds: 2 },
+    }),
+    '--port',
+    options.port,
+  );
   const hubUrl = started.hub.url;
   progress.detail(`dashboard ${hubUrl}/`);
 
@@ -229,6 +237,29 @@ async function watchUntilDone(
   clearTimeout(timeout);
   signal.removeEventListener('abort', stopWatching);
   return code;
+}
+
+function portFree(port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** A port already taken becomes an error that says which flag picks another one. */
+async function withPortHint<T>(starting: Promise<T>, flag: string, port: number): Promise<T> {
+  try {
+    return await starting;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${port} on 127.0.0.1 is in use: pick another with ${flag} (0 takes any free port)`,
+      );
+    }
+    throw err;
+  }
 }
 
 async function control(action: ControlAction, fleet: FleetRepo, progress: Progress): Promise<string> {
