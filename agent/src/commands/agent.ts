@@ -39,7 +39,9 @@ export default async function agent(argv: string[]): Promise<number> {
   if (once) {
     const statuses = await running.loop.trigger('start');
     await running.shutdown('once');
-    const code = statuses.every((s) => s.error === null && s.sync !== null && s.sync.phase !== 'Failed') ? 0 : 1;
+    const code = statuses.every((s) => s.error === null && s.sync !== null && s.sync.phase !== 'Failed')
+      ? 0
+      : 1;
     setTimeout(() => process.exit(code), 1000).unref();
     return code;
   }
