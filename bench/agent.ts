@@ -9,7 +9,7 @@
  * The agent runs from the compiled dist/ when present (what the image ships), else through tsx.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,10 +102,22 @@ async function benchFetch(tmp: string): Promise<void> {
   }
 }
 
+/** The compiled agent when dist/ is newer than every source file, else the sources through tsx. */
 function agentCommand(): string[] {
   const dist = path.resolve('dist/agent/src/cli.js');
-  if (existsSync(dist)) return [process.execPath, dist];
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource(path.resolve('agent/src'))) {
+    return [process.execPath, dist];
+  }
   return [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')];
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
+  }
+  return newest;
 }
 
 async function nodeBaseline(): Promise<number> {
@@ -165,7 +177,8 @@ async function benchCluster(tmp: string): Promise<void> {
     kube: { kubeconfig: cluster.kubeconfigPath, namespace: 'strata-bench' },
     stateDir: path.join(tmp, `state-${name}`),
     listen: '127.0.0.1:0',
-    log: { level: 'warn' },
+    // info: the "Listening." line tells the bench the agent's port.
+    log: { level: 'info' },
   });
   const live = async (name: string) =>
     (await api.readNamespacedConfigMap({ name, namespace: 'bench' }).catch(() => undefined))?.data?.value;
