@@ -12,7 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HttpKubeClient } from '../agent/src/kube/http.js';
+import { KubeApiClient } from '../agent/src/kube/client.js';
 import type { KubeObject } from '../agent/src/model/object.js';
 import { syncCluster } from '../agent/src/sync/sync.js';
 import { labDown, labUp } from '../test/cluster/lab-api.js';
@@ -145,7 +145,7 @@ function median(xs: number[]): number {
 
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 
-async function ensureNamespace(client: HttpKubeClient, name: string) {
+async function ensureNamespace(client: KubeApiClient, name: string) {
   await client.apply(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
     { fieldManager: 'bench', force: true },
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     const [cluster] = await labUp({ names: ['bench'], dir: labDir });
     kubeconfig = cluster!.kubeconfigPath;
   }
-  const client = HttpKubeClient.connect({ kubeconfig, maxSockets: 32 });
+  const client = KubeApiClient.connect({ kubeconfig, maxSockets: 32 });
   const run = Date.now().toString(36);
   const nsStrata = `bench-strata-${run}`;
   const nsKubectl = `bench-kubectl-${run}`;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpKubeClient } from '../../agent/src/kube/http.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import { type KubeObject, objectId } from '../../agent/src/model/object.js';
 import {
   applySetId,
@@ -29,7 +29,7 @@ const NS = 'e2e-sync-apply';
 const SET = { name: 'e2e-sync-apply', namespace: PARENT_NAMESPACE };
 const ID = applySetId(SET);
 
-let client: HttpKubeClient;
+let client: KubeApiClient;
 let stateDir: string;
 
 const base = (color = 'blue'): KubeObject[] => [

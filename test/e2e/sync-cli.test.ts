@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpKubeClient } from '../../agent/src/kube/http.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import { syncCluster } from '../../agent/src/sync/sync.js';
 import { labCluster } from './support/lab.js';
@@ -25,7 +25,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const SECRET_TEXTS = [PASSWORD_V1, PASSWORD_V2, TOKEN, b64(PASSWORD_V1), b64(PASSWORD_V2), b64(TOKEN)];
 
 let repo: string;
-let client: HttpKubeClient;
+let client: KubeApiClient;
 
 function manifests(password: string, replicas: number): string {
   return `apiVersion: v1

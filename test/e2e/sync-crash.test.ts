@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpKubeClient } from '../../agent/src/kube/http.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import { objectId } from '../../agent/src/model/object.js';
 import { applySetId, GROUP_KINDS_ANNOTATION, PART_OF_LABEL } from '../../agent/src/prune/applyset.js';
 import { labCluster } from './support/lab.js';
@@ -19,7 +19,7 @@ const KEPT = 250;
 
 let repo: string;
 let stateDir: string;
-let client: HttpKubeClient;
+let client: KubeApiClient;
 
 /** A fleet of ConfigMaps: `keep-*` in both versions, `old-*` only in v1, `new-*` only in v2. */
 async function writeFleet(version: 1 | 2) {

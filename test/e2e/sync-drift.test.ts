@@ -1,6 +1,6 @@
 // Drift and conflicts on a real apiserver: another field manager changes a field Strata owns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpKubeClient } from '../../agent/src/kube/http.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import { planCluster, syncCluster } from '../../agent/src/sync/sync.js';
 import { cleanUp, configMap, FAST, labClient, namespace, PARENT_NAMESPACE } from './sync-fixtures.js';
@@ -13,7 +13,7 @@ const desired = (): KubeObject[] => [
   configMap(NS, 'settings', { color: 'blue', mode: 'fast' }),
 ];
 
-let client: HttpKubeClient;
+let client: KubeApiClient;
 
 beforeAll(async () => {
   client = labClient('hz');

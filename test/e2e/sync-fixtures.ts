@@ -2,7 +2,7 @@
  * Shared helpers for the sync engine's e2e tests (test/e2e/sync-*.test.ts). Each test file uses
  * its own namespace and ApplySet parent so files never touch each other's objects.
  */
-import { HttpKubeClient } from '../../agent/src/kube/http.js';
+import { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import type { SyncPolicy } from '../../agent/src/sync/policy.js';
 import { labCluster } from './support/lab.js';
@@ -18,8 +18,8 @@ export const FAST: Partial<SyncPolicy> = {
   deleteTimeoutMs: 30_000,
 };
 
-export function labClient(cluster = 'hz'): HttpKubeClient {
-  return HttpKubeClient.connect({ kubeconfig: labCluster(cluster).kubeconfigPath });
+export function labClient(cluster = 'hz'): KubeApiClient {
+  return KubeApiClient.connect({ kubeconfig: labCluster(cluster).kubeconfigPath });
 }
 
 export function namespace(name: string, annotations?: Record<string, string>): KubeObject {
@@ -78,7 +78,7 @@ export async function eventually<T>(
 }
 
 /** Deletes a test namespace and ApplySet parent, and waits until the namespace is gone. */
-export async function cleanUp(client: HttpKubeClient, ns: string, parentName: string): Promise<void> {
+export async function cleanUp(client: KubeApiClient, ns: string, parentName: string): Promise<void> {
   await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: PARENT_NAMESPACE, name: parentName });
   if (await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns })) {
     await eventually(`namespace ${ns} to go away`, 90_000, async () =>

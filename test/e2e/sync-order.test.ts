@@ -1,7 +1,7 @@
 // Ordering on a real apiserver: CRD + custom resource in one sync, immutable fields and replace,
 // waves that wait for health, and failures that block only what truly depends on them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpKubeClient } from '../../agent/src/kube/http.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import { planCluster, syncCluster } from '../../agent/src/sync/sync.js';
 import type { SyncEvent } from '../../agent/src/sync/types.js';
@@ -50,7 +50,7 @@ const gadget = (size: number): KubeObject => ({
   spec: { size },
 });
 
-let client: HttpKubeClient;
+let client: KubeApiClient;
 
 beforeAll(async () => {
   client = labClient('sh');

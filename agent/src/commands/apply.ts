@@ -1,4 +1,4 @@
-import type { HttpKubeClient } from '../kube/http.js';
+import type { KubeApiClient } from '../kube/client.js';
 import type { Palette } from '../plan/format.js';
 import { formatPlan, palette, summaryLine, wantsColor } from '../plan/format.js';
 import type { FileTree } from '../source/tree.js';
@@ -82,7 +82,7 @@ async function applyTarget(
     out(`  render failed; nothing applied or pruned:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}`);
     return { code: 1, json: { cluster: target.identity.name, renderErrors: rendered.errors } };
   }
-  let client: HttpKubeClient | undefined;
+  let client: KubeApiClient | undefined;
   try {
     client = connect(target);
     const result = await syncCluster({

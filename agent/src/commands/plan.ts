@@ -1,4 +1,4 @@
-import type { HttpKubeClient } from '../kube/http.js';
+import type { KubeApiClient } from '../kube/client.js';
 import { formatPlan, hasChanges, palette, wantsColor } from '../plan/format.js';
 import { countActions } from '../plan/types.js';
 import type { FileTree } from '../source/tree.js';
@@ -49,7 +49,7 @@ async function planTarget(
     const text = `${title}\n  render failed:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}\n`;
     return { text, json: { ...head, renderErrors: rendered.errors }, code: 1 };
   }
-  let client: HttpKubeClient | undefined;
+  let client: KubeApiClient | undefined;
   try {
     client = connect(target);
     const cp = await planCluster({

@@ -1,20 +1,11 @@
-import https from 'node:https';
+import type https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../model/object.js';
-import { RestMapper, resourcePath } from './discovery.js';
-import { errorFromResponse, KubeApiError } from './errors.js';
-import type { ApplyOptions, KubeClient, ListOptions, ObjectRef, ResourceInfo } from './types.js';
+import type { ClusterAccess } from './access.js';
+import { type ConnectOptions, KubeApiClient } from './client.js';
 
-export interface ConnectOptions {
-  kubeconfig?: string;
-  context?: string;
-  /** Parallel connections to the apiserver. */
-  maxSockets?: number;
-  /** Per-request timeout. */
-  timeoutMs?: number;
-}
+export type { ConnectOptions } from './client.js';
 
-/** Loads a kubeconfig (file, or the default chain: KUBECONFIG, ~/.kube/config, in-cluster). */
+/** Loads a kubeconfig with client-node (file, or its default chain: KUBECONFIG, ~/.kube/config, in-cluster). */
 export function loadKubeConfig(opts: Pick<ConnectOptions, 'kubeconfig' | 'context'>): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
@@ -28,193 +19,38 @@ export function loadKubeConfig(opts: Pick<ConnectOptions, 'kubeconfig' | 'contex
   return kc;
 }
 
-interface Response {
-  status: number;
-  body: string;
+/** Cluster access through client-node's KubeConfig (its authenticators: OIDC, cloud auth providers, ...). */
+export function accessFromKubeConfig(kc: KubeConfig): ClusterAccess {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  return {
+    server: cluster.server,
+    context: kc.getCurrentContext(),
+    async requestOptions() {
+      const opts: https.RequestOptions = { headers: {} };
+      await kc.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = String(v);
+      return {
+        tls: {
+          ...(opts.ca ? { ca: opts.ca as Buffer } : {}),
+          ...(opts.cert ? { cert: opts.cert as Buffer } : {}),
+          ...(opts.key ? { key: opts.key as Buffer } : {}),
+          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+        },
+        headers,
+        ...(typeof opts.auth === 'string' ? { auth: opts.auth } : {}),
+      };
+    },
+  };
 }
 
 /**
- * KubeClient over HTTPS. client-node supplies the kubeconfig, credentials and TLS material; requests
- * are plain JSON over one keep-alive agent so the engine controls (and counts) every call.
+ * The client over a client-node KubeConfig. Loading client-node costs about a second and 100+ MB
+ * of memory; `KubeApiClient.connect()` (kubeconfig.ts) reaches the same clusters without it.
  */
-export class HttpKubeClient implements KubeClient {
-  private readonly server: URL;
-  private agent?: https.Agent;
-  private readonly mapper: RestMapper;
-  private requests = 0;
-
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly opts: ConnectOptions = {},
-  ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
-    this.mapper = new RestMapper(async (path) => {
-      const res = await this.send('GET', path);
-      if (res.status === 404) return undefined;
-      if (res.status >= 300) throw errorFromResponse(res.status, res.body, 'discover');
-      return JSON.parse(res.body);
-    });
-  }
-
-  static connect(opts: ConnectOptions = {}): HttpKubeClient {
-    return new HttpKubeClient(loadKubeConfig(opts), opts);
-  }
-
-  get requestCount(): number {
-    return this.requests;
-  }
-
-  resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
-    return this.mapper.resourceFor(apiVersion, kind);
-  }
-
-  resourceForGroupKind(group: string, kind: string): Promise<ResourceInfo | undefined> {
-    return this.mapper.resourceForGroupKind(group, kind);
-  }
-
-  invalidateDiscovery(): void {
-    this.mapper.invalidate();
-  }
-
-  async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
-    const ref = { apiVersion: obj.apiVersion, kind: obj.kind, ...obj.metadata };
-    const info = await this.mustResolve(ref, 'apply');
-    const query = new URLSearchParams({ fieldManager: opts.fieldManager });
-    if (opts.force) query.set('force', 'true');
-    if (opts.dryRun) query.set('dryRun', 'All');
-    const path = `${resourcePath(info, obj.metadata.namespace, obj.metadata.name)}?${query}`;
-    const res = await this.send('PATCH', path, JSON.stringify(obj), 'application/apply-patch+yaml');
-    return this.expectObject(res, opts.dryRun ? 'dry-run apply' : 'apply', ref);
-  }
-
-  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
-    const info = await this.resourceFor(ref.apiVersion, ref.kind);
-    if (!info) return undefined;
-    const res = await this.send('GET', resourcePath(info, ref.namespace, ref.name));
-    if (res.status === 404) return undefined;
-    return this.expectObject(res, 'get', ref);
-  }
-
-  async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
-    const info = await this.resourceFor(apiVersion, kind);
-    if (!info) return [];
-    return this.listResource(info, opts);
-  }
-
-  async listResource(info: ResourceInfo, opts: ListOptions = {}): Promise<KubeObject[]> {
-    const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
-    const kind = info.kind;
-    const items: KubeObject[] = [];
-    let token = '';
-    do {
-      const query = new URLSearchParams({ limit: '1000' });
-      if (opts.labelSelector) query.set('labelSelector', opts.labelSelector);
-      if (token) query.set('continue', token);
-      const res = await this.send('GET', `${resourcePath(info, opts.namespace)}?${query}`);
-      if (res.status === 404) return [];
-      if (res.status >= 300) throw errorFromResponse(res.status, res.body, 'list');
-      const page = JSON.parse(res.body) as { items?: KubeObject[]; metadata?: { continue?: string } };
-      // A LIST answer leaves apiVersion/kind off its items.
-      for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
-      token = page.metadata?.continue ?? '';
-    } while (token);
-    return items;
-  }
-
-  async mergePatch(ref: ObjectRef, patch: unknown, fieldManager: string): Promise<KubeObject> {
-    const info = await this.mustResolve(ref, 'patch');
-    const query = new URLSearchParams({ fieldManager });
-    const path = `${resourcePath(info, ref.namespace, ref.name)}?${query}`;
-    const res = await this.send('PATCH', path, JSON.stringify(patch), 'application/merge-patch+json');
-    return this.expectObject(res, 'patch', ref);
-  }
-
-  async delete(
-    ref: ObjectRef,
-    opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {},
-  ): Promise<boolean> {
-    const info = await this.resourceFor(ref.apiVersion, ref.kind);
-    if (!info) return false;
-    const body = JSON.stringify({ propagationPolicy: opts.propagationPolicy ?? 'Background' });
-    const res = await this.send(
-      'DELETE',
-      resourcePath(info, ref.namespace, ref.name),
-      body,
-      'application/json',
-    );
-    if (res.status === 404) return false;
-    if (res.status >= 300) throw errorFromResponse(res.status, res.body, 'delete', ref);
-    return true;
-  }
-
-  /** Closes idle keep-alive sockets so a CLI process can exit. */
-  close(): void {
-    this.agent?.destroy();
-  }
-
-  private async mustResolve(ref: ObjectRef, verb: string): Promise<ResourceInfo> {
-    const info = await this.resourceFor(ref.apiVersion, ref.kind);
-    if (info) return info;
-    throw new KubeApiError({
-      code: 404,
-      reason: 'KindNotServed',
-      message: `the cluster does not serve ${ref.kind} in ${ref.apiVersion}`,
-      verb,
-      object: ref,
-    });
-  }
-
-  private expectObject(res: Response, verb: string, ref: ObjectRef): KubeObject {
-    if (res.status >= 300) throw errorFromResponse(res.status, res.body, verb, ref);
-    return JSON.parse(res.body) as KubeObject;
-  }
-
-  private async send(method: string, path: string, body?: string, contentType?: string): Promise<Response> {
-    const opts: https.RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
-    this.agent ??= new https.Agent({
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-      keepAlive: true,
-      maxSockets: this.opts.maxSockets ?? 16,
-    });
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = String(v);
-    if (contentType) headers['Content-Type'] = contentType;
-    // An explicit length, never chunked: Go's server may leave an unread chunked body on a
-    // keep-alive connection (e.g. after a 404), which breaks the next request on it.
-    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-    this.requests++;
-    return new Promise<Response>((resolve, reject) => {
-      const req = https.request(
-        {
-          protocol: this.server.protocol,
-          hostname: this.server.hostname,
-          port: this.server.port,
-          path: `${this.server.pathname.replace(/\/$/, '')}${path}`,
-          method,
-          headers,
-          agent: this.agent,
-          ...(opts.auth ? { auth: opts.auth } : {}),
-          timeout: this.opts.timeoutMs ?? 60_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-      req.on('error', reject);
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
+export class HttpKubeClient extends KubeApiClient {
+  constructor(kc: KubeConfig, opts: ConnectOptions = {}) {
+    super(accessFromKubeConfig(kc), opts);
   }
 }

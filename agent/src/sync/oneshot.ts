@@ -3,7 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { HttpKubeClient, loadKubeConfig } from '../kube/http.js';
+import { KubeApiClient } from '../kube/client.js';
+import { contextNames } from '../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { formatRenderError, renderCluster } from '../render/index.js';
 import { FolderTree } from '../source/folder.js';
@@ -106,13 +107,18 @@ async function targetsFrom(values: Record<string, string | boolean | undefined>)
     if (!values.clusters)
       throw new UsageError('--all-contexts needs --clusters FILE for each context identity');
     const identities = await readClustersFile(values.clusters as string);
-    const kc = loadKubeConfig(kubeconfig ? { kubeconfig } : {});
-    return kc.getContexts().map((ctx) => {
-      const id = identities.find((c) => c.context === ctx.name);
-      if (!id) throw new UsageError(`--clusters: no identity for kubeconfig context '${ctx.name}'`);
+    let contexts: string[];
+    try {
+      contexts = contextNames(kubeconfig);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return contexts.map((ctx) => {
+      const id = identities.find((c) => c.context === ctx);
+      if (!id) throw new UsageError(`--clusters: no identity for kubeconfig context '${ctx}'`);
       return {
         identity: { name: id.name, labels: id.labels },
-        context: ctx.name,
+        context: ctx,
         ...(kubeconfig ? { kubeconfig } : {}),
       };
     });
@@ -223,8 +229,8 @@ export async function renderTarget(
   return { ok: true, objects: result.objects.map((o) => o.object) };
 }
 
-export function connect(target: Target): HttpKubeClient {
-  return HttpKubeClient.connect({
+export function connect(target: Target): KubeApiClient {
+  return KubeApiClient.connect({
     ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
     ...(target.context ? { context: target.context } : {}),
   });
