@@ -113,6 +113,14 @@ export class ReconcileLoop {
 
   constructor(private readonly opts: LoopOptions) {
     this.runners = opts.sources.map((s) => new SourceRunner(s, opts, () => this.emitReport()));
+    // node-cron logs in its own text format; its notes (a missed tick under load) belong in our JSON log.
+    const cronLog = opts.log.child({ component: 'node-cron' });
+    cron.setLogger({
+      info: (m) => cronLog.debug(m),
+      warn: (m) => cronLog.debug(m),
+      error: (m, err) => cronLog.warn({ err }, String(m)),
+      debug: (m) => cronLog.trace(String(m)),
+    });
   }
 
   /** Start schedules and watchers, and reconcile every source once now. */
