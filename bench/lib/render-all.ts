@@ -1,8 +1,9 @@
 /**
- * One process rendering many clusters the way a PR preview does (each layer parsed once), writing
- * each cluster's objects as a YAML stream. Prints `{"renderMs":…,"serializeMs":…}` on stdout.
+ * One process rendering many clusters the way a PR preview does (each layer parsed once, objects
+ * kept in memory), writing as YAML only the clusters named in CHECK (for the same-objects check).
+ * Prints `{"renderMs":…,"serializeMs":…}` on stdout.
  *
- *   tsx bench/lib/render-all.ts REPO CLUSTERS_YAML OUT_DIR
+ *   tsx bench/lib/render-all.ts REPO CLUSTERS_YAML OUT_DIR [CHECK=name,name]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import type { ClusterIdentity } from '../../agent/src/model/object.js';
 import { createRenderer, formatRenderError, toYamlStream } from '../../agent/src/render/index.js';
 import { FolderTree } from '../../agent/src/source/folder.js';
 
-const [repo, clustersFile, out] = process.argv.slice(2);
+const [repo, clustersFile, out, check = ''] = process.argv.slice(2);
+const written = new Set(check.split(',').filter(Boolean));
 if (!repo || !clustersFile || !out) throw new Error('usage: render-all.ts REPO CLUSTERS_YAML OUT_DIR');
 const { clusters } = parse(readFileSync(clustersFile, 'utf8')) as { clusters: ClusterIdentity[] };
 mkdirSync(out, { recursive: true });
@@ -23,7 +25,8 @@ for (const cluster of clusters) {
   const result = await renderer.render(cluster);
   const t1 = performance.now();
   if (!result.ok) throw new Error(result.errors.map(formatRenderError).join('\n'));
-  writeFileSync(join(out, `${cluster.name}.yaml`), toYamlStream(result.objects));
+  if (written.has(cluster.name))
+    writeFileSync(join(out, `${cluster.name}.yaml`), toYamlStream(result.objects));
   renderMs += t1 - t0;
   serializeMs += performance.now() - t1;
 }
