@@ -76,24 +76,25 @@ export class GitTree implements FileTree {
     return listing;
   }
 
+  /**
+   * Walks down from the commit's root tree, one cached listing per folder. A folder missing from its
+   * parent's listing is `undefined`; a tree object missing from the store (a damaged cache) is an
+   * error, never an empty folder, so a broken cache can never render fewer objects and prune.
+   */
   private async readListing(dir: string): Promise<GitEntry[] | undefined> {
-    try {
-      const { tree } = await git.readTree({
-        fs: this.fs,
-        ...this.location,
-        oid: this.commit,
-        filepath: dir === '' ? undefined : dir,
-        cache: this.cache,
-      });
-      return tree.flatMap((e) => {
-        const type = TYPES[e.mode];
-        return type ? [{ path: dir === '' ? e.path : `${dir}/${e.path}`, type, oid: e.oid }] : [];
-      });
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'NotFoundError' || code === 'ObjectTypeError') return undefined;
-      throw e;
+    let oid = this.commit;
+    if (dir !== '') {
+      const slash = dir.lastIndexOf('/');
+      const parent = await this.list(slash < 0 ? '' : dir.slice(0, slash));
+      const found = (parent as GitEntry[] | undefined)?.find((e) => e.path === dir);
+      if (found?.type !== 'dir') return undefined;
+      oid = found.oid;
     }
+    const { tree } = await git.readTree({ fs: this.fs, ...this.location, oid, cache: this.cache });
+    return tree.flatMap((e) => {
+      const type = TYPES[e.mode];
+      return type ? [{ path: dir === '' ? e.path : `${dir}/${e.path}`, type, oid: e.oid }] : [];
+    });
   }
 
   private async entry(path: string): Promise<GitEntry> {

@@ -109,3 +109,22 @@ describe('GitTree', () => {
     ]);
   });
 });
+
+describe('GitTree on a damaged object store', () => {
+  it('fails the read of a folder whose tree object is missing instead of treating it as absent', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'strata-gittree-broken-'));
+    git(broken, 'init', '-q', '-b', 'main');
+    fs.mkdirSync(join(broken, 'global'));
+    writeFileSync(join(broken, 'global/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n');
+    git(broken, 'add', '-A');
+    git(broken, 'commit', '-q', '-m', 'one');
+    const globalTree = git(broken, 'rev-parse', 'HEAD:global');
+    fs.rmSync(join(broken, '.git/objects', globalTree.slice(0, 2), globalTree.slice(2)));
+
+    const tree = await openGitTree({ fs, dir: broken, commit: 'main' });
+    expect(await tree.list('missing')).toBeUndefined();
+    await expect(tree.list('global')).rejects.toThrow(globalTree);
+    const result = await renderCluster(tree, hz);
+    expect(result.ok).toBe(false);
+  });
+});
