@@ -1,7 +1,12 @@
 import { type KubeObject, objectId } from '../model/object.js';
+import {
+  type LabelSelector,
+  parseSelector,
+  SelectorSyntaxError,
+  selectorFromObject,
+} from '../model/selector.js';
 import type { ParsedDocument, ValuePath } from './documents.js';
 import { RenderError, type RenderErrorCode, type RenderErrorFields } from './errors.js';
-import { type LabelSelector, parseSelector, SelectorSyntaxError, selectorFromObject } from './selector.js';
 
 export const STRATA_API = 'strata.dev/v1';
 export const CLUSTER_SELECTOR = 'strata.dev/cluster-selector';

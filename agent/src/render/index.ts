@@ -1,3 +1,4 @@
+export { matchesSelector, parseSelector } from '../model/selector.js';
 export type { ParsedDocument } from './documents.js';
 export { formatLocation, formatRenderError, RenderError, type SourceLocation } from './errors.js';
 export { DEFAULT_MAX_FILE_BYTES } from './files.js';
@@ -13,4 +14,3 @@ export {
   type RenderOptions,
   renderCluster,
 } from './render.js';
-export { matchesSelector, parseSelector } from './selector.js';

@@ -1,12 +1,12 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { groupOf, type KubeObject, objectId } from '../model/object.js';
+import { matchesSelector } from '../model/selector.js';
 import { errorAt, type PatchSpec, type PatchTarget } from './classify.js';
 import type { ParsedDocument } from './documents.js';
 import type { RenderError } from './errors.js';
 import { overrideImages } from './images.js';
 import { MergeError, strategicMerge } from './merge.js';
 import type { AppliedPatch, Provenance } from './provenance.js';
-import { matchesSelector } from './selector.js';
 import { cloneJson } from './variables.js';
 
 /** An object being rendered: its current value and history. */

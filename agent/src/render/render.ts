@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClusterIdentity } from '../model/object.js';
+import { matchesSelector } from '../model/selector.js';
 import type { FileTree } from '../source/tree.js';
 import { type Classified, classifyDocument, errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';
@@ -8,7 +9,6 @@ import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js
 import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
 import { applyPatchDocument, type WorkingObject } from './patches.js';
 import type { DocumentRef, DroppedObject, LayerReport, RenderResult } from './provenance.js';
-import { matchesSelector } from './selector.js';
 import { cloneJson, containsVariables, substituteVariables, type VariableProblem } from './variables.js';
 
 export interface RenderOptions {

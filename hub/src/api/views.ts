@@ -1,4 +1,11 @@
 /** The read models shared by the JSON API and the dashboard: what a person or a script sees. */
+
+import {
+  type LabelSelector,
+  matchesSelector,
+  parseSelector,
+  SelectorSyntaxError,
+} from '../../../agent/src/model/selector.js';
 import type { Report } from '../../../agent/src/report/schema.js';
 import {
   countBy,
@@ -7,7 +14,6 @@ import {
   type RolloutState,
   rolloutOf,
 } from '../fleet/rollout.js';
-import { matchesSelector, parseSelector, type Selector, SelectorError } from '../fleet/selector.js';
 import { CLUSTER_PHASES, type ClusterPhase, type ReportSummary } from '../fleet/summary.js';
 import type { ClusterRecord, HistoryEntry } from '../store/store.js';
 import { HttpError } from './http.js';
@@ -55,12 +61,14 @@ export interface FleetFilter {
   phase?: string | null;
 }
 
-export function selectorOf(text: string | null | undefined): Selector {
+export function selectorOf(text: string | null | undefined): LabelSelector {
+  const selector = text ?? '';
   try {
-    return parseSelector(text ?? '');
+    return parseSelector(selector);
   } catch (err) {
-    if (err instanceof SelectorError) throw new HttpError(400, err.message, { selector: err.selector });
-    throw err;
+    if (!(err instanceof SelectorSyntaxError)) throw err;
+    const at = err.position === undefined ? '' : ` at character ${err.position + 1}`;
+    throw new HttpError(400, `invalid label selector "${selector}"${at}: ${err.message}`, { selector });
   }
 }
 

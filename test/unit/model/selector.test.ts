@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesSelector, parseSelector } from '../../../agent/src/render/selector.js';
+import { matchesSelector, parseSelector, SelectorSyntaxError } from '../../../agent/src/model/selector.js';
 
 const labels = { env: 'prod', region: 'cn-hangzhou', tier: 'web' };
 const matches = (text: string, l: Record<string, string> = labels) => matchesSelector(parseSelector(text), l);
@@ -54,5 +54,21 @@ describe('label selectors', () => {
     ['env >= 3', /cannot parse|invalid/],
   ])('rejects %s', (text, message) => {
     expect(() => parseSelector(text)).toThrow(message);
+  });
+
+  it('names the 0-based position of the requirement that does not parse', () => {
+    const positionOf = (text: string) => {
+      try {
+        parseSelector(text);
+      } catch (e) {
+        if (e instanceof SelectorSyntaxError) return e.position;
+        throw e;
+      }
+      return 'parsed';
+    };
+    expect(positionOf('env=prod,=x')).toBe(9);
+    expect(positionOf('env=prod,  =x')).toBe(11);
+    expect(positionOf('env=pr od')).toBe(0);
+    expect(positionOf('env in (prod')).toBe(11);
   });
 });

@@ -1,4 +1,8 @@
-/** Kubernetes label selectors: the string syntax (`env=prod,tier notin (edge)`) and the object form. */
+/**
+ * Kubernetes label selectors, the one implementation render (cluster-selector annotations, patch
+ * targets) and the hub (`?selector=`) share: the string syntax (`env=prod,tier notin (edge)`) and the
+ * object form. Pure.
+ */
 
 export type Operator = 'in' | 'notin' | 'exists' | 'notexists';
 
@@ -11,7 +15,16 @@ export interface Requirement {
 /** A selector is a list of requirements that must all hold; the empty selector matches everything. */
 export type LabelSelector = Requirement[];
 
-export class SelectorSyntaxError extends Error {}
+/** A selector that does not parse; `position` is the 0-based offset of the bad requirement, when known. */
+export class SelectorSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly position?: number,
+  ) {
+    super(message);
+    this.name = 'SelectorSyntaxError';
+  }
+}
 
 const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?';
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -33,22 +46,22 @@ function checkValue(value: string): string {
 }
 
 /** Splits on commas that are not inside a `( … )` value set. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
+function splitTopLevel(text: string): { text: string; start: number }[] {
+  const parts: { text: string; start: number }[] = [];
   let depth = 0;
   let start = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '(') depth++;
     else if (c === ')') depth--;
-    if (depth < 0 || depth > 1) throw new SelectorSyntaxError(`unbalanced parentheses in '${text}'`);
+    if (depth < 0 || depth > 1) throw new SelectorSyntaxError(`unbalanced parentheses in '${text}'`, i);
     if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
+      parts.push({ text: text.slice(start, i), start });
       start = i + 1;
     }
   }
-  if (depth !== 0) throw new SelectorSyntaxError(`unbalanced parentheses in '${text}'`);
-  parts.push(text.slice(start));
+  if (depth !== 0) throw new SelectorSyntaxError(`unbalanced parentheses in '${text}'`, text.length - 1);
+  parts.push({ text: text.slice(start), start });
   return parts;
 }
 
@@ -78,7 +91,14 @@ function parseRequirement(raw: string): Requirement {
 /** Parses the string form, e.g. `env in (prod,staging),!edge,region!=cn-beijing`. */
 export function parseSelector(text: string): LabelSelector {
   if (text.trim() === '') return [];
-  return splitTopLevel(text).map(parseRequirement);
+  return splitTopLevel(text).map(({ text: part, start }) => {
+    try {
+      return parseRequirement(part);
+    } catch (e) {
+      if (!(e instanceof SelectorSyntaxError)) throw e;
+      throw new SelectorSyntaxError(e.message, start + part.length - part.trimStart().length);
+    }
+  });
 }
 
 interface SelectorObject {
