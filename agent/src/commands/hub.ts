@@ -6,6 +6,7 @@ import { generateToken } from '../../../hub/src/api/auth.js';
 import { startHub } from '../../../hub/src/hub.js';
 import { openSqliteStore } from '../../../hub/src/store/sqlite.js';
 import { reportJsonSchema } from '../report/schema.js';
+import { UsageError } from './args.js';
 
 const USAGE = `Usage:
   strata hub serve [--db FILE] [--listen HOST:PORT] [options]
@@ -21,8 +22,6 @@ const USAGE = `Usage:
   strata hub token revoke ID [--db FILE]        revoke a token by its id
   strata hub token list [--db FILE]             list tokens (ids, clusters, state; never secrets)
   strata hub report-schema                      print the report JSON Schema`;
-
-class UsageError extends Error {}
 
 export default async function hub(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;

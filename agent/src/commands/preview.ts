@@ -14,6 +14,7 @@ import {
   readClustersFile,
   underPath,
 } from '../preview/index.js';
+import { UsageError } from './args.js';
 
 const HELP = `Usage: strata preview --repo DIR|URL --base REF --head REF (--clusters FILE | --hub URL) [options]
 
@@ -39,8 +40,6 @@ Options:
 Exit codes: 0 preview written (also when a cluster fails to render: that is part of the preview),
 1 a ref or the cluster list could not be read, 2 usage error.
 `;
-
-class UsageError extends Error {}
 
 interface PreviewArgs {
   repo: string;

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ClusterIdentity } from '../model/object.js';
@@ -11,9 +10,8 @@ import {
   toYamlStream,
 } from '../render/index.js';
 import { objectFileName } from '../render/output.js';
-import { FolderTree } from '../source/folder.js';
-import { openGitTree } from '../source/git-tree.js';
 import type { FileTree } from '../source/tree.js';
+import { openRepo, UsageError } from './args.js';
 
 const HELP = `Usage: strata render --repo DIR --cluster NAME [options]
 
@@ -31,8 +29,6 @@ Options:
 
 Exit codes: 0 rendered, 1 render errors (each printed with file, document and line), 2 usage error.
 `;
-
-class UsageError extends Error {}
 
 interface RenderArgs {
   repo: string;
@@ -87,21 +83,6 @@ function parseRenderArgs(argv: string[]): RenderArgs | 'help' {
   };
 }
 
-async function openTree(repo: string, ref: string | undefined): Promise<FileTree> {
-  const info = await stat(repo).catch(() => undefined);
-  if (!info?.isDirectory()) throw new UsageError(`--repo: '${repo}' is not a folder`);
-  if (ref === undefined) return new FolderTree(repo);
-  const isWorkTree = await stat(join(repo, '.git')).then(
-    () => true,
-    () => false,
-  );
-  try {
-    return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
-  } catch (e) {
-    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
-  }
-}
-
 /** `strata render`: one cluster's objects from a fleet repository folder or commit. */
 export default async function render(argv: string[]): Promise<number> {
   let args: RenderArgs | 'help';
@@ -112,7 +93,7 @@ export default async function render(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    tree = await openTree(args.repo, args.ref);
+    tree = await openRepo(args.repo, args.ref);
   } catch (e) {
     if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true)
       throw e;

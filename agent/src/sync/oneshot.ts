@@ -1,19 +1,15 @@
-import * as fs from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../commands/args.js';
 import { KubeApiClient } from '../kube/client.js';
 import { contextNames } from '../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { formatRenderError, renderCluster } from '../render/index.js';
-import { FolderTree } from '../source/folder.js';
-import { openGitTree } from '../source/git-tree.js';
 import type { FileTree } from '../source/tree.js';
 import type { SyncPolicy } from './policy.js';
 
-/** Bad command-line input: exit code 2. */
-export class UsageError extends Error {}
+export { openRepo, UsageError } from '../commands/args.js';
 
 /** One cluster a one-shot `strata plan|apply` works on. */
 export interface Target {
@@ -202,21 +198,6 @@ export async function parseOneShotArgs(argv: string[]): Promise<OneShotArgs | 'h
   }
   if (values.state) args.stateDir = values.state as string;
   return args;
-}
-
-export async function openRepo(repo: string, ref: string | undefined): Promise<FileTree> {
-  const info = await stat(repo).catch(() => undefined);
-  if (!info?.isDirectory()) throw new UsageError(`--repo: '${repo}' is not a folder`);
-  if (ref === undefined) return new FolderTree(repo);
-  const isWorkTree = await stat(join(repo, '.git')).then(
-    () => true,
-    () => false,
-  );
-  try {
-    return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
-  } catch (e) {
-    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
-  }
 }
 
 /** The render for one identity: its objects, or the render errors formatted for people. */

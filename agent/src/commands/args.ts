@@ -1,0 +1,25 @@
+import * as fs from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FolderTree } from '../source/folder.js';
+import { openGitTree } from '../source/git-tree.js';
+import type { FileTree } from '../source/tree.js';
+
+/** Bad command-line input: every command answers it with its help text and exit code 2. */
+export class UsageError extends Error {}
+
+/** `--repo DIR [--ref REF]`: the folder itself, or one commit of the Git repository in it (no checkout). */
+export async function openRepo(repo: string, ref: string | undefined): Promise<FileTree> {
+  const info = await stat(repo).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`--repo: '${repo}' is not a folder`);
+  if (ref === undefined) return new FolderTree(repo);
+  const isWorkTree = await stat(join(repo, '.git')).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
+  } catch (e) {
+    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
+  }
+}
