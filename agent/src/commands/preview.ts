@@ -12,8 +12,8 @@ import {
   previewFleet,
   RefError,
   readClustersFile,
-  underPath,
 } from '../preview/index.js';
+import { subTree } from '../source/subtree.js';
 import { UsageError } from './args.js';
 
 const HELP = `Usage: strata preview --repo DIR|URL --base REF --head REF (--clusters FILE | --hub URL) [options]
@@ -142,7 +142,7 @@ export default async function preview(argv: string[]): Promise<number> {
       ...(args.gitTokenFile ? { auth: { tokenFile: args.gitTokenFile } } : {}),
     });
     try {
-      const side = (r: OpenedRef) => ({ ...r, tree: underPath(r.tree, args.path) });
+      const side = (r: OpenedRef) => ({ ...r, tree: subTree(r.tree, args.path) });
       const result = await previewFleet({ base: side(refs.base), head: side(refs.head), clusters });
       const text =
         args.format === 'json'

@@ -12,6 +12,6 @@ export {
   reportPlan,
 } from './live.js';
 export { formatMarkdown, type MarkdownOptions } from './markdown.js';
-export { type OpenedRef, type OpenedRefs, openRefs, RefError, underPath } from './refs.js';
+export { type OpenedRef, type OpenedRefs, openRefs, RefError } from './refs.js';
 export { parseRefPattern, type RefPattern } from './refs-pattern.js';
 export type * from './types.js';

@@ -10,9 +10,9 @@ import type { ApplySetParentRef } from '../prune/applyset.js';
 import { createRenderer } from '../render/render.js';
 import type { PreviewStatus, ReportError } from '../report/schema.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
+import { subTree } from '../source/subtree.js';
 import type { SyncPolicy } from '../sync/policy.js';
 import { planCluster } from '../sync/sync.js';
-import { underPath } from './refs.js';
 import { parseRefPattern, type RefPattern } from './refs-pattern.js';
 
 export interface LivePreviewOptions {
@@ -206,7 +206,7 @@ export class LivePreviews {
       return failed({ reason: 'FetchFailed', message: (err as Error).message });
     }
     try {
-      const tree = underPath(await this.git.tree(commit), this.opts.source.path);
+      const tree = subTree(await this.git.tree(commit), this.opts.source.path);
       const rendered = await createRenderer(tree).render(this.opts.cluster);
       if (!rendered.ok) {
         const first = rendered.errors[0]!;

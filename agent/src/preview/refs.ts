@@ -8,20 +8,6 @@ import { GitSource } from '../source/git.js';
 import { openGitTree } from '../source/git-tree.js';
 import type { FileTree } from '../source/tree.js';
 
-/** `prefix/` of a tree as a tree of its own: the fleet layout may sit in a sub-folder of the repository. */
-export function underPath(tree: FileTree, prefix: string): FileTree {
-  const base = prefix.replace(/^\/+|\/+$/g, '');
-  if (!base) return tree;
-  const inner = (p: string) => (p ? `${base}/${p}` : base);
-  return {
-    description: `${tree.description}:${base}`,
-    list: async (dir) =>
-      (await tree.list(inner(dir)))?.map((e) => ({ ...e, path: e.path.slice(base.length + 1) })),
-    read: (path, maxBytes) => tree.read(inner(path), maxBytes),
-    readLink: (path) => tree.readLink(inner(path)),
-  };
-}
-
 /** A ref opened for preview: its tree and the commit it resolved to. */
 export interface OpenedRef {
   ref: string;
