@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import { objectId } from '../../agent/src/model/object.js';
 import { commitFiles, createRepo, type GitServer, startGitServer } from '../git/index.js';
+import { eventually } from '../support/eventually.js';
 import { HELM_BUILD_TIMEOUT_MS, helmBinary, only, REPO, renderChart } from '../unit/charts/helm.js';
-import { buildApp, eventually, freePort, httpStatus, layOutPod } from '../unit/charts/pod.js';
+import { buildApp, freePort, httpStatus, layOutPod } from '../unit/charts/pod.js';
 import {
   FULL_AGENT_VALUES,
   FULL_HUB_VALUES,

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KWOK_NODE_NAME, labDown, labStatus, labUp } from '../cluster/lab-api.js';
+import { eventually } from '../support/eventually.js';
 import { LAB_CLUSTER_NAMES, labCluster } from './support/lab.js';
 
 interface ManagedField {
@@ -46,20 +47,6 @@ async function readOrUndefined(
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return undefined;
     throw error;
-  }
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

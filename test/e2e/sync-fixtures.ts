@@ -5,6 +5,7 @@
 import { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
 import type { SyncPolicy } from '../../agent/src/sync/policy.js';
+import { eventually } from '../support/eventually.js';
 import { labCluster } from './support/lab.js';
 
 /** Where the tests keep their ApplySet parents. */
@@ -61,20 +62,6 @@ export function deployment(
       },
     },
   };
-}
-
-export async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Deletes a test namespace and ApplySet parent, and waits until the namespace is gone. */

@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../support/eventually.js';
 import { HELM_BUILD_TIMEOUT_MS, helmBinary, REPO, renderChart } from './helm.js';
-import { buildApp, eventually, freePort, httpStatus, layOutPod } from './pod.js';
+import { buildApp, freePort, httpStatus, layOutPod } from './pod.js';
 
 describe('the hub, started as the chart runs it', () => {
   const work = mkdtempSync(join(tmpdir(), 'strata-hub-chart-'));
