@@ -7,11 +7,9 @@ import {
   COMMON_HELP,
   connect,
   type OneShotArgs,
-  openRepo,
-  parseOneShotArgs,
   renderTarget,
+  startOneShot,
   type Target,
-  UsageError,
 } from '../sync/oneshot.js';
 import { syncCluster } from '../sync/sync.js';
 import type { SyncEvent, SyncResult } from '../sync/types.js';
@@ -110,20 +108,9 @@ async function applyTarget(
 
 /** `strata apply`: one sync per cluster, with progress and a summary. */
 export default async function apply(argv: string[]): Promise<number> {
-  let args: OneShotArgs | 'help';
-  let tree: FileTree;
-  try {
-    args = await parseOneShotArgs(argv);
-    if (args === 'help') {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    tree = await openRepo(args.repo, args.ref);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`strata apply: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
+  const started = await startOneShot('apply', argv, HELP);
+  if (typeof started === 'number') return started;
+  const { args, tree } = started;
   const p = palette(args.format === 'text' && wantsColor(process.stdout, process.env));
   const results = [];
   for (const target of args.targets) results.push(await applyTarget(args, tree, target, p));

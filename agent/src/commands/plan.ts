@@ -7,11 +7,9 @@ import {
   COMMON_HELP,
   connect,
   type OneShotArgs,
-  openRepo,
-  parseOneShotArgs,
   renderTarget,
+  startOneShot,
   type Target,
-  UsageError,
 } from '../sync/oneshot.js';
 import { planCluster } from '../sync/sync.js';
 
@@ -82,20 +80,9 @@ async function planTarget(
 
 /** `strata plan`: what would change, per cluster; exit 3 when something would. */
 export default async function plan(argv: string[]): Promise<number> {
-  let args: OneShotArgs | 'help';
-  let tree: FileTree;
-  try {
-    args = await parseOneShotArgs(argv);
-    if (args === 'help') {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    tree = await openRepo(args.repo, args.ref);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`strata plan: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
+  const started = await startOneShot('plan', argv, HELP);
+  if (typeof started === 'number') return started;
+  const { args, tree } = started;
   const color = args.format === 'text' && wantsColor(process.stdout, process.env);
   const results: TargetPlan[] = [];
   for (const target of args.targets) {

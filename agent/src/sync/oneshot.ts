@@ -1,15 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../commands/args.js';
+import { openRepo, UsageError } from '../commands/args.js';
 import { KubeApiClient } from '../kube/client.js';
 import { contextNames } from '../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { formatRenderError, renderCluster } from '../render/index.js';
 import type { FileTree } from '../source/tree.js';
 import type { SyncPolicy } from './policy.js';
-
-export { openRepo, UsageError } from '../commands/args.js';
 
 /** One cluster a one-shot `strata plan|apply` works on. */
 export interface Target {
@@ -219,4 +217,27 @@ export function connect(target: Target): KubeApiClient {
 
 export function applySetFor(args: OneShotArgs, target: Target): { name: string; namespace: string } {
   return { name: args.applySetName ?? `strata-${target.identity.name}`, namespace: args.applySetNamespace };
+}
+
+/**
+ * Parses a one-shot command's arguments and opens its repository. A number is the exit code to
+ * return at once: 0 after printing the help, 2 after a usage error.
+ */
+export async function startOneShot(
+  verb: string,
+  argv: string[],
+  help: string,
+): Promise<{ args: OneShotArgs; tree: FileTree } | number> {
+  try {
+    const args = await parseOneShotArgs(argv);
+    if (args === 'help') {
+      process.stdout.write(help);
+      return 0;
+    }
+    return { args, tree: await openRepo(args.repo, args.ref) };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`strata ${verb}: ${err.message}\n\n${help}`);
+    return 2;
+  }
 }
