@@ -5,8 +5,8 @@ import { pino } from 'pino';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { startHub } from '../../../hub/src/hub.js';
 import { openSqliteStore } from '../../../hub/src/store/sqlite.js';
+import { UsageError } from '../cli-args.js';
 import { reportJsonSchema } from '../report/schema.js';
-import { UsageError } from './args.js';
 
 const USAGE = `Usage:
   strata hub serve [--db FILE] [--listen HOST:PORT] [options]

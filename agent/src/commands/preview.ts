@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { UsageError } from '../cli-args.js';
 import type { ClusterIdentity } from '../model/object.js';
 import {
   ClusterListError,
@@ -14,7 +15,6 @@ import {
   readClustersFile,
 } from '../preview/index.js';
 import { subTree } from '../source/subtree.js';
-import { UsageError } from './args.js';
 
 const HELP = `Usage: strata preview --repo DIR|URL --base REF --head REF (--clusters FILE | --hub URL) [options]
 

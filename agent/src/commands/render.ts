@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { openRepo, UsageError } from '../cli-args.js';
 import type { ClusterIdentity } from '../model/object.js';
 import {
   explainRender,
@@ -11,7 +12,6 @@ import {
 } from '../render/index.js';
 import { objectFileName } from '../render/output.js';
 import type { FileTree } from '../source/tree.js';
-import { openRepo, UsageError } from './args.js';
 
 const HELP = `Usage: strata render --repo DIR --cluster NAME [options]
 

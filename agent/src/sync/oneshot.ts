@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { openRepo, UsageError } from '../commands/args.js';
+import { openRepo, UsageError } from '../cli-args.js';
 import { KubeApiClient } from '../kube/client.js';
 import { contextNames } from '../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../model/object.js';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FolderTree } from '../source/folder.js';
-import { openGitTree } from '../source/git-tree.js';
-import type { FileTree } from '../source/tree.js';
+import { FolderTree } from './source/folder.js';
+import { openGitTree } from './source/git-tree.js';
+import type { FileTree } from './source/tree.js';
 
 /** Bad command-line input: every command answers it with its help text and exit code 2. */
 export class UsageError extends Error {}
