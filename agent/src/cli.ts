@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { tuneHeapForAgent } from './heap.js';
 import { VERSION } from './version.js';
 
 /** A CLI verb: parses its own arguments and returns the process exit code. */
@@ -39,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`strata: unknown command '${verb}'\n\n${USAGE}\n`);
     return 2;
   }
+  // Before the agent's modules load: its heap settings then hold from the first allocation.
+  if (verb === 'agent') tuneHeapForAgent();
   const command = await load();
   return command(rest);
 }

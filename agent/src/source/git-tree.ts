@@ -13,7 +13,15 @@ export interface GitTreeOptions {
   gitdir?: string;
   /** A commit id (full or abbreviated), a branch, a tag or any ref. */
   commit: string;
+  /** isomorphic-git's cache of parsed packfiles to share (e.g. with a check that read the commit first). */
+  cache?: GitCache;
 }
+
+/**
+ * isomorphic-git's per-caller cache of packfile indexes and packs. Without one, every object read
+ * loads and parses every pack index again; with one, it lives as long as its holder (one tree).
+ */
+export type GitCache = Record<string, unknown>;
 
 interface GitEntry extends TreeEntry {
   oid: string;
@@ -30,17 +38,17 @@ const TYPES: Record<string, TreeEntry['type'] | undefined> = {
 export async function resolveCommit(
   options: Omit<GitTreeOptions, 'commit'> & { ref: string },
 ): Promise<string> {
-  const { fs, dir, gitdir, ref } = options;
+  const { fs, dir, gitdir, ref, cache = {} } = options;
   let oid: string;
   if (/^[0-9a-f]{4,40}$/i.test(ref)) {
     oid = await git
-      .expandOid({ fs, dir, gitdir, oid: ref.toLowerCase() })
+      .expandOid({ fs, dir, gitdir, oid: ref.toLowerCase(), cache })
       .catch(() => git.resolveRef({ fs, dir, gitdir, ref }));
   } else {
     oid = await git.resolveRef({ fs, dir, gitdir, ref });
   }
   for (let i = 0; i < 10; i++) {
-    const { type, object } = await git.readObject({ fs, dir, gitdir, oid, format: 'parsed' });
+    const { type, object } = await git.readObject({ fs, dir, gitdir, oid, format: 'parsed', cache });
     if (type === 'commit') return oid;
     if (type !== 'tag') throw new Error(`'${ref}' names a ${type}, not a commit`);
     oid = (object as { object: string }).object;
@@ -55,13 +63,12 @@ export async function resolveCommit(
 export class GitTree implements FileTree {
   readonly description: string;
   private readonly listings = new Map<string, Promise<GitEntry[] | undefined>>();
-  /** isomorphic-git's cache of parsed packfile indexes, shared by every read of this tree. */
-  private readonly cache = {};
-
   constructor(
     private readonly fs: GitFs,
     private readonly location: { dir?: string; gitdir?: string },
     readonly commit: string,
+    /** isomorphic-git's cache of parsed packfiles, shared by every read of this tree. */
+    private readonly cache: GitCache = {},
   ) {
     this.description = `${location.gitdir ?? location.dir}@${commit.slice(0, 12)}`;
   }
@@ -125,7 +132,7 @@ export class GitTree implements FileTree {
 
 /** Opens one commit (id or ref) of a local repository or fetch cache as a FileTree. */
 export async function openGitTree(options: GitTreeOptions): Promise<GitTree> {
-  const { fs, dir, gitdir, commit } = options;
-  const oid = await resolveCommit({ fs, dir, gitdir, ref: commit });
-  return new GitTree(fs, { dir, gitdir }, oid);
+  const { fs, dir, gitdir, commit, cache = {} } = options;
+  const oid = await resolveCommit({ fs, dir, gitdir, ref: commit, cache });
+  return new GitTree(fs, { dir, gitdir }, oid, cache);
 }

@@ -5,13 +5,13 @@
  * Render reads commits straight from the object store (no checkout).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { SourceAuth } from '../config/schema.js';
-import { openGitTree } from './git-tree.js';
+import { gitFs as fs } from './git-fs.js';
+import { type GitCache, openGitTree } from './git-tree.js';
 import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
 import type { FileTree } from './tree.js';
 
@@ -121,11 +121,11 @@ export class GitSource {
    * Read every object of a commit (commit, trees, blobs); false when one is missing or damaged.
    * Cheap enough at start and after a render that failed to read an object.
    */
-  async verify(commit: string): Promise<boolean> {
+  async verify(commit: string, cache: GitCache = {}): Promise<boolean> {
     if (this.verified.has(commit)) return true;
     try {
-      const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
-      await this.walkTree(c.tree);
+      const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache });
+      await this.walkTree(c.tree, cache);
       this.verified.add(commit);
       return true;
     } catch {
@@ -133,10 +133,14 @@ export class GitSource {
     }
   }
 
-  /** A commit as a FileTree read from the object store; rejects when an object is missing or damaged. */
+  /**
+   * A commit as a FileTree read from the object store; rejects when an object is missing or damaged.
+   * The check and the tree share one cache of parsed packfiles, which goes away with the tree.
+   */
   async tree(commit: string): Promise<FileTree> {
-    if (!(await this.verify(commit))) throw new SourceCorruptError(commit);
-    return openGitTree({ fs, gitdir: this.gitdir, commit });
+    const cache: GitCache = {};
+    if (!(await this.verify(commit, cache))) throw new SourceCorruptError(commit);
+    return openGitTree({ fs, gitdir: this.gitdir, commit, cache });
   }
 
   /** Drop the cache and fetch again (after a render hit a damaged object). */
@@ -227,9 +231,10 @@ export class GitSource {
   }
 
   private async hasCommit(oid: string): Promise<boolean> {
+    const cache: GitCache = {};
     try {
-      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
-      await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree });
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache });
+      await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree, cache });
       return true;
     } catch {
       return false;
@@ -253,15 +258,16 @@ export class GitSource {
   }
 
   private async verifyCommitShallow(commit: string): Promise<void> {
-    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
-    await git.readTree({ fs, gitdir: this.gitdir, oid: c.tree });
+    const cache: GitCache = {};
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache });
+    await git.readTree({ fs, gitdir: this.gitdir, oid: c.tree, cache });
   }
 
-  private async walkTree(oid: string): Promise<void> {
-    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
+  private async walkTree(oid: string, cache: GitCache): Promise<void> {
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache });
     for (const entry of tree) {
-      if (entry.type === 'tree') await this.walkTree(entry.oid);
-      else if (entry.type === 'blob') await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid });
+      if (entry.type === 'tree') await this.walkTree(entry.oid, cache);
+      else if (entry.type === 'blob') await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid, cache });
     }
   }
 
@@ -384,7 +390,7 @@ export class RefMissingError extends Error {
 /** Write a file so that a crash leaves either the old or the new content: temp file, fsync, rename. */
 export async function writeDurable(file: string, body: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await fs.promises.open(tmp, 'w');
+  const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(body);
     await handle.sync();
@@ -392,7 +398,7 @@ export async function writeDurable(file: string, body: string | Uint8Array): Pro
     await handle.close();
   }
   await rename(tmp, file);
-  const dir = await fs.promises.open(path.dirname(file), 'r');
+  const dir = await open(path.dirname(file), 'r');
   try {
     await dir.sync();
   } finally {
