@@ -36,15 +36,64 @@ function sameHash(a: string, b: string): boolean {
 
 export type TokenCheck = { ok: true; cluster: string; tokenId: string } | { ok: false; reason: string };
 
-/** Resolves a bearer token to the one cluster it may write. */
-export async function verifyToken(store: Store, token: string): Promise<TokenCheck> {
-  const m = TOKEN.exec(token);
-  if (!m) return { ok: false, reason: 'malformed token' };
-  const record = await store.findToken(m[1]!);
-  const matches = sameHash(hashSecret(m[2]!), record?.hash ?? DUMMY_HASH);
-  if (!record || !matches) return { ok: false, reason: 'unknown token' };
-  if (record.revokedAt) return { ok: false, reason: 'token revoked' };
-  return { ok: true, cluster: record.cluster, tokenId: record.id };
+interface KnownToken {
+  cluster: string;
+  hash: Buffer;
+  revoked: boolean;
+}
+
+/**
+ * Resolves a bearer token to the one cluster it may write. Token records are kept in memory by id once read, so a
+ * known token costs one SHA-256 and no database read. A record's id, cluster and hash never change;
+ * only revocation does, and the cache is not the authority for it: the store checks the token again
+ * inside the transaction that saves the report (`IncomingReport.tokenId`), so a token revoked by
+ * another process (`strata hub token revoke`) is refused from the next report on, and `revoked()`
+ * then records it here so later requests are refused before their body is read. Unknown ids are not
+ * cached, so a token created after start-up is found on its first use.
+ */
+export class TokenCache {
+  private readonly known = new Map<string, KnownToken>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Synchronous when the token's record is already known. */
+  verify(token: string): TokenCheck | Promise<TokenCheck> {
+    const m = TOKEN.exec(token);
+    if (!m) return { ok: false, reason: 'malformed token' };
+    const id = m[1]!;
+    const known = this.known.get(id);
+    if (known) return this.check(id, known, m[2]!);
+    return this.load(id, m[2]!);
+  }
+
+  /** The store refused a report of this token as revoked: refuse it here from now on. */
+  revoked(id: string): void {
+    const known = this.known.get(id);
+    if (known) known.revoked = true;
+  }
+
+  private async load(id: string, secret: string): Promise<TokenCheck> {
+    const record = await this.store.findToken(id);
+    if (!record) {
+      sameHash(hashSecret(secret), DUMMY_HASH);
+      return { ok: false, reason: 'unknown token' };
+    }
+    const known = {
+      cluster: record.cluster,
+      hash: Buffer.from(record.hash, 'hex'),
+      revoked: record.revokedAt !== null,
+    };
+    this.known.set(id, known);
+    return this.check(id, known, secret);
+  }
+
+  private check(id: string, known: KnownToken, secret: string): TokenCheck {
+    const given = createHash('sha256').update(secret).digest();
+    if (given.length !== known.hash.length || !timingSafeEqual(given, known.hash))
+      return { ok: false, reason: 'unknown token' };
+    if (known.revoked) return { ok: false, reason: 'token revoked' };
+    return { ok: true, cluster: known.cluster, tokenId: id };
+  }
 }
 
 /** The credential of an `Authorization` header: `Bearer T`, or the password of `Basic` (for browsers). */

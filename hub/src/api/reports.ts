@@ -1,17 +1,22 @@
 /** `POST /api/v1/reports`: an agent's status report, authenticated by its cluster's token. */
-import { describeIssues, parseReport, type Report } from '../../../agent/src/report/schema.js';
+import { describeIssues, type Report } from '../../../agent/src/report/schema.js';
 import { redactUrl, summarizeReport } from '../fleet/summary.js';
-import { credentialOf, verifyToken } from './auth.js';
+import { credentialOf, type TokenCheck } from './auth.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
-import type { RequestContext, Route } from './router.js';
+import { parseReportFast } from './report-check.js';
+import type { Hub, RequestContext, Route } from './router.js';
+
+export const REPORTS_PATH = '/api/v1/reports';
 
 export const reportRoutes: Route[] = [
-  { method: 'POST', path: '/api/v1/reports', access: 'agent', handle: receiveReport },
+  { method: 'POST', path: REPORTS_PATH, access: 'agent', handle: ({ hub, req }) => receiveReport(hub, req) },
 ];
 
-async function receiveReport({ hub, req }: RequestContext): Promise<Reply> {
+/** The handler of `POST /api/v1/reports`; the server calls it directly for that exact path. */
+export async function receiveReport(hub: Hub, req: RequestContext['req']): Promise<Reply> {
   try {
-    const cluster = await authenticate(hub.store, req.headers.authorization);
+    const token = authenticate(hub, req.headers.authorization);
+    const { cluster, tokenId } = token instanceof Promise ? accepted(await token) : accepted(token);
     const report = validate(parseJson(await readBody(req, hub.settings.bodyLimit)));
     if (report.cluster !== cluster) {
       throw new HttpError(
@@ -27,14 +32,24 @@ async function receiveReport({ hub, req }: RequestContext): Promise<Reply> {
       report,
       summary: summarizeReport(report),
       receivedAt: hub.now(),
+      tokenId,
     });
-    hub.metrics.received.inc({ result: outcome.result });
+    if (outcome.result === 'revoked') {
+      hub.tokens.revoked(tokenId);
+      throw new HttpError(401, `token revoked: ${CREATE_HINT}`);
+    }
+    hub.metrics.received[outcome.result] = (hub.metrics.received[outcome.result] ?? 0) + 1;
     return json(200, { result: outcome.result, cluster, seq: report.seq, latestSeq: outcome.latestSeq });
   } catch (err) {
-    if (err instanceof HttpError) hub.metrics.rejected.inc({ reason: REJECT_REASON[err.status] ?? 'other' });
+    if (err instanceof HttpError) {
+      const reason = REJECT_REASON[err.status] ?? 'other';
+      hub.metrics.rejected[reason] = (hub.metrics.rejected[reason] ?? 0) + 1;
+    }
     throw err;
   }
 }
+
+const CREATE_HINT = 'create one with "strata hub token create CLUSTER"';
 
 const REJECT_REASON: Record<number, string> = {
   400: 'invalid',
@@ -43,22 +58,21 @@ const REJECT_REASON: Record<number, string> = {
   413: 'too_large',
 };
 
-async function authenticate(
-  store: RequestContext['hub']['store'],
-  header: string | undefined,
-): Promise<string> {
+function authenticate(hub: Hub, header: string | undefined): TokenCheck | Promise<TokenCheck> {
   const token = header?.toLowerCase().startsWith('bearer ') ? credentialOf(header) : undefined;
   if (!token) {
     throw new HttpError(401, 'missing bearer token: send "Authorization: Bearer <cluster token>"');
   }
-  const check = await verifyToken(store, token);
-  if (!check.ok)
-    throw new HttpError(401, `${check.reason}: create one with "strata hub token create CLUSTER"`);
-  return check.cluster;
+  return hub.tokens.verify(token);
+}
+
+function accepted(check: TokenCheck): { cluster: string; tokenId: string } {
+  if (!check.ok) throw new HttpError(401, `${check.reason}: ${CREATE_HINT}`);
+  return check;
 }
 
 function validate(input: unknown): Report {
-  const parsed = parseReport(input);
+  const parsed = parseReportFast(input);
   if (!parsed.ok) {
     throw new HttpError(400, `invalid report: ${describeIssues(parsed.issues)}`, {
       issues: parsed.issues.slice(0, 50),

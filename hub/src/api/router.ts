@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import type { TokenCache } from './auth.js';
 import type { Reply } from './http.js';
 import type { ReportWriter } from './ingest.js';
 import type { HubMetrics } from './metrics.js';
@@ -27,6 +28,8 @@ export interface Hub {
   logger: Logger;
   metrics: HubMetrics;
   writer: ReportWriter;
+  /** Cluster tokens already read, by id (the store stays the authority on revocation). */
+  tokens: TokenCache;
   settings: HubSettings;
   now(): number;
 }

@@ -8,13 +8,13 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { previewPageRoutes } from '../ui/preview.js';
 import { uiRoutes } from '../ui/routes.js';
-import { credentialOf, readAllowed } from './auth.js';
+import { credentialOf, readAllowed, TokenCache } from './auth.js';
 import { clusterRoutes } from './clusters.js';
-import { errorReply, HttpError, json, type Reply } from './http.js';
+import { errorReply, HttpError, JSON_HEADERS, json, type Reply } from './http.js';
 import { ReportWriter } from './ingest.js';
 import { createMetrics } from './metrics.js';
 import { previewRoutes } from './previews.js';
-import { reportRoutes } from './reports.js';
+import { REPORTS_PATH, receiveReport, reportRoutes } from './reports.js';
 import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
 
 const opsRoutes: Route[] = [
@@ -66,6 +66,7 @@ export function createHub(
     logger,
     metrics: createMetrics(store, now),
     writer: new ReportWriter(store),
+    tokens: new TokenCache(store),
     settings: { ...DEFAULT_SETTINGS, ...settings },
     now,
   };
@@ -107,6 +108,8 @@ async function handle(hub: Hub, req: IncomingMessage, res: ServerResponse): Prom
 }
 
 async function route(hub: Hub, req: IncomingMessage): Promise<Reply> {
+  // The one hot route (every agent, every few seconds) skips URL parsing and the route table.
+  if (req.url === REPORTS_PATH && req.method === 'POST') return receiveReport(hub, req);
   const url = new URL(req.url ?? '/', 'http://hub.invalid');
   const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
   if (!match) throw new HttpError(404, `no such page: ${url.pathname}`);
@@ -143,7 +146,15 @@ const SECURITY_HEADERS = {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
+/** Every answer's headers for a plain JSON reply, merged once. */
+const JSON_REPLY_HEADERS = { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...JSON_HEADERS };
+
 function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
-  res.writeHead(reply.status, { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...reply.headers });
+  res.writeHead(
+    reply.status,
+    reply.headers === JSON_HEADERS
+      ? JSON_REPLY_HEADERS
+      : { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...reply.headers },
+  );
   res.end(req.method === 'HEAD' ? undefined : reply.body);
 }

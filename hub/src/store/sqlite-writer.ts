@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
-import { type ReportRow, ReportWrites } from './sqlite-writes.js';
+import { decodeRows, ReportWrites } from './sqlite-writes.js';
 import type { RetentionPolicy } from './store.js';
 
 export interface WriterData {
@@ -16,7 +16,8 @@ export interface WriterData {
 
 export interface WriterRequest {
   id: number;
-  rows: ReportRow[];
+  /** The batch, encoded by `encodeRows`. */
+  rows: string;
 }
 
 const data = workerData as WriterData;
@@ -30,7 +31,7 @@ parentPort!.on('message', (request: WriterRequest | 'close') => {
     return;
   }
   try {
-    parentPort!.postMessage({ id: request.id, results: writes.save(request.rows) });
+    parentPort!.postMessage({ id: request.id, results: writes.save(decodeRows(request.rows)) });
   } catch (err) {
     parentPort!.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
   }

@@ -14,7 +14,7 @@ import type { Report } from '../../../agent/src/report/schema.js';
 import type { ReportSummary } from '../fleet/summary.js';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
 import type { WriterData, WriterRequest } from './sqlite-writer.js';
-import { type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
+import { encodeRows, type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
 import type {
   ClusterRecord,
   HistoryEntry,
@@ -85,7 +85,7 @@ class ThreadWriter implements RowWriter {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rows } satisfies WriterRequest);
+      this.worker.postMessage({ id, rows: encodeRows(rows) } satisfies WriterRequest);
     });
   }
 
@@ -251,7 +251,7 @@ class SqliteStore implements Store {
   }
 }
 
-function toRow({ report, summary, receivedAt }: IncomingReport): ReportRow {
+function toRow({ report, summary, receivedAt, tokenId }: IncomingReport): ReportRow {
   return {
     cluster: report.cluster,
     seq: report.seq,
@@ -261,6 +261,7 @@ function toRow({ report, summary, receivedAt }: IncomingReport): ReportRow {
     summary: JSON.stringify(summary),
     report: JSON.stringify(report),
     previews: report.previews.map((p) => ({ ref: p.ref, preview: JSON.stringify(p) })),
+    tokenId: tokenId ?? null,
   };
 }
 

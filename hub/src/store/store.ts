@@ -22,14 +22,22 @@ export interface IncomingReport {
   summary: ReportSummary;
   /** Receipt time, epoch milliseconds. */
   receivedAt: number;
+  /**
+   * The token the report came with: when set, the report is stored only if that token still exists
+   * unrevoked for `report.cluster`, checked in the transaction that stores it (outcome `revoked`).
+   */
+  tokenId?: string;
 }
 
 /**
  * - `stored`: the report is now the cluster's current state.
  * - `duplicate`: this seq was already stored; nothing changed.
  * - `stale`: older than the current state; kept in history, current state unchanged.
+ * - `revoked`: its `tokenId` was revoked (or does not name this cluster); nothing stored.
  */
-export type SaveOutcome = { result: 'stored' | 'duplicate' | 'stale'; latestSeq: number };
+export type SaveOutcome =
+  | { result: 'stored' | 'duplicate' | 'stale'; latestSeq: number }
+  | { result: 'revoked'; latestSeq?: undefined };
 
 /** What the fleet views show for one cluster (its latest report, summarised). */
 export interface ClusterRecord {

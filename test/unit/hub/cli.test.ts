@@ -87,6 +87,31 @@ describe('strata hub CLI', () => {
     await expect(strata('token', 'create', 'Not_A_Name', '--db', db)).rejects.toMatchObject({ code: 2 });
   }, 120_000);
 
+  it('honours a token revoked or created by another process from the next request on', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = join(dir, 'hub.db');
+    const token = (await strata('token', 'create', 'prod-hz', '--db', db)).stdout.trim();
+    const id = token.split('_')[1]!;
+    const hub = await serve(db);
+    expect((await post(hub.url, token, makeReport('prod-hz', 1))).status).toBe(200);
+    expect((await post(hub.url, token, makeReport('prod-hz', 2))).status).toBe(200);
+
+    await strata('token', 'revoke', id, '--db', db);
+    for (const seq of [3, 4]) {
+      const res = await post(hub.url, token, makeReport('prod-hz', seq));
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: string }).error).toMatch(/token revoked/);
+    }
+    const state = async () =>
+      (await (await fetch(`${hub.url}/api/v1/clusters/prod-hz`)).json()) as { cluster: { seq: number } };
+    expect((await state()).cluster.seq).toBe(2);
+
+    const fresh = (await strata('token', 'create', 'prod-hz', '--db', db)).stdout.trim();
+    expect((await post(hub.url, fresh, makeReport('prod-hz', 5))).status).toBe(200);
+    expect((await state()).cluster.seq).toBe(5);
+  }, 120_000);
+
   it('loses no acknowledged report when the hub is SIGKILLed under load', async () => {
     const dir = tempDir();
     dirs.push(dir);
