@@ -3,8 +3,9 @@
  * (agent/src/report/schema.ts) into plain closures, so the hub does not run zod's interpreter for
  * every report.
  *
- * It is conservative: it answers the parsed report only for input it can vouch for (what an agent
- * sends), and `undefined` for anything else — invalid input, unknown keys to strip, strings whose
+ * It checks the parsed JSON in place (no copy) and is conservative: it vouches only for input that
+ * zod would accept unchanged but for defaults (what an agent sends), and answers `undefined` for
+ * anything else — invalid input, unknown keys to strip, strings whose
  * length needs counting in code points — which then goes through zod itself. So zod stays the one
  * authority: it decides every rejection and writes every error message, and the test
  * (test/unit/hub/report-check.test.ts) checks that whatever this accepts, zod accepts with the
@@ -13,11 +14,11 @@
 import type { z } from 'zod';
 import { type ParsedReport, parseReport, Report } from '../../../agent/src/report/schema.js';
 
-/** Returns the parsed value, or `FALLBACK` when zod must decide. */
-type Check = (value: unknown) => unknown;
+/** Defaults to fill in once the whole input passed: object, key, value. */
+type Pending = [Record<string, unknown>, string, unknown][];
 
-/** Marks "ask zod": never a valid parsed value. */
-const FALLBACK: unique symbol = Symbol('fallback');
+/** True when zod would accept `value` (after the defaults `pending` collects) unchanged. */
+type Check = (value: unknown, pending: Pending) => boolean;
 
 // biome-ignore lint/suspicious/noExplicitAny: zod's internal definitions are walked generically.
 type Def = any;
@@ -36,15 +37,15 @@ export function compileCheck(schema: z.ZodType, where = '(report)'): Check {
       return compileNumber(def, where);
     case 'boolean':
       if (def.checks?.length) throw unsupported(where, 'boolean checks');
-      return (v) => (typeof v === 'boolean' ? v : FALLBACK);
+      return (v) => typeof v === 'boolean';
     case 'enum': {
       if (def.checks?.length) throw unsupported(where, 'enum checks');
       const values = new Set(Object.values(def.entries as Record<string, unknown>));
-      return (v) => (values.has(v) ? v : FALLBACK);
+      return (v) => values.has(v);
     }
     case 'nullable': {
       const inner = compileCheck(def.innerType, where);
-      return (v) => (v === null ? null : inner(v));
+      return (v, pending) => v === null || inner(v, pending);
     }
     case 'array':
       return compileArray(def, where);
@@ -83,9 +84,9 @@ function compileString(def: Def, where: string): Check {
   // count is surely in range; anything else is left to zod.
   const floor = min * 2;
   return (v) => {
-    if (typeof v !== 'string' || v.length > max || v.length < floor) return FALLBACK;
-    for (const p of patterns) if (!p.test(v)) return FALLBACK;
-    return v;
+    if (typeof v !== 'string' || v.length > max || v.length < floor) return false;
+    for (const p of patterns) if (!p.test(v)) return false;
+    return true;
   };
 }
 
@@ -108,9 +109,7 @@ function compileNumber(def: Def, where: string): Check {
     Number.isFinite(v) &&
     (!integer || Number.isSafeInteger(v)) &&
     v >= low &&
-    v <= high
-      ? v
-      : FALLBACK;
+    v <= high;
 }
 
 function compileArray(def: Def, where: string): Check {
@@ -123,15 +122,10 @@ function compileArray(def: Def, where: string): Check {
     else throw unsupported(where, `array check ${c.check}`);
   }
   const element = compileCheck(def.element, `${where}[]`);
-  return (v) => {
-    if (!Array.isArray(v) || v.length > max || v.length < min) return FALLBACK;
-    const out = new Array(v.length);
-    for (let i = 0; i < v.length; i++) {
-      const item = element(v[i]);
-      if (item === FALLBACK) return FALLBACK;
-      out[i] = item;
-    }
-    return out;
+  return (v, pending) => {
+    if (!Array.isArray(v) || v.length > max || v.length < min) return false;
+    for (let i = 0; i < v.length; i++) if (!element(v[i], pending)) return false;
+    return true;
   };
 }
 
@@ -147,16 +141,10 @@ function compileRecord(def: Def, where: string): Check {
     throw unsupported(where, 'record with non-string keys');
   const key = compileCheck(def.keyType, `${where}<key>`);
   const value = compileCheck(def.valueType, `${where}<value>`);
-  return (v) => {
-    if (!isPlainObject(v)) return FALLBACK;
-    const out: Record<string, unknown> = {};
-    for (const k in v) {
-      if (k === '__proto__' || key(k) === FALLBACK) return FALLBACK;
-      const item = value(v[k]);
-      if (item === FALLBACK) return FALLBACK;
-      out[k] = item;
-    }
-    return out;
+  return (v, pending) => {
+    if (!isPlainObject(v)) return false;
+    for (const k in v) if (k === '__proto__' || !key(k, pending) || !value(v[k], pending)) return false;
+    return true;
   };
 }
 
@@ -165,7 +153,7 @@ interface Field {
   check: Check;
   /** `required`, `optional` (absent stays absent) or `defaulted` (absent gets the default). */
   mode: 'required' | 'optional' | 'defaulted';
-  fallbackDefault?: () => unknown;
+  makeDefault?: () => unknown;
 }
 
 function compileField(key: string, schema: z.ZodType, where: string): Field {
@@ -180,9 +168,9 @@ function compileField(key: string, schema: z.ZodType, where: string): Field {
     const sample = def.defaultValue;
     // Defaults this hub can rebuild fresh for every report: "" and [].
     if (sample === '')
-      return { key, check: compileCheck(def.innerType, path), mode: 'defaulted', fallbackDefault: () => '' };
+      return { key, check: compileCheck(def.innerType, path), mode: 'defaulted', makeDefault: () => '' };
     if (Array.isArray(sample) && sample.length === 0)
-      return { key, check: compileCheck(def.innerType, path), mode: 'defaulted', fallbackDefault: () => [] };
+      return { key, check: compileCheck(def.innerType, path), mode: 'defaulted', makeDefault: () => [] };
     throw unsupported(path, `default ${JSON.stringify(sample)}`);
   }
   return { key, check: compileCheck(schema, path), mode: 'required' };
@@ -199,54 +187,61 @@ function compileObject(def: Def, where: string): Check {
   const fields = Object.entries(def.shape as Record<string, z.ZodType>).map(([k, s]) =>
     compileField(k, s, where),
   );
-  const known = new Set(fields.map((f) => f.key));
   const count = fields.length;
-  return (v) => {
-    if (!isPlainObject(v)) return FALLBACK;
-    const out: Record<string, unknown> = {};
+  return (v, pending) => {
+    if (!isPlainObject(v)) return false;
     let present = 0;
     for (let i = 0; i < count; i++) {
       const f = fields[i]!;
       const raw = v[f.key];
       if (raw === undefined) {
-        if (f.key in v) return FALLBACK;
-        if (f.mode === 'required') return FALLBACK;
-        if (f.mode === 'defaulted') out[f.key] = f.fallbackDefault!();
+        if (f.key in v || f.mode === 'required') return false;
+        if (f.mode === 'defaulted') pending.push([v, f.key, f.makeDefault!()]);
         continue;
       }
       present++;
-      const item = f.check(raw);
-      if (item === FALLBACK) return FALLBACK;
-      out[f.key] = item;
+      if (!f.check(raw, pending)) return false;
     }
-    // Unknown keys: a strict-shape object strips them, which zod does; a loose one copies them.
+    if (loose) {
+      // looseObject keeps unknown keys as they are (zod copies them, but never `__proto__`).
+      return !Object.hasOwn(v, '__proto__');
+    }
+    // A strict-shape object: zod would strip unknown keys, so any make this a case for zod.
     let keys = 0;
-    for (const k in v) {
-      keys++;
-      if (loose && !known.has(k)) {
-        if (k === '__proto__') return FALLBACK;
-        out[k] = v[k];
-      }
-    }
-    if (!loose && keys !== present) return FALLBACK;
-    return out;
+    for (const _ in v) keys++;
+    return keys === present;
   };
 }
 
 const checkReport = compileCheck(Report);
 
+/** A parsed report, and when the caller gave the body text and it still holds, the report as JSON. */
+export type FastParsedReport = ParsedReport & { json?: string };
+
 /**
  * `parseReport` with a fast path: a report the compiled check vouches for is returned without
- * running zod; anything else is parsed (and its issues described) by zod.
+ * running zod; anything else is parsed (and its issues described) by zod. With the body `text` it
+ * was parsed from, a vouched-for report also comes with `json`: that text, with any top-level
+ * defaults appended, so storing it needs no JSON.stringify (the same value, in the agent's key order).
  */
-export function parseReportFast(input: unknown): ParsedReport {
-  const checked = checkReport(input);
-  if (checked !== FALLBACK) return { ok: true, report: checked as Report };
-  return parseReport(input);
+export function parseReportFast(input: unknown, text?: string): FastParsedReport {
+  const pending: Pending = [];
+  if (!checkReport(input, pending)) return parseReport(input);
+  let json = text;
+  for (const [object, key, value] of pending) {
+    object[key] = value;
+    if (json === undefined) continue;
+    const end = json.lastIndexOf('}');
+    json =
+      object === input ? `${json.slice(0, end)},${JSON.stringify(key)}:${JSON.stringify(value)}}` : undefined;
+  }
+  return json === undefined
+    ? { ok: true, report: input as Report }
+    : { ok: true, report: input as Report, json };
 }
 
-/** The compiled check alone: the parsed report, or undefined where zod has to decide. */
+/** The compiled check alone: the report (defaults filled in), or undefined where zod has to decide. */
 export function fastCheckReport(input: unknown): Report | undefined {
-  const checked = checkReport(input);
-  return checked === FALLBACK ? undefined : (checked as Report);
+  const parsed = parseReportFast(input);
+  return parsed.ok ? parsed.report : undefined;
 }

@@ -17,7 +17,8 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
   try {
     const token = authenticate(hub, req.headers.authorization);
     const { cluster, tokenId } = token instanceof Promise ? accepted(await token) : accepted(token);
-    const report = validate(parseJson(await readBody(req, hub.settings.bodyLimit)));
+    const text = (await readBody(req, hub.settings.bodyLimit)).toString('utf8');
+    const { report, json: reportJson } = validate(parseJson(text), text);
     if (report.cluster !== cluster) {
       throw new HttpError(
         403,
@@ -33,6 +34,7 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
       summary: summarizeReport(report),
       receivedAt: hub.now(),
       tokenId,
+      reportJson,
     });
     if (outcome.result === 'revoked') {
       hub.tokens.revoked(tokenId);
@@ -71,14 +73,21 @@ function accepted(check: TokenCheck): { cluster: string; tokenId: string } {
   return check;
 }
 
-function validate(input: unknown): Report {
-  const parsed = parseReportFast(input);
+/** The valid report with URLs redacted, and its JSON text when the body's text can be stored as is. */
+function validate(input: unknown, text: string): { report: Report; json?: string } {
+  const parsed = parseReportFast(input, text);
   if (!parsed.ok) {
     throw new HttpError(400, `invalid report: ${describeIssues(parsed.issues)}`, {
       issues: parsed.issues.slice(0, 50),
     });
   }
   const report = parsed.report;
-  for (const source of report.sources) source.url = redactUrl(source.url);
-  return report;
+  let json = parsed.json;
+  for (const source of report.sources) {
+    const url = redactUrl(source.url);
+    if (url === source.url) continue;
+    source.url = url;
+    json = undefined;
+  }
+  return { report, json };
 }

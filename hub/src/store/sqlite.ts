@@ -251,7 +251,7 @@ class SqliteStore implements Store {
   }
 }
 
-function toRow({ report, summary, receivedAt, tokenId }: IncomingReport): ReportRow {
+function toRow({ report, summary, receivedAt, tokenId, reportJson }: IncomingReport): ReportRow {
   return {
     cluster: report.cluster,
     seq: report.seq,
@@ -259,7 +259,7 @@ function toRow({ report, summary, receivedAt, tokenId }: IncomingReport): Report
     createdAt: report.createdAt ?? null,
     labels: JSON.stringify(report.labels),
     summary: JSON.stringify(summary),
-    report: JSON.stringify(report),
+    report: reportJson ?? JSON.stringify(report),
     previews: report.previews.map((p) => ({ ref: p.ref, preview: JSON.stringify(p) })),
     tokenId: tokenId ?? null,
   };

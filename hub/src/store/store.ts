@@ -27,6 +27,8 @@ export interface IncomingReport {
    * unrevoked for `report.cluster`, checked in the transaction that stores it (outcome `revoked`).
    */
   tokenId?: string;
+  /** `report` as JSON text, when the caller already has it (stored instead of serialising again). */
+  reportJson?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReportInput } from '../../../agent/src/report/schema.js';
@@ -155,6 +156,33 @@ describe('POST /api/v1/reports validation', () => {
     expect(text).toContain('strata_hub_reports_received_total{result="stored"} 1');
     expect(text).toContain('strata_hub_cluster_phase{cluster="prod-hz",phase="Synced"} 1');
     expect(text).toMatch(/strata_hub_cluster_last_seen_age_seconds\{cluster="prod-hz"\} \d/);
+  });
+});
+
+describe('stored reports', () => {
+  it('stores the report as sent, defaults filled in, with credentials in source URLs redacted', async () => {
+    const { token } = await hub.token('prod-hz');
+    const plain = makeReport('prod-hz', 1) as Record<string, unknown>;
+    delete plain.previews;
+    expect((await hub.post(token, plain)).status).toBe(200);
+    const first = (await body(await hub.get('/api/v1/clusters/prod-hz'))).report as ReportInput;
+    expect(first).toEqual({ ...plain, previews: [] });
+
+    const secret = makeReport('prod-hz', 2);
+    secret.sources[0]!.url = 'https://deploy:hunter2@git.example.com/fleet.git';
+    expect((await hub.post(token, secret)).status).toBe(200);
+    const second = (await body(await hub.get('/api/v1/clusters/prod-hz'))).report as ReportInput;
+    expect(second.sources[0]!.url).toBe('https://***@git.example.com/fleet.git');
+    expect(JSON.stringify(second)).not.toContain('hunter2');
+    await hub.stop();
+    for (const file of [hub.db, `${hub.db}-wal`]) {
+      try {
+        expect(readFileSync(file).includes('hunter2')).toBe(false);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    hub = await startTestHub({ dir: hub.dir });
   });
 });
 
