@@ -1,16 +1,38 @@
 import type { ClusterIdentity } from '../model/object.js';
-import type { RenderResult } from '../render/provenance.js';
-import { createRenderer } from '../render/render.js';
+import type { RenderFailure, RenderResult } from '../render/provenance.js';
+import { createParseCache, createRenderer, type EntriesResult } from '../render/render.js';
 import type { FileTree } from '../source/tree.js';
-import { countChanges, diffRenders } from './diff.js';
+import { countChanges, diffObjects, diffRenders } from './diff.js';
+import { sameSource } from './same-document.js';
 import { SameInput } from './same-input.js';
-import type { ClusterPreview, FleetPreview, PreviewSide } from './types.js';
+import type { ClusterPreview, FleetPreview, ObjectChange, PreviewSide } from './types.js';
 
 export interface FleetPreviewInput {
   base: { tree: FileTree } & PreviewSide;
   head: { tree: FileTree } & PreviewSide;
   clusters: readonly ClusterIdentity[];
+  /**
+   * Render every object of both refs for every cluster and compare them all, with no shortcut:
+   * slow; the reference the default is tested against.
+   */
+  full?: boolean;
 }
+
+const failed = (cluster: ClusterIdentity, head: RenderFailure): ClusterPreview => ({
+  cluster,
+  status: 'failed',
+  counts: { create: 0, update: 0, delete: 0 },
+  objects: [],
+  errors: head.errors.map((e) => e.toJSON()),
+});
+
+const compared = (cluster: ClusterIdentity, baseOk: boolean, objects: ObjectChange[]): ClusterPreview => ({
+  cluster,
+  status: !baseOk ? 'fixed' : objects.length > 0 ? 'changed' : 'unchanged',
+  counts: countChanges(objects),
+  objects,
+  errors: [],
+});
 
 /** One cluster's preview from its two renders. */
 export function previewCluster(
@@ -18,50 +40,75 @@ export function previewCluster(
   base: RenderResult,
   head: RenderResult,
 ): ClusterPreview {
-  if (!head.ok) {
-    return {
-      cluster,
-      status: 'failed',
-      counts: { create: 0, update: 0, delete: 0 },
-      objects: [],
-      errors: head.errors.map((e) => e.toJSON()),
-    };
-  }
-  const objects = diffRenders(base.ok ? base.objects : [], head.objects);
-  const status = !base.ok ? 'fixed' : objects.length > 0 ? 'changed' : 'unchanged';
-  return { cluster, status, counts: countChanges(objects), objects, errors: [] };
+  if (!head.ok) return failed(cluster, head);
+  return compared(cluster, base.ok, diffRenders(base.ok ? base.objects : [], head.objects));
 }
+
+/** The same from renders whose values are read only for objects that may differ. */
+function previewEntries(cluster: ClusterIdentity, base: EntriesResult, head: EntriesResult): ClusterPreview {
+  if (!head.ok) return failed(cluster, head);
+  if (!base.ok)
+    return compared(
+      cluster,
+      false,
+      diffObjects(new Map(), head.entries, { base: head.objectOf, head: head.objectOf }),
+    );
+  const read = { base: base.objectOf, head: head.objectOf, same: sameSource };
+  return compared(cluster, true, diffObjects(base.entries, head.entries, read));
+}
+
+const unchanged = (cluster: ClusterIdentity): ClusterPreview => ({
+  cluster,
+  status: 'unchanged',
+  counts: { create: 0, update: 0, delete: 0 },
+  objects: [],
+  errors: [],
+});
 
 /**
  * Renders both refs for every cluster and diffs them. Each side has one renderer, so every layer
- * file is read and parsed once for the whole fleet, not once per cluster. The head is rendered
- * first: a cluster whose head fails needs no base render, and one whose layers are identical in
- * both commits (a PR touching another region) needs neither a base render nor a diff.
+ * file is read once for the whole fleet, and a file with the same content in both refs is parsed
+ * once for both. The head is rendered first: a cluster whose head fails needs no base render, and
+ * one whose layers are identical in both commits (a PR touching another region) needs neither a
+ * base render nor a diff. Otherwise only objects that can differ are computed and compared: an
+ * object no patch changed, defined by equal documents on both sides, is the same value.
  */
 export async function previewFleet(input: FleetPreviewInput): Promise<FleetPreview> {
-  const baseRenderer = createRenderer(input.base.tree);
-  const headRenderer = createRenderer(input.head.tree);
-  const sameInput = new SameInput(input.base.tree, input.head.tree);
   const clusters = [...input.clusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const previews: ClusterPreview[] = [];
-  for (const cluster of clusters) {
-    const head = await headRenderer.render(cluster);
-    if (head.ok && (await sameInput.same(head.layers.flatMap((l) => (l.dir ? [l.dir] : []))))) {
-      previews.push({
-        cluster,
-        status: 'unchanged',
-        counts: { create: 0, update: 0, delete: 0 },
-        objects: [],
-        errors: [],
-      });
-      continue;
-    }
-    const base = head.ok ? await baseRenderer.render(cluster) : head;
-    previews.push(previewCluster(cluster, base, head));
-  }
+  const previews = input.full ? await previewFully(input, clusters) : await previewChanges(input, clusters);
   return {
     base: { ref: input.base.ref, ...(input.base.commit ? { commit: input.base.commit } : {}) },
     head: { ref: input.head.ref, ...(input.head.commit ? { commit: input.head.commit } : {}) },
     clusters: previews,
   };
+}
+
+async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
+  const parseCache = createParseCache();
+  const baseRenderer = createRenderer(input.base.tree, { parseCache });
+  const headRenderer = createRenderer(input.head.tree, { parseCache });
+  const sameInput = new SameInput(input.base.tree, input.head.tree);
+  const previews: ClusterPreview[] = [];
+  for (const cluster of clusters) {
+    const head = await headRenderer.renderEntries(cluster);
+    if (head.ok && (await sameInput.same(head.layers.flatMap((l) => (l.dir ? [l.dir] : []))))) {
+      previews.push(unchanged(cluster));
+      continue;
+    }
+    const base = head.ok ? await baseRenderer.renderEntries(cluster) : head;
+    previews.push(previewEntries(cluster, base, head));
+  }
+  return previews;
+}
+
+async function previewFully(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
+  const baseRenderer = createRenderer(input.base.tree, { readEagerly: true });
+  const headRenderer = createRenderer(input.head.tree, { readEagerly: true });
+  const previews: ClusterPreview[] = [];
+  for (const cluster of clusters) {
+    previews.push(
+      previewCluster(cluster, await baseRenderer.render(cluster), await headRenderer.render(cluster)),
+    );
+  }
+  return previews;
 }

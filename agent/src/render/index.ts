@@ -9,7 +9,9 @@ export type * from './provenance.js';
 export {
   createParseCache,
   createRenderer,
+  type EntriesResult,
   type ParseCache,
+  type RenderEntry,
   type Renderer,
   type RenderOptions,
   renderCluster,

@@ -6,14 +6,19 @@ import type { ParsedDocument } from './documents.js';
 import type { RenderError } from './errors.js';
 import { overrideImages } from './images.js';
 import { MergeError, strategicMerge } from './merge.js';
-import type { AppliedPatch, Provenance } from './provenance.js';
+import type { AppliedPatch } from './provenance.js';
+import type { RenderEntry } from './read.js';
 import { cloneJson } from './variables.js';
 
-/** An object being rendered: its current value and history. */
-export interface WorkingObject {
-  id: string;
-  object: KubeObject;
-  provenance: Provenance;
+/** An object being rendered, its value computed (`object`) or computed on demand by `objectOf`. */
+export type WorkingObject = RenderEntry;
+type ObjectOf = (w: WorkingObject) => KubeObject;
+
+/** Matches on the stand-in where it tells, so only objects a patch may change are computed. */
+function isTarget(w: WorkingObject, target: PatchTarget, objectOf: ObjectOf): boolean {
+  if (w.object || !w.view) return matchesTarget(w.object ?? objectOf(w), target);
+  if (target.labelSelector === undefined || w.viewHasLabels) return matchesTarget(w.view, target);
+  return matchesTarget(w.view, { ...target, labelSelector: undefined }) && matchesTarget(objectOf(w), target);
 }
 
 export function matchesTarget(object: KubeObject, target: PatchTarget): boolean {
@@ -43,8 +48,9 @@ export function applyPatchDocument(
   doc: ParsedDocument,
   patch: PatchSpec,
   objects: Map<string, WorkingObject>,
+  objectOf: ObjectOf,
 ): { errors: RenderError[]; deleted: WorkingObject[] } {
-  const targets = [...objects.values()].filter((w) => matchesTarget(w.object, patch.target));
+  const targets = [...objects.values()].filter((w) => isTarget(w, patch.target, objectOf));
   if (targets.length === 0) {
     if (patch.optional) return { errors: [], deleted: [] };
     const message = `target (${describeTarget(patch.target)}) matches no object in this or earlier layers; add 'optional: true' if that is expected`;
@@ -60,7 +66,7 @@ export function applyPatchDocument(
   const errors: RenderError[] = [];
   const imageUses = (patch.images ?? []).map(() => 0);
   for (const working of targets) {
-    const result = patchObject(doc, patch, working, imageUses);
+    const result = patchObject(doc, patch, working, objectOf(working), imageUses);
     if (Array.isArray(result)) errors.push(...result);
     else objects.set(working.id, result);
   }
@@ -72,6 +78,7 @@ function patchObject(
   doc: ParsedDocument,
   patch: PatchSpec,
   working: WorkingObject,
+  original: KubeObject,
   imageUses: number[],
 ): WorkingObject | RenderError[] {
   const ref = (op: AppliedPatch['op']): AppliedPatch => ({
@@ -81,11 +88,11 @@ function patchObject(
     op,
   });
   const id = working.id;
-  let object: unknown = working.object;
+  let object: unknown = original;
   const applied: AppliedPatch[] = [];
   if (patch.merge) {
     try {
-      object = strategicMerge(object, patch.merge, working.object.apiVersion, working.object.kind);
+      object = strategicMerge(object, patch.merge, original.apiVersion, original.kind);
     } catch (e) {
       if (!(e instanceof MergeError)) throw e;
       return [errorAt(doc, ['merge', ...e.path], 'patch', e.message, { object: id, patch: { op: 'merge' } })];

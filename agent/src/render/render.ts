@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { ClusterIdentity } from '../model/object.js';
+import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { matchesSelector } from '../model/selector.js';
 import type { FileTree } from '../source/tree.js';
-import { type Classified, classifyDocument, errorAt, type PatchSpec } from './classify.js';
+import { errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
+import { type LayerPlan, planLayer, refOf } from './layer-plan.js';
 import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
-import { applyPatchDocument, type WorkingObject } from './patches.js';
-import type { DocumentRef, DroppedObject, LayerReport, RenderResult } from './provenance.js';
-import { cloneJson, containsVariables, substituteVariables, type VariableProblem } from './variables.js';
+import { applyPatchDocument } from './patches.js';
+import type { DroppedObject, LayerReport, RenderFailure, RenderResult, RenderSuccess } from './provenance.js';
+import { type RenderEntry, readDocument, readObject } from './read.js';
 
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
@@ -25,6 +26,12 @@ export interface RenderOptions {
    * with the same path and content in both is parsed once. From `createParseCache()`.
    */
   parseCache?: ParseCache;
+  /**
+   * Substitute and check every document for every cluster as it is read, instead of computing the
+   * values of documents whose checks hold for every cluster only when they are used. The result is
+   * the same; for tests that compare the two.
+   */
+  readEagerly?: boolean;
 }
 
 /** Parsed YAML files by path and content, shared between renderers. */
@@ -48,7 +55,24 @@ function parseCached(cache: ParseCache | undefined, path: string, text: string):
 /** Renders many clusters from one tree, reading and parsing each file once for all of them. */
 export interface Renderer {
   render(cluster: ClusterIdentity): Promise<RenderResult>;
+  /**
+   * The same render, but values are computed only when asked for (`objectOf`), and an object no
+   * patch changed names its `source` document: for callers, such as previews, that compare most
+   * objects by where they come from rather than by value.
+   */
+  renderEntries(cluster: ClusterIdentity): Promise<EntriesResult>;
 }
+
+export type { RenderEntry };
+
+export interface EntriesSuccess extends Omit<RenderSuccess, 'objects'> {
+  /** By id, in the order `render` lists them. */
+  entries: ReadonlyMap<string, RenderEntry>;
+  /** An entry's object for this cluster (a copy of its own unless objects are shared). */
+  objectOf(entry: RenderEntry): KubeObject;
+}
+
+export type EntriesResult = RenderFailure | EntriesSuccess;
 
 /** A layer folder's documents, parsed once and shared by every cluster's render. */
 interface ParsedLayer {
@@ -58,9 +82,12 @@ interface ParsedLayer {
 
 interface ClusterRender {
   cluster: ClusterIdentity;
-  objects: Map<string, WorkingObject>;
+  objects: Map<string, RenderEntry>;
   errors: RenderError[];
   dropped: DroppedObject[];
+  eager: boolean;
+  /** An entry's object, computed once per render (patch targets may need it before the output). */
+  objectOf(entry: RenderEntry): KubeObject;
 }
 
 export function createRenderer(tree: FileTree, options: RenderOptions = {}): Renderer {
@@ -98,38 +125,71 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     return cached;
   };
 
-  return {
-    async render(cluster) {
-      fleet ??= loadFleet();
-      const { config, errors: configErrors } = await fleet;
-      if (!config) return { ok: false, errors: configErrors };
-      const { layers } = resolveLayers(config, cluster);
-      const state: ClusterRender = { cluster, objects: new Map(), errors: [], dropped: [] };
-      const reports: LayerReport[] = [];
-      for (const layer of layers) {
-        if ('reason' in layer) {
-          reports.push({ template: layer.template, used: false, reason: layer.reason });
-          continue;
+  const share = options.shareObjects === true;
+  const eager = options.readEagerly === true;
+
+  const renderEntries = async (cluster: ClusterIdentity): Promise<EntriesResult> => {
+    fleet ??= loadFleet();
+    const { config, errors: configErrors } = await fleet;
+    if (!config) return { ok: false, errors: configErrors };
+    const { layers } = resolveLayers(config, cluster);
+    const computed = new Map<RenderEntry, KubeObject>();
+    const objectOfEntry = (entry: RenderEntry) => computed.get(entry) ?? readObject(entry, cluster, share);
+    const state: ClusterRender = {
+      cluster,
+      objects: new Map(),
+      errors: [],
+      dropped: [],
+      eager,
+      objectOf: (entry) => {
+        let value = computed.get(entry);
+        if (!value) {
+          value = readObject(entry, cluster, share);
+          computed.set(entry, value);
         }
-        const parsed = await layerOf(layer.dir);
-        reports.push({
-          template: layer.template,
-          dir: layer.dir,
-          used: parsed !== undefined,
-          ...(parsed ? {} : { reason: 'no such folder' }),
-        });
-        if (!parsed) continue;
-        state.errors.push(...parsed.errors);
-        renderLayer(state, layer, parsed.docs, options.shareObjects === true);
+        return value;
+      },
+    };
+    const reports: LayerReport[] = [];
+    for (const layer of layers) {
+      if ('reason' in layer) {
+        reports.push({ template: layer.template, used: false, reason: layer.reason });
+        continue;
       }
-      if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
-      if (state.errors.length > 0) return { ok: false, errors: state.errors };
-      const objects = [...state.objects.values()].map(({ id, object, provenance }) => ({
-        id,
-        object,
-        provenance,
+      const parsed = await layerOf(layer.dir);
+      reports.push({
+        template: layer.template,
+        dir: layer.dir,
+        used: parsed !== undefined,
+        ...(parsed ? {} : { reason: 'no such folder' }),
+      });
+      if (!parsed) continue;
+      state.errors.push(...parsed.errors);
+      renderLayer(state, layer, parsed.docs);
+    }
+    if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
+    if (state.errors.length > 0) return { ok: false, errors: state.errors };
+    return {
+      ok: true,
+      entries: state.objects,
+      layers: reports,
+      dropped: state.dropped,
+      objectOf: objectOfEntry,
+    };
+  };
+
+  return {
+    renderEntries,
+    async render(cluster) {
+      const result = await renderEntries(cluster);
+      if (!result.ok) return result;
+      const { entries, layers, dropped } = result;
+      const objects = [...entries.values()].map((e) => ({
+        id: e.id,
+        object: result.objectOf(e),
+        provenance: e.provenance,
       }));
-      return { ok: true, objects, layers: reports, dropped: state.dropped };
+      return { ok: true, objects, layers, dropped };
     },
   };
 }
@@ -155,53 +215,66 @@ function noLayerFound(config: FleetConfig, reports: LayerReport[]): RenderError 
   });
 }
 
-const refOf = (doc: ParsedDocument): DocumentRef => ({
-  file: doc.file,
-  doc: doc.index,
-  line: doc.locate([]).line,
-});
-
-/** A document without `${…}` reads the same for every cluster: it is checked once and only copied per cluster. */
-const clusterIndependent = new WeakMap<ParsedDocument, { result?: Classified; errors: RenderError[] }>();
-
-function readDocument(
-  doc: ParsedDocument,
-  cluster: ClusterIdentity,
-  share: boolean,
-): { result?: Classified; errors: RenderError[] } {
-  let shared = clusterIndependent.get(doc);
-  if (!shared && !containsVariables(doc.value)) {
-    shared = classifyDocument(doc, cloneJson(doc.value));
-    if (shared.result) deepFreeze(shared.result);
-    clusterIndependent.set(doc, shared);
-  }
-  if (shared) {
-    const { result, errors } = shared;
-    if (result?.type !== 'resource' || share) return shared;
-    return { result: { ...result, object: cloneJson(result.object) }, errors };
-  }
-  const problems: VariableProblem[] = [];
-  const value = substituteVariables(doc.value, cluster, problems);
-  const errors = problems.map((p) => errorAt(doc, p.path, 'variable', p.message));
-  const classified = classifyDocument(doc, value);
-  return { result: classified.result, errors: [...errors, ...classified.errors] };
-}
-
-/** Shared documents are frozen so that no render, and no caller, can change them for the others. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 /** Adds a layer's resources (later layers replace earlier definitions), then applies its patches in order. */
-function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[], share: boolean): void {
-  const definedHere = new Map<string, ParsedDocument>();
-  const patches: { doc: ParsedDocument; patch: PatchSpec }[] = [];
+function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): void {
+  const plan = state.eager ? undefined : planLayer(docs, layer.dir, state.cluster);
+  const patches = plan ? readPatches(state, addPlanned(state, plan)) : readLayer(state, layer, docs);
+  for (const { doc, patch } of patches) {
+    const { errors, deleted } = applyPatchDocument(doc, patch, state.objects, state.objectOf);
+    state.errors.push(...errors);
+    for (const d of deleted) {
+      state.dropped.push({
+        id: d.id,
+        definedAt: d.provenance.definedAt,
+        reason: `deleted by ${doc.file} (doc ${doc.index})`,
+      });
+    }
+  }
+}
+
+type LayerPatch = { doc: ParsedDocument; patch: PatchSpec };
+
+const replacing = (earlier: RenderEntry | undefined) =>
+  earlier
+    ? [...earlier.provenance.replaced, { layer: earlier.provenance.layer, ...earlier.provenance.definedAt }]
+    : [];
+
+/** A plan's objects and drops, as reading its documents one by one would add them; its Patch documents. */
+function addPlanned(state: ClusterRender, plan: LayerPlan): readonly ParsedDocument[] {
+  if (state.objects.size === 0) state.objects = new Map(plan.objects);
+  else {
+    for (const [id, entry] of plan.objects) {
+      const earlier = state.objects.get(id);
+      if (!earlier) state.objects.set(id, entry);
+      else
+        state.objects.set(id, {
+          ...entry,
+          provenance: { ...entry.provenance, replaced: replacing(earlier) },
+        });
+    }
+  }
+  state.dropped.push(...plan.dropped);
+  return plan.patches;
+}
+
+function readPatches(state: ClusterRender, docs: readonly ParsedDocument[]): LayerPatch[] {
+  const patches: LayerPatch[] = [];
   for (const doc of docs) {
-    const { result, errors } = readDocument(doc, state.cluster, share);
+    const { result, errors } = readDocument(doc, state.cluster, state.eager);
+    state.errors.push(...errors);
+    if (!result || errors.length > 0 || result.type !== 'patch') continue;
+    if (result.clusterSelector && !matchesSelector(result.clusterSelector, state.cluster.labels)) continue;
+    patches.push({ doc, patch: result.patch });
+  }
+  return patches;
+}
+
+/** Reads a layer's documents one by one for this cluster: its resources are added, its patches returned. */
+function readLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): LayerPatch[] {
+  const definedHere = new Map<string, ParsedDocument>();
+  const patches: LayerPatch[] = [];
+  for (const doc of docs) {
+    const { result, errors, object, view, viewHasLabels } = readDocument(doc, state.cluster, state.eager);
     state.errors.push(...errors);
     if (!result || errors.length > 0) continue;
     if (result.clusterSelector && !matchesSelector(result.clusterSelector, state.cluster.labels)) {
@@ -230,25 +303,10 @@ function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[],
       continue;
     }
     definedHere.set(result.id, doc);
-    const earlier = state.objects.get(result.id);
-    const replaced = earlier
-      ? [...earlier.provenance.replaced, { layer: earlier.provenance.layer, ...earlier.provenance.definedAt }]
-      : [];
-    state.objects.set(result.id, {
-      id: result.id,
-      object: result.object,
-      provenance: { layer: layer.dir, definedAt: refOf(doc), replaced, patches: [] },
-    });
+    const replaced = replacing(state.objects.get(result.id));
+    const provenance = { layer: layer.dir, definedAt: refOf(doc), replaced, patches: [] };
+    const value = object ? { object } : { view, viewHasLabels };
+    state.objects.set(result.id, { id: result.id, provenance, source: doc, ...value });
   }
-  for (const { doc, patch } of patches) {
-    const { errors, deleted } = applyPatchDocument(doc, patch, state.objects);
-    state.errors.push(...errors);
-    for (const d of deleted) {
-      state.dropped.push({
-        id: d.id,
-        definedAt: d.provenance.definedAt,
-        reason: `deleted by ${doc.file} (doc ${doc.index})`,
-      });
-    }
-  }
+  return patches;
 }

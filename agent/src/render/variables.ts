@@ -10,7 +10,8 @@ export interface VariableProblem {
 // `$${` is an escape for a literal `${`; `${cluster.…}` is a variable; other `${…}` (shell, Helm) pass through.
 const TOKEN = /\$\$\{|\$\{cluster\.([^}]*)(\})?/g;
 
-function resolve(expr: string, cluster: ClusterIdentity): string | undefined {
+/** The value of `${cluster.EXPR}` for this cluster, or `undefined` when it has none. */
+export function resolveVariable(expr: string, cluster: ClusterIdentity): string | undefined {
   if (expr === 'name') return cluster.name;
   if (expr.startsWith('labels.')) {
     const key = expr.slice('labels.'.length);
@@ -32,7 +33,7 @@ function substituteString(
       problems.push({ path: [...path], message: `unterminated variable '${match}' (missing '}')` });
       return match;
     }
-    const value = resolve(expr!, cluster);
+    const value = resolveVariable(expr!, cluster);
     if (value === undefined) {
       const label = expr!.startsWith('labels.');
       problems.push({
@@ -85,6 +86,29 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
   } else {
     target[key] = value;
   }
+}
+
+/**
+ * Every `${cluster.EXPR}` expression in `value`'s strings, or `undefined` when one is unterminated
+ * (a problem for every cluster). A cluster reads the value without problems exactly when each
+ * expression resolves for it.
+ */
+export function variablesOf(value: unknown): string[] | undefined {
+  const found = new Set<string>();
+  let broken = false;
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (!v.includes('${')) return;
+      for (const m of v.matchAll(TOKEN)) {
+        if (m[0] === '$${') continue;
+        if (!m[2]) broken = true;
+        else found.add(m[1]!);
+      }
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return broken ? undefined : [...found];
 }
 
 /** Whether any string in `value` holds `${` (a variable or an escape), so it must be substituted per cluster. */
