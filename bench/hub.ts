@@ -11,8 +11,9 @@
  *   npm run bench:hub -- --clusters 1000 --reports 20000 --concurrency 64 --rate 5000
  *
  * Per fleet size: the bare baseline and the hub in a closed loop (`concurrency` requests in flight:
- * the sustained maximum), then the hub paced at `--rate` reports/s (default 80% of that maximum),
- * whose latency counts from each request's scheduled time.
+ * the sustained maximum), then the bare server and the hub paced at `--rate` reports/s (default 80%
+ * of that maximum), whose latency counts from each request's scheduled time: the paced bare row is
+ * the latency floor of the load generator itself at that rate.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     `  load average now: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
   );
   console.log(
-    'target                 clusters  reports   reports/s   p50 ms   p99 ms   max ms   hub CPU s   reports/CPU-s',
+    'target                   clusters  reports   reports/s   p50 ms   p99 ms   max ms   hub CPU s   reports/CPU-s',
   );
   for (const clusters of sizes) {
     const reports = Number(values.reports ?? Math.max(20_000, clusters * 3));
@@ -106,6 +107,9 @@ async function main(): Promise<void> {
         reports: Math.min(reports, rate * 10),
         warmup: Math.min(plan.warmup, rate),
       };
+      // The same paced load against the bare server: the latency this load generator and machine
+      // show at that rate with no hub work at all (the floor for the paced hub row).
+      await measure(`bare node:http @ ${rate}/s`, clusters, paced, pin, ['--role', 'bare']);
       await measure(`strata hub @ ${rate}/s`, clusters, paced, pin, hubArgs(join(dir, 'paced.db')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -152,7 +156,7 @@ async function measure(
     const failures = Object.entries(result.failures).map(([k, v]) => `${k}:${v}`);
     console.log(
       [
-        name.padEnd(22),
+        name.padEnd(24),
         String(clusters).padStart(8),
         String(result.reports).padStart(8),
         result.perSecond.toFixed(0).padStart(11),
