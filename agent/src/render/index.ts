@@ -10,6 +10,7 @@ export {
   createParseCache,
   createRenderer,
   type EntriesResult,
+  type EntriesSuccess,
   type ParseCache,
   type RenderEntry,
   type Renderer,
