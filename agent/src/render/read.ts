@@ -88,10 +88,24 @@ function templateOf(doc: ParsedDocument): DocumentFacts['template'] {
   if (CLASSIFIED_TEXT.some((field) => containsVariables(field(value)))) return undefined;
   const variables = variablesOf(value);
   if (!variables) return undefined;
-  const { result, errors } = classifyDocument(doc, cloneJson(value));
+  const { result, errors } = classifyDocument(doc, classifiable(value));
   if (errors.length > 0 || result?.type !== 'resource') return undefined;
-  deepFreeze(result);
   return { result, variables, labelsVary: containsVariables(result.object.metadata.labels) };
+}
+
+/**
+ * A copy of a resource document that classification may change: it only removes the cluster
+ * selector annotation, so only the top, `metadata` and its annotations are copied. The rest is
+ * shared with the document, which nothing changes.
+ */
+function classifiable(value: Record<string, unknown>): Record<string, unknown> {
+  const metadata = value.metadata;
+  if (!isMap(metadata)) return { ...value };
+  const annotations = metadata.annotations;
+  return {
+    ...value,
+    metadata: { ...metadata, ...(isMap(annotations) ? { annotations: { ...annotations } } : {}) },
+  };
 }
 
 /** Whether a Patch document, whatever the cluster: read for each cluster, as patches are. */
