@@ -6,10 +6,10 @@
  *     baseline (an idle `node` process) (target ≤ 70 MB);
  *  3. time from a push to the object applied, with POST /sync and with a 5 s schedule.
  * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone.
- * The agent runs from the compiled dist/ when present (what the image ships), else through tsx.
+ * The agent runs as the image runs it (the Dockerfile's ENTRYPOINT and ENV, on the compiled dist/).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { GitSource } from '../agent/src/source/git.js';
 import { labDown, labUp } from '../test/cluster/lab-api.js';
 import { commitFiles, createRepo, git, startGitServer } from '../test/git/index.js';
+import { execForm, parseDockerfile, stageEnv } from '../test/unit/dockerfile/dockerfile.js';
 
 const silent = pino({ level: 'silent' });
 const fetchOnly = process.argv.includes('--fetch-only');
@@ -102,13 +103,28 @@ async function benchFetch(tmp: string): Promise<void> {
   }
 }
 
-/** The compiled agent when dist/ is newer than every source file, else the sources through tsx. */
-function agentCommand(): string[] {
+/**
+ * How the image runs the agent: the runtime stage's ENTRYPOINT (its /app paths pointing into this
+ * repository) and ENV, read from the Dockerfile, so the bench measures exactly what ships. Falls back
+ * to the sources through tsx when dist/ is older than them.
+ */
+function agentLaunch(): { command: string[]; env: Record<string, string> } {
+  const runtime = parseDockerfile(readFileSync(path.resolve('Dockerfile'), 'utf8')).at(-1);
+  const entry = runtime?.instructions.find((i) => i.keyword === 'ENTRYPOINT');
+  const argv = entry && execForm(entry);
+  if (!runtime || !argv || argv[0] !== 'node') throw new Error('Dockerfile: no exec-form node ENTRYPOINT');
+  const env = stageEnv(runtime);
   const dist = path.resolve('dist/agent/src/cli.js');
   if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource(path.resolve('agent/src'))) {
-    return [process.execPath, dist];
+    return {
+      command: [process.execPath, ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${process.cwd()}/`))],
+      env,
+    };
   }
-  return [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')];
+  return {
+    command: [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')],
+    env,
+  };
 }
 
 function newestSource(dir: string): number {
@@ -118,6 +134,21 @@ function newestSource(dir: string): number {
     newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
   }
   return newest;
+}
+
+/** The agent's own heap figures from its /metrics (prom-client's default Node metrics). */
+async function heapFigures(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string, space?: string) => {
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`strata_agent_${name}`) && (!space || l.includes(`space="${space}"`)));
+    return Number(line?.split(' ').at(-1) ?? Number.NaN);
+  };
+  const spaces = ['new', 'old', 'code', 'large_object']
+    .map((s) => `${s} ${mb(value('nodejs_heap_space_size_total_bytes', s))}`)
+    .join(', ');
+  return `heap used ${mb(value('nodejs_heap_size_used_bytes'))} of ${mb(value('nodejs_heap_size_total_bytes'))} (${spaces}); external ${mb(value('nodejs_external_memory_bytes'))}`;
 }
 
 async function nodeBaseline(): Promise<number> {
@@ -135,9 +166,11 @@ interface AgentRun {
 }
 
 async function runAgent(configFile: string): Promise<AgentRun> {
-  const [cmd, ...args] = agentCommand() as [string, ...string[]];
+  const { command, env } = agentLaunch();
+  const [cmd, ...args] = command as [string, ...string[]];
   const child = spawn(cmd, [...args, 'agent', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -201,11 +234,17 @@ async function benchCluster(tmp: string): Promise<void> {
       manual.push(performance.now() - t);
     }
     const mem = await rssOf(agent.pid);
+    const heap = await heapFigures(agent.port);
     agent.stop();
     console.log('\n## Agent managing 1,000 objects (999 ConfigMaps + 1 Namespace), real kube-apiserver');
-    console.log(`agent run from: ${agentCommand().slice(1).join(' ')}`);
+    const launch = agentLaunch();
+    const envText = Object.entries(launch.env)
+      .map(([k, v]) => `${k}=${v} `)
+      .join('');
+    console.log(`agent run as the image does: ${envText}node ${launch.command.slice(1).join(' ')}`);
     console.log(`first full sync of 1,000 objects: ${ms(firstSync)}`);
     console.log(`agent RSS after 6 reconciles: ${mb(mem.rss)} (peak ${mb(mem.hwm)}); target ≤ 70 MB`);
+    console.log(`agent heap after 6 reconciles: ${heap}`);
     console.log(`Node's own baseline (idle node -e): ${mb(baseline)}`);
     console.log(
       `push → applied with POST /sync: median ${ms(median(manual))} [${manual.map((x) => x.toFixed(0)).join(', ')}]`,

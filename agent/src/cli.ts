@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { tuneHeapForAgent } from './heap.js';
+import { tuneV8ForAgent } from './memory.js';
 import { VERSION } from './version.js';
 
 /** A CLI verb: parses its own arguments and returns the process exit code. */
@@ -40,8 +40,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`strata: unknown command '${verb}'\n\n${USAGE}\n`);
     return 2;
   }
-  // Before the agent's modules load: its heap settings then hold from the first allocation.
-  if (verb === 'agent') tuneHeapForAgent();
+  // Before the agent's modules load: its V8 settings then hold from the first allocation.
+  if (verb === 'agent') tuneV8ForAgent();
   const command = await load();
   return command(rest);
 }

@@ -11,6 +11,7 @@ import {
   parseDockerfile,
   runCommands,
   type Stage,
+  stageEnv,
 } from './dockerfile.js';
 
 const repo = resolve(import.meta.dirname, '../../..');
@@ -131,6 +132,10 @@ describe('Dockerfile', () => {
     const entrypoints = instructions(runtime, 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
     expect(execForm(entrypoints[0]!)).toEqual(['node', '/app/dist/agent/src/cli.js']);
+  });
+
+  it('runs in production mode with one malloc arena (issue 5: the agent resident memory)', () => {
+    expect(stageEnv(runtime)).toMatchObject({ NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' });
   });
 
   it('copies only package.json, node_modules and dist from the build stage into the runtime', () => {

@@ -103,3 +103,19 @@ export function isIgnored(path: string, dockerignore: string): boolean {
     return re.test(clean) || (!p.includes('/') && re.test(clean.split('/').at(-1) ?? ''));
   });
 }
+
+/** The environment a stage's ENV lines set (`ENV KEY=value …`, or the old `ENV KEY value`). */
+export function stageEnv(stage: Stage): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { keyword, args } of stage.instructions) {
+    if (keyword !== 'ENV') continue;
+    const text = args.trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(text)) {
+      const [key, ...rest] = text.split(/\s+/);
+      if (key) env[key] = rest.join(' ');
+      continue;
+    }
+    for (const m of text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g)) env[m[1]!] = m[3] ?? m[2]!;
+  }
+  return env;
+}
