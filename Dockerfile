@@ -17,6 +17,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY agent/src ./agent/src
 COPY hub/src ./hub/src
+COPY tools/bundle.ts ./tools/bundle.ts
 RUN npm run build \
  && node dist/agent/src/cli.js --version \
  && npm prune --omit=dev
@@ -36,5 +37,5 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 USER 10001:10001
 EXPOSE 9090 8080
-ENTRYPOINT ["node", "/app/dist/agent/src/cli.js"]
+ENTRYPOINT ["node", "/app/dist/bundle/strata.js"]
 CMD ["--help"]

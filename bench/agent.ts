@@ -5,7 +5,7 @@
  *  2. RSS of an agent process managing 1,000 objects on a real lab cluster, beside Node's own
  *     baseline (an idle `node` process) (target ≤ 70 MB);
  *  3. time from a push to the object applied, with POST /sync and with a 5 s schedule.
- * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone.
+ * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone, `--agent-only` parts 2–3.
  * The agent runs as the image runs it (the Dockerfile's ENTRYPOINT and ENV, on the compiled dist/).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -32,10 +32,10 @@ function median(xs: number[]): number {
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-async function rssOf(pid: number): Promise<{ rss: number; hwm: number }> {
+async function rssOf(pid: number): Promise<{ rss: number; hwm: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 async function benchFetch(tmp: string): Promise<void> {
@@ -114,12 +114,10 @@ function agentLaunch(): { command: string[]; env: Record<string, string> } {
   const argv = entry && execForm(entry);
   if (!runtime || !argv || argv[0] !== 'node') throw new Error('Dockerfile: no exec-form node ENTRYPOINT');
   const env = stageEnv(runtime);
-  const dist = path.resolve('dist/agent/src/cli.js');
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource(path.resolve('agent/src'))) {
-    return {
-      command: [process.execPath, ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${process.cwd()}/`))],
-      env,
-    };
+  const args = argv.slice(1).map((a) => a.replace(/^\/app\//, `${process.cwd()}/`));
+  const script = args.find((a) => a.endsWith('.js'));
+  if (script && existsSync(script) && statSync(script).mtimeMs >= newestSource(path.resolve('agent/src'))) {
+    return { command: [process.execPath, ...args], env };
   }
   return {
     command: [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')],
@@ -234,6 +232,9 @@ async function benchCluster(tmp: string): Promise<void> {
       manual.push(performance.now() - t);
     }
     const mem = await rssOf(agent.pid);
+    // BENCH_AGENT_SMAPS=FILE keeps the agent's memory map for a closer look.
+    if (process.env.BENCH_AGENT_SMAPS)
+      await writeFile(process.env.BENCH_AGENT_SMAPS, await readFile(`/proc/${agent.pid}/smaps`));
     const heap = await heapFigures(agent.port);
     agent.stop();
     console.log('\n## Agent managing 1,000 objects (999 ConfigMaps + 1 Namespace), real kube-apiserver');
@@ -243,7 +244,9 @@ async function benchCluster(tmp: string): Promise<void> {
       .join('');
     console.log(`agent run as the image does: ${envText}node ${launch.command.slice(1).join(' ')}`);
     console.log(`first full sync of 1,000 objects: ${ms(firstSync)}`);
-    console.log(`agent RSS after 6 reconciles: ${mb(mem.rss)} (peak ${mb(mem.hwm)}); target ≤ 70 MB`);
+    console.log(
+      `agent RSS after 6 reconciles: ${mb(mem.rss)} (peak ${mb(mem.hwm)}; anonymous ${mb(mem.anon)}, file-backed ${mb(mem.file)}); target ≤ 70 MB`,
+    );
     console.log(`agent heap after 6 reconciles: ${heap}`);
     console.log(`Node's own baseline (idle node -e): ${mb(baseline)}`);
     console.log(
@@ -278,7 +281,7 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(tmpdir(), 'strata-bench-agent-'));
   try {
     console.log(`# bench:agent (node ${process.version}, ${execFileSync('nproc').toString().trim()} cores)`);
-    await benchFetch(tmp);
+    if (!process.argv.includes('--agent-only')) await benchFetch(tmp);
     if (!fetchOnly) await benchCluster(tmp);
   } finally {
     await rm(tmp, { recursive: true, force: true });

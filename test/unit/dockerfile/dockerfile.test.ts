@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeReport } from '../hub/helpers.js';
 import {
   type Copy,
   execForm,
@@ -131,7 +132,8 @@ describe('Dockerfile', () => {
     expect(user).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
     const entrypoints = instructions(runtime, 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
-    expect(execForm(entrypoints[0]!)).toEqual(['node', '/app/dist/agent/src/cli.js']);
+    // The bundle (tools/bundle.ts, built by `npm run build`): issue 5, the agent's resident memory.
+    expect(execForm(entrypoints[0]!)).toEqual(['node', '/app/dist/bundle/strata.js']);
   });
 
   it('runs in production mode with one malloc arena (issue 5: the agent resident memory)', () => {
@@ -189,6 +191,58 @@ describe('Dockerfile replayed outside Docker', () => {
     const out = execFileSync(process.execPath, [script, '--version'], { cwd: app, encoding: 'utf8' });
     expect(out.trim()).toBe(pkg.version);
   });
+
+  it('runs every verb from the entrypoint (each one its own chunk of the bundle)', () => {
+    const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;
+    const script = join(app, entry[1]!.replace(/^\/app\//, ''));
+    const usage = execFileSync(process.execPath, [script, '--help'], { cwd: app, encoding: 'utf8' });
+    const verbs = usage
+      .slice(usage.indexOf('Commands:'))
+      .match(/^ {2}[a-z]+$/gm)
+      ?.map((v) => v.trim());
+    expect(verbs).toEqual(['render', 'plan', 'apply', 'preview', 'agent', 'hub']);
+    for (const verb of verbs!) {
+      const out = execFileSync(process.execPath, [script, verb, '--help'], { cwd: app, encoding: 'utf8' });
+      expect(out, `strata ${verb} --help`).toMatch(new RegExp(`strata ${verb}\\b`));
+    }
+  }, 60_000);
+
+  it('serves the hub from the entrypoint, its writer thread committing a report', async () => {
+    const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;
+    const script = join(app, entry[1]!.replace(/^\/app\//, ''));
+    const db = join(work, 'hub.db');
+    const token = execFileSync(process.execPath, [script, 'hub', 'token', 'create', 'edge-1', '--db', db], {
+      cwd: app,
+      encoding: 'utf8',
+    }).trim();
+    const hub = spawn(process.execPath, [script, 'hub', 'serve', '--db', db, '--listen', '127.0.0.1:0'], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        hub.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"url":"(http:[^"]+)"/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        hub.once('exit', (code) => reject(new Error(`hub exited with ${code} before listening: ${out}`)));
+      });
+      const res = await fetch(`${url}/api/v1/reports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(makeReport('edge-1', 1)),
+      });
+      expect(res.status).toBe(200);
+      const state = (await (await fetch(`${url}/api/v1/clusters/edge-1`)).json()) as {
+        cluster: { seq: number };
+      };
+      expect(state.cluster.seq).toBe(1);
+    } finally {
+      hub.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('leaves no development-only package in the runtime node_modules, and every dependency', () => {
     const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as {
