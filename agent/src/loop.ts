@@ -1,6 +1,6 @@
 /**
  * The reconcile loop: for each source, fetch → render → plan → apply → prune → health → report.
- * Each source runs on its own schedule (node-cron), on a manual trigger (POST /sync, SIGHUP) and,
+ * Each source runs on its own schedule (its interval on the wall clock, or a node-cron expression), on a manual trigger (POST /sync, SIGHUP) and,
  * for folders, on file changes (chokidar, debounced). A failure backs off with jitter; one
  * broken source never stops another. Triggers that arrive during a reconcile coalesce into one
  * more reconcile right after it.
@@ -218,15 +218,38 @@ class SourceRunner {
 
   start(): void {
     const { config } = this.source;
-    const expression = config.schedule ?? intervalToCron(config.interval);
-    if (expression)
-      this.task = cron.schedule(expression, () => this.tick(), { name: `strata-${config.name}` });
+    if (config.schedule)
+      this.task = cron.schedule(config.schedule, () => this.tick(), { name: `strata-${config.name}` });
+    else if (intervalToCron(config.interval)) this.onWallClock(config.interval);
     else this.timer = setInterval(() => this.tick(), config.interval);
     if (config.kind === 'folder') this.watchFolder(config.url, config.debounce);
     const drift = this.opts.driftIntervalMs;
     // Every reconcile plans against the live objects, so a drift check is simply an extra reconcile.
     if (drift && drift < config.interval) this.driftTimer = setInterval(() => this.tick('drift'), drift);
     void this.run('start');
+  }
+
+  /**
+   * Ticks on the local wall clock's multiples of `ms` (every 5 s at :00, :05, …; every 15 min at :00,
+   * :15, …), as intervalToCron's expression would under node-cron, but on a plain timer: node-cron
+   * reads the time through Intl.DateTimeFormat, and loading ICU's data costs the agent ~6 MB resident.
+   */
+  private onWallClock(ms: number): void {
+    const next = (t: number) => {
+      const offset = new Date(t).getTimezoneOffset() * 60_000;
+      return (Math.floor((t - offset) / ms) + 1) * ms + offset;
+    };
+    let due = next(Date.now());
+    const arm = () => {
+      this.timer = setTimeout(() => {
+        if (this.stopping) return;
+        this.tick();
+        // A timer can fire a moment before `due` by the wall clock: never tick twice for one slot.
+        due = next(Math.max(Date.now(), due));
+        arm();
+      }, due - Date.now());
+    };
+    arm();
   }
 
   /** Reconcile now, or once more right after the reconcile in flight. */
@@ -246,6 +269,7 @@ class SourceRunner {
     this.stopping = true;
     await this.task?.stop();
     clearInterval(this.timer);
+    clearTimeout(this.timer);
     clearInterval(this.driftTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.debounce);
