@@ -166,7 +166,9 @@ interface AgentRun {
 async function runAgent(configFile: string): Promise<AgentRun> {
   const { command, env } = agentLaunch();
   const [cmd, ...args] = command as [string, ...string[]];
-  const child = spawn(cmd, [...args, 'agent', '--config', configFile], {
+  // BENCH_AGENT_NODE_ARGS='--flag …' adds Node/V8 options to the agent's command line (experiments).
+  const extra = process.env.BENCH_AGENT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(cmd, [...extra, ...args, 'agent', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -236,18 +238,28 @@ async function benchCluster(tmp: string): Promise<void> {
     if (process.env.BENCH_AGENT_SMAPS)
       await writeFile(process.env.BENCH_AGENT_SMAPS, await readFile(`/proc/${agent.pid}/smaps`));
     const heap = await heapFigures(agent.port);
+    // The agent idles between reconciles: its resident memory there, once V8's memory reducer has run.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const idle = await rssOf(agent.pid);
+    const idleHeap = await heapFigures(agent.port);
     agent.stop();
     console.log('\n## Agent managing 1,000 objects (999 ConfigMaps + 1 Namespace), real kube-apiserver');
     const launch = agentLaunch();
     const envText = Object.entries(launch.env)
       .map(([k, v]) => `${k}=${v} `)
       .join('');
-    console.log(`agent run as the image does: ${envText}node ${launch.command.slice(1).join(' ')}`);
+    const extraArgs = process.env.BENCH_AGENT_NODE_ARGS ? `${process.env.BENCH_AGENT_NODE_ARGS} ` : '';
+    console.log(
+      `agent run as the image does: ${envText}node ${extraArgs}${launch.command.slice(1).join(' ')}`,
+    );
     console.log(`first full sync of 1,000 objects: ${ms(firstSync)}`);
     console.log(
       `agent RSS after 6 reconciles: ${mb(mem.rss)} (peak ${mb(mem.hwm)}; anonymous ${mb(mem.anon)}, file-backed ${mb(mem.file)}); target ≤ 70 MB`,
     );
     console.log(`agent heap after 6 reconciles: ${heap}`);
+    console.log(
+      `agent RSS 12 s later, idle: ${mb(idle.rss)} (anonymous ${mb(idle.anon)}, file-backed ${mb(idle.file)}); heap: ${idleHeap}`,
+    );
     console.log(`Node's own baseline (idle node -e): ${mb(baseline)}`);
     console.log(
       `push → applied with POST /sync: median ${ms(median(manual))} [${manual.map((x) => x.toFixed(0)).join(', ')}]`,
