@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { intervalToCron } from './config/duration.js';
 import type { SourceConfig } from './config/schema.js';
 import type { KubeClient } from './kube/types.js';
+import { collectWhenIdle } from './memory.js';
 import { type ClusterIdentity, groupOf, type KubeObject } from './model/object.js';
 import { PRUNE_ANNOTATION } from './prune/select.js';
 import { formatRenderError, type RenderError, renderCluster } from './render/index.js';
@@ -261,6 +262,7 @@ class SourceRunner {
     }
     this.inflight = this.loop(reason).finally(() => {
       this.inflight = undefined;
+      collectWhenIdle();
     });
     return this.inflight;
   }
