@@ -53,7 +53,8 @@ function lockHolder(lock: string): number | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { TestProject } from 'vitest/node';
 import { labDown, labUp } from '../cluster/lab-api.js';
+import { processAlive } from '../cluster/lab-lock.js';
 import { LAB_CLUSTER_NAMES } from './support/lab.js';
 
 const LAB_ROOT = '.lab';
@@ -43,14 +44,5 @@ async function reapAbandonedLabs(log: Logger): Promise<void> {
     const stopped = await labDown(join(root, entry), log);
     rmSync(join(root, entry), { recursive: true, force: true });
     log.warn({ dir: join(root, entry), stopped }, 'removed the lab of an e2e run that did not tear down');
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
