@@ -178,6 +178,13 @@ async function main(): Promise<void> {
     const strataRepo = resolve(WORK, 'repo-strata');
     const kubectlRepo = resolve(WORK, 'repo-kubectl');
     const state = resolve(WORK, `state-${run}`);
+    /** `strata apply` of the bench repository as its own process; resolves to its wall time. */
+    const runStrataApply = (applySet: string, stateDir: string) =>
+      runProcess(process.execPath, [
+        ...strata,
+        ...['apply', '--repo', strataRepo, '--cluster', 'bench', '--kubeconfig', kubeconfig],
+        ...['--applyset', applySet, '--state', stateDir, '--format', 'json'],
+      ]);
     const strataTimes: number[] = [];
     const strataPeaks: number[] = [];
     const kubectlTimes: number[] = [];
@@ -188,22 +195,10 @@ async function main(): Promise<void> {
       writeRepo(strataRepo, configMaps(sNs, N, '1'));
       const kubectlDir = writeRepo(kubectlRepo, configMaps(kNs, N, '1'));
       strataTimes.push(
-        await runProcess(process.execPath, [
-          ...strata,
-          'apply',
-          '--repo',
-          strataRepo,
-          '--cluster',
-          'bench',
-          '--kubeconfig',
-          kubeconfig,
-          '--applyset',
+        await runStrataApply(
           round === 1 ? `bench-${run}` : `bench-${run}-r0`,
-          '--state',
           round === 1 ? state : `${state}-r0`,
-          '--format',
-          'json',
-        ]),
+        ),
       );
       strataPeaks.push(lastPeakKb);
       kubectlTimes.push(
@@ -247,22 +242,7 @@ async function main(): Promise<void> {
       if (value.counts.unchanged !== N + 0 || value.errors.length)
         throw new Error(`no-op was not a no-op: ${JSON.stringify(value.counts)}`);
     }
-    const cliNoop = await runProcess(process.execPath, [
-      ...strata,
-      'apply',
-      '--repo',
-      strataRepo,
-      '--cluster',
-      'bench',
-      '--kubeconfig',
-      kubeconfig,
-      '--applyset',
-      `bench-${run}`,
-      '--state',
-      state,
-      '--format',
-      'json',
-    ]);
+    const cliNoop = await runStrataApply(`bench-${run}`, state);
     const cliNoopPeakKb = lastPeakKb;
     const diffs: number[] = [];
     for (let i = 0; i < 3; i++) {
