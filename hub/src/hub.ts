@@ -1,11 +1,13 @@
-/** Assembles a running hub: the SQLite store, the HTTP server, and the history retention timer. */
+/** Assembles a running hub: the store (SQLite or PostgreSQL), the HTTP server, and the history retention timer. */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HubSettings } from './api/router.js';
 import { createHub, type HubServer, serveHub } from './api/server.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openStore } from './store/open.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 
 export interface HubOptions {
+  /** A SQLite file path, or a `postgres://` URL (then any number of hubs may share the database). */
   db: string;
   host: string;
   port: number;
@@ -26,14 +28,18 @@ export interface RunningHub extends HubServer {
 
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
-  const store = openSqliteStore(options.db, {
+  const store = await openStore(options.db, {
     retention,
     synchronous: options.synchronous ?? 'full',
     writer: 'thread',
   });
   const hub = createHub(store, options.logger, options.settings);
+  const holder = randomUUID();
+  // Hubs sharing one database take turns: whoever claims the lease prunes, the others skip this hour.
   const prune = async () => {
-    const dropped = await store.pruneHistory(Date.now());
+    const now = Date.now();
+    if (!(await store.claimLease('history-retention', holder, now, PRUNE_EVERY_MS - 60_000))) return;
+    const dropped = await store.pruneHistory(now);
     if (dropped > 0) options.logger.info({ dropped }, 'Dropped reports older than the retention period.');
   };
   await prune();

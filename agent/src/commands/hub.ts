@@ -4,13 +4,15 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { startHub } from '../../../hub/src/hub.js';
-import { openSqliteStore } from '../../../hub/src/store/sqlite.js';
+import { openStore } from '../../../hub/src/store/open.js';
+import { redactDbUrl } from '../../../hub/src/store/postgres.js';
 import { UsageError } from '../cli-args.js';
 import { reportJsonSchema } from '../report/schema.js';
 
 const USAGE = `Usage:
   strata hub serve [--db FILE] [--listen HOST:PORT] [options]
-      --db FILE               SQLite database (default ./strata-hub.db)
+      --db FILE|URL           SQLite database file (default ./strata-hub.db), or postgres://USER@HOST/DB
+                              (PostgreSQL: any number of hubs may serve the same database)
       --listen HOST:PORT      address to serve on (default 127.0.0.1:8080)
       --read-token-file FILE  require this token for the read API and dashboard (Bearer or Basic password)
       --body-limit BYTES      largest accepted report (default 4194304)
@@ -18,9 +20,9 @@ const USAGE = `Usage:
       --history-days D        drop history older than D days (default 30)
       --stale-after SECONDS   show a cluster as stale after this silence (default 600)
       --synchronous full|normal  SQLite durability (default full: survives power loss)
-  strata hub token create CLUSTER [--db FILE]   print a new token for CLUSTER (shown once)
-  strata hub token revoke ID [--db FILE]        revoke a token by its id
-  strata hub token list [--db FILE]             list tokens (ids, clusters, state; never secrets)
+  strata hub token create CLUSTER [--db FILE|URL]   print a new token for CLUSTER (shown once)
+  strata hub token revoke ID [--db FILE|URL]        revoke a token by its id (every hub refuses it from then on)
+  strata hub token list [--db FILE|URL]             list tokens (ids, clusters, state; never secrets)
   strata hub report-schema                      print the report JSON Schema`;
 
 export default async function hub(argv: string[]): Promise<number> {
@@ -91,7 +93,10 @@ async function serve(argv: string[]): Promise<number> {
       maxAgeMs: positive('--history-days', values['history-days']) * 24 * 3600_000,
     },
   });
-  logger.info({ url: running.url, db: values.db, readAuth: readToken !== undefined }, 'Hub listening.');
+  logger.info(
+    { url: running.url, db: redactDbUrl(values.db), readAuth: readToken !== undefined },
+    'Hub listening.',
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'Stopping.');
@@ -112,7 +117,7 @@ async function token(argv: string[]): Promise<number> {
     strict: true,
   });
   const [action, arg] = positionals;
-  const store = openSqliteStore(values.db, {
+  const store = await openStore(values.db, {
     retention: { keepReports: 200, maxAgeMs: Number.MAX_SAFE_INTEGER },
   });
   try {

@@ -1,25 +1,9 @@
-/** Opening the hub's SQLite file: pragmas and schema migration, shared by the store and its writer thread. */
+/** Opening the hub's SQLite file: pragmas and schema migrations, shared by the store and its writer thread. */
 import Database from 'better-sqlite3';
+import { latestVersion, pendingMigrations } from './migrations.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 export type Synchronous = 'full' | 'normal';
-
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tokens (
-  id TEXT PRIMARY KEY, cluster TEXT NOT NULL, hash TEXT NOT NULL,
-  created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE IF NOT EXISTS clusters (
-  name TEXT PRIMARY KEY, labels TEXT NOT NULL, seq INTEGER NOT NULL,
-  received_at INTEGER NOT NULL, summary TEXT NOT NULL, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reports (
-  id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  created_at TEXT, applied INTEGER NOT NULL, summary TEXT NOT NULL, UNIQUE (cluster, seq));
-CREATE INDEX IF NOT EXISTS reports_by_time ON reports (received_at);
-CREATE TABLE IF NOT EXISTS previews (
-  cluster TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  preview TEXT NOT NULL, PRIMARY KEY (cluster, ref));
-`;
 
 /** Opens the database file; `migrate` creates or checks the schema (done once, by the store). */
 export function openDatabase(file: string, synchronous: Synchronous, migrate: boolean): Database.Database {
@@ -33,11 +17,14 @@ export function openDatabase(file: string, synchronous: Synchronous, migrate: bo
   return db;
 }
 
-function migrateSchema(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`hub database schema version ${version} is newer than this hub (${SCHEMA_VERSION})`);
+/** Applies the migrations above the file's `user_version`, each with its version bump in one transaction. */
+export function migrateSchema(db: Database.Database, migrations = SQLITE_MIGRATIONS): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of pendingMigrations('SQLite', current, migrations)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
   }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  return latestVersion(migrations);
 }

@@ -177,6 +177,11 @@ class SqliteStore implements Store {
       allPreviews: db.prepare<[], PreviewRow>('SELECT * FROM previews ORDER BY ref, cluster'),
       refPreviews: db.prepare<[string], PreviewRow>('SELECT * FROM previews WHERE ref = ? ORDER BY cluster'),
       pruneOld: db.prepare('DELETE FROM reports WHERE received_at < ?'),
+      claimLease: db.prepare(
+        `INSERT INTO leases AS l (name, holder, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE l.expires_at <= ?`,
+      ),
     };
   }
 
@@ -243,6 +248,10 @@ class SqliteStore implements Store {
 
   async pruneHistory(now: number): Promise<number> {
     return this.sql.pruneOld.run(now - this.retention.maxAgeMs).changes;
+  }
+
+  async claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.sql.claimLease.run(name, holder, now + ttlMs, now).changes === 1;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * The hub's storage, behind one interface so a PostgreSQL implementation can replace SQLite for a
- * highly available hub. Plain values only: no database types cross this boundary. Every method is
+ * The hub's storage, behind one interface: SQLite (sqlite.ts, one file, one hub) or PostgreSQL
+ * (postgres.ts, any number of hub replicas on one database). Plain values only: no database types cross this boundary. Every method is
  * async for that reason, even though SQLite answers synchronously.
  */
 import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
@@ -101,5 +101,11 @@ export interface Store {
 
   /** Applies the retention policy to history now; returns how many reports were dropped. */
   pruneHistory(now: number): Promise<number>;
+  /**
+   * Claims the lease `name` for `holder` until `now + ttlMs`, when it is free or expired: true when
+   * claimed. Periodic work that must run once for all hubs sharing the database (history retention)
+   * runs only in the hub holding it.
+   */
+  claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

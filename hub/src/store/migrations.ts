@@ -1,0 +1,52 @@
+/**
+ * Versioned schema migrations, shared by the SQLite and PostgreSQL stores. Each store keeps its own
+ * ordered list (the SQL differs by dialect, the versions mean the same change in both) and records the
+ * version it reached in the database; on open, the hub applies the ones above it, each in its own
+ * transaction, so a database is always at exactly one known version. Pure.
+ *
+ * Adding a table or column: append a migration to both lists (never edit one that has shipped: a hub
+ * that already applied it would not see the change).
+ */
+
+export interface Migration {
+  /** 1, 2, 3, … in order, no gaps. */
+  version: number;
+  /** One line, shown in logs and in the schema_migrations table. */
+  description: string;
+  sql: string;
+}
+
+/** The database's schema is newer than this hub knows: refuse rather than write to it. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly store: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(
+      `the ${store} hub database is at schema version ${found}, newer than this hub (${known}): run a newer strata hub`,
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** Throws unless versions run 1, 2, 3, … without gaps or repeats. */
+export function checkMigrations(store: string, list: readonly Migration[]): void {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`${store} migration #${i + 1} has version ${m.version}: versions must run 1, 2, 3, …`);
+    }
+  });
+}
+
+export function latestVersion(list: readonly Migration[]): number {
+  return list.at(-1)?.version ?? 0;
+}
+
+/** The migrations a database at `current` still needs, in order. */
+export function pendingMigrations(store: string, current: number, list: readonly Migration[]): Migration[] {
+  checkMigrations(store, list);
+  const latest = latestVersion(list);
+  if (current > latest) throw new SchemaTooNewError(store, current, latest);
+  return list.filter((m) => m.version > current);
+}
