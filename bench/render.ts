@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { type KubeObject, objectId } from '../agent/src/model/object.js';
-import { ensureKustomize } from './lib/kustomize.js';
+import { toolPath } from '../test/support/tools.js';
 import { type BenchCluster, clustersOf, type FleetShape, writeBenchFleet } from './lib/render-fleet.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -114,7 +114,7 @@ function compare(strataYaml: string, kustomizeYaml: string): string[] {
 }
 
 function main() {
-  const kustomize = ensureKustomize(WORK, log);
+  const kustomize = toolPath('kustomize');
   const fleet = writeBenchFleet(join(WORK, 'render-fleet'), shape);
   const clusters = clustersOf(shape);
   const objects = shape.apps * 4;

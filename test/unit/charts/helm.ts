@@ -1,5 +1,5 @@
 /**
- * Runs the real helm CLI (built from the Go module by tools/helm/build.sh, cached in the user's cache
+ * Runs the real helm CLI (built from the Go module by tools/build.sh, cached in the user's cache
  * folder) on the repository's charts, and parses what it renders.
  */
 import { execFileSync } from 'node:child_process';
@@ -8,23 +8,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../../agent/src/model/object.js';
+import { TOOL_BUILD_TIMEOUT_MS, toolPath } from '../../support/tools.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 export type ChartName = 'strata-agent' | 'strata-hub';
 
 /** A cold build takes minutes (it compiles helm and much of client-go); later calls are instant. */
-export const HELM_BUILD_TIMEOUT_MS = 30 * 60_000;
-
-let helm: string | undefined;
+export const HELM_BUILD_TIMEOUT_MS = TOOL_BUILD_TIMEOUT_MS;
 
 /** Path of the helm binary, building it on first use. */
 export function helmBinary(): string {
-  helm ??= execFileSync('bash', [join(REPO, 'tools/helm/build.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: HELM_BUILD_TIMEOUT_MS,
-  }).trim();
-  return helm;
+  return toolPath('helm');
 }
 
 export interface HelmResult {

@@ -63,10 +63,22 @@ const COVERAGE: Coverage[] = [
     evidence: [{ file: '.ci/run', contains: ['npm ci', 'npm test'] }],
   },
   {
-    name: 'apt-get install of git and chromium',
-    match: exact('apt-get install -y git chromium'),
+    name: 'apt-get install of the Debian packages the tests need',
+    match: exact('apt-get install -y git chromium postgresql openssh-server gnupg'),
     how: 'ci',
-    evidence: [{ file: '.ci/run', contains: ['apt-get install', 'need+=(git)', 'need+=(chromium)'] }],
+    evidence: [
+      {
+        file: '.ci/run',
+        contains: [
+          'apt-get install',
+          'need+=(git)',
+          'need+=(chromium)',
+          'need+=(postgresql)',
+          'need+=(openssh-server)',
+          'need+=(gnupg)',
+        ],
+      },
+    ],
   },
   {
     name: "the demo's printed commands (tour steps 1-3)",
