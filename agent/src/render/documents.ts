@@ -1,8 +1,10 @@
-import { isNode, LineCounter, parseAllDocuments } from 'yaml';
+import { type Event, parseEvents, YAMLException } from 'js-yaml';
 import { RenderError } from './errors.js';
+import { DocumentBuilder } from './yaml/construct.js';
+import { LineTable } from './yaml/lines.js';
+import { locateOffset, type ValuePath } from './yaml/locate.js';
 
-/** A path into a document's value: map keys and list indexes. */
-export type ValuePath = readonly (string | number)[];
+export type { ValuePath };
 
 /** One YAML document of a file, parsed once, with a way back to the lines it was written on. */
 export interface ParsedDocument {
@@ -20,60 +22,93 @@ export interface ParsedFile {
   errors: RenderError[];
 }
 
-/** Aliases expand when converted to data; a small cap stops "billion laughs" documents. */
-const MAX_ALIAS_COUNT = 100;
+/** Collections nested deeper than this are refused (hostile input; no manifest comes close). */
+const MAX_DEPTH = 100;
 
-/** Splits a YAML file into its documents; every syntax error becomes a RenderError with its line. */
+/**
+ * Splits a YAML file into its documents, read as kubectl reads them (YAML 1.1 scalars, `<<` merge
+ * keys, go-yaml's alias limit; see yaml/scalars.ts), and expands `kind: List` documents into their
+ * items as `kubectl apply -f` does. Every problem becomes a RenderError with its line. Positions
+ * inside a document are worked out only when asked for: parsing keeps no node positions.
+ */
 export function parseYamlFile(file: string, text: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, logLevel: 'silent' });
-  if (!Array.isArray(parsed)) return { docs: [], errors: [] };
+  const lines = new LineTable(text);
+  let events: Event[];
+  try {
+    events = parseEvents(text, { maxDepth: MAX_DEPTH });
+  } catch (e) {
+    if (!(e instanceof YAMLException) || !e.mark) throw e;
+    const offset = e.mark.position;
+    const error = new RenderError({
+      code: 'yaml',
+      file,
+      doc: documentIndexAt(text, offset),
+      ...lines.at(offset),
+      message: e.reason,
+    });
+    return { docs: [], errors: [error] };
+  }
+  // Positions are looked up in a fresh event stream: errors are rare, and keeping this one alive
+  // for them would hold every event of every file in memory.
+  let located: Event[] | undefined;
+  const locateIn = (doc: number, path: ValuePath) => {
+    located ??= parseEvents(text, { maxDepth: MAX_DEPTH });
+    return lines.at(locateOffset(text, located, doc, path));
+  };
   const docs: ParsedDocument[] = [];
   const errors: RenderError[] = [];
-  parsed.forEach((doc, index) => {
-    const at = (offset: number) => {
-      const { line, col } = lineCounter.linePos(offset);
-      return { line, column: col };
-    };
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        errors.push(
-          new RenderError({ code: 'yaml', file, doc: index, ...at(e.pos[0]), message: firstLine(e.message) }),
-        );
-      }
-      return;
-    }
-    const root = doc.contents;
-    // An empty document (a stray `---`) holds nothing and is not an error.
-    if (root === null || (isNode(root) && 'value' in root && root.value === null && !root.tag)) return;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (e) {
+  new DocumentBuilder(text).build(events).forEach((built, index) => {
+    if (built.error) {
       errors.push(
         new RenderError({
           code: 'yaml',
           file,
           doc: index,
-          ...at(root.range?.[0] ?? 0),
-          message: firstLine((e as Error).message),
+          ...lines.at(built.error.offset),
+          message: built.error.message,
         }),
       );
       return;
     }
-    const locate = (path: ValuePath) => {
-      for (let n = path.length; n > 0; n--) {
-        const node = doc.getIn(path.slice(0, n), true);
-        if (isNode(node) && node.range) return at(node.range[0]);
-      }
-      return at(root.range?.[0] ?? 0);
-    };
-    docs.push({ file, index, value, locate });
+    // An empty document (a stray `---`) holds nothing and is not an error.
+    if (built.value === null || built.value === undefined) return;
+    const root = lines.at(built.offset);
+    const locate = (path: ValuePath) => (path.length === 0 ? root : locateIn(index, path));
+    const items = listItems(built.value);
+    if (!items) {
+      docs.push({ file, index, value: built.value, locate });
+      return;
+    }
+    items.forEach((value, i) => {
+      const at = (path: ValuePath) => locateIn(index, ['items', i, ...path]);
+      docs.push({ file, index, value, locate: at });
+    });
   });
   return { docs, errors };
 }
 
-/** The yaml package's message without the position and excerpt it appends: ours come as fields. */
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+/**
+ * The items of a `kind: List` (or `v1` `*List`) document, which kubectl applies one by one; other
+ * documents are not lists.
+ */
+function listItems(value: unknown): unknown[] | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { apiVersion, kind, items } = value as Record<string, unknown>;
+  if (typeof kind !== 'string' || !Array.isArray(items)) return undefined;
+  if (kind === 'List' || (apiVersion === 'v1' && kind.endsWith('List'))) return items;
+  return undefined;
+}
+
+const MARKER = /^---(?:[ \t]|$)/;
+const CONTENT = /^[ \t]*[^\s#%]/;
+
+/** Which document of the file an offset falls in, counting `---` markers before it. */
+function documentIndexAt(text: string, offset: number): number {
+  let markers = 0;
+  let contentBeforeMarker = false;
+  for (const line of text.slice(0, offset).split('\n')) {
+    if (MARKER.test(line)) markers++;
+    else if (markers === 0 && CONTENT.test(line)) contentBeforeMarker = true;
+  }
+  return Math.max(0, contentBeforeMarker ? markers : markers - 1);
 }

@@ -125,7 +125,7 @@ describe('patches', () => {
     const cm = (n: string, team: string) =>
       `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${n}, labels: { team: ${team} } }\ndata: { a: "1" }\n---\n`;
     const result = await renderOk({
-      'global/cms.yaml': cm('x', 'blue') + cm('y', 'blue') + cm('z', 'red'),
+      'global/cms.yaml': cm('x', 'blue') + cm('w', 'blue') + cm('z', 'red'),
       'global/p.yaml': patch('target: { labelSelector: "team in (blue)" }\nmerge: { data: { b: "2" } }\n'),
     });
     expect(result.objects.map((o) => o.object.data)).toEqual([
