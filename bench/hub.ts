@@ -119,7 +119,7 @@ async function main(): Promise<void> {
 
 async function createTokens(db: string, clusters: number, file: string): Promise<void> {
   // Setup only: NORMAL skips one fsync per token; the measured hub reopens the file with its own setting.
-  const store = openSqliteStore(db, { retention: DEFAULT_RETENTION, synchronous: 'normal' });
+  const store = await openSqliteStore(db, { retention: DEFAULT_RETENTION, synchronous: 'normal' });
   const list: { cluster: string; token: string }[] = [];
   for (let i = 0; i < clusters; i++) {
     const cluster = `bench-${String(i).padStart(5, '0')}`;

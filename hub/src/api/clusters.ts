@@ -1,4 +1,4 @@
-/** The read API: the fleet, one cluster, its history, a commit's rollout. */
+/** The read API: the fleet, one cluster, its history, a commit's rollout. Lists are paged (api/page.ts). */
 import { ClusterName } from '../../../agent/src/report/schema.js';
 import { HttpError, json, type Reply } from './http.js';
 import type { RequestContext, Route } from './router.js';
@@ -12,9 +12,13 @@ export const clusterRoutes: Route[] = [
 ];
 
 async function listClusters({ hub, url }: RequestContext): Promise<Reply> {
+  const q = url.searchParams;
   const view = await fleetView(hub, {
-    selector: url.searchParams.get('selector'),
-    phase: url.searchParams.get('phase'),
+    selector: q.get('selector'),
+    phase: q.get('phase'),
+    prefix: q.get('prefix'),
+    limit: q.get('limit'),
+    continue: q.get('continue'),
   });
   return json(200, view);
 }
@@ -29,11 +33,19 @@ async function getCluster({ hub, params }: RequestContext): Promise<Reply> {
 async function getHistory({ hub, params, url }: RequestContext): Promise<Reply> {
   const name = clusterNameOf(params.name!);
   const limit = limitOf(url.searchParams.get('limit'));
-  return json(200, { cluster: name, history: await clusterHistory(hub, name, limit) });
+  const page = await clusterHistory(hub, name, limit, url.searchParams.get('continue'));
+  return json(200, { cluster: name, ...page });
 }
 
 async function getRollout({ hub, params, url }: RequestContext): Promise<Reply> {
-  return json(200, await rolloutView(hub, commitOf(params.sha!), url.searchParams.get('selector')));
+  const q = url.searchParams;
+  const filter = {
+    selector: q.get('selector'),
+    state: q.get('state'),
+    limit: q.get('limit'),
+    continue: q.get('continue'),
+  };
+  return json(200, await rolloutView(hub, commitOf(params.sha!), filter));
 }
 
 export function clusterNameOf(text: string): string {

@@ -34,6 +34,9 @@ function countedOn(
   });
 }
 
+/** Clusters with their own series in the per-cluster gauges. */
+export const PER_CLUSTER_SERIES = 1000;
+
 export function createMetrics(store: Store, now: () => number): HubMetrics {
   const registry = new Registry();
   const received: Record<string, number> = {};
@@ -53,27 +56,43 @@ export function createMetrics(store: Store, now: () => number): HubMetrics {
     rejected,
   );
   new Gauge({
+    name: 'strata_hub_clusters',
+    help: 'Registered clusters, by sync phase (counted by the database).',
+    labelNames: ['phase'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await store.countFleet({ selector: [] }, now());
+      for (const phase of CLUSTER_PHASES) this.set({ phase }, counts.phases[phase]);
+    },
+  });
+  // Per-cluster series for the first clusters by name only: a million clusters would be millions of
+  // series per scrape, more than any Prometheus should take from one target.
+  const perCluster = async () =>
+    (await store.listFleet({ selector: [] }, { limit: PER_CLUSTER_SERIES })).items.filter(
+      (c) => c.seq !== null,
+    );
+  new Gauge({
     name: 'strata_hub_cluster_phase',
-    help: 'The sync phase of each cluster: 1 for its current phase, 0 for the others.',
+    help: `The sync phase of each cluster (the first ${PER_CLUSTER_SERIES} by name): 1 for its current phase, 0 for the others.`,
     labelNames: ['cluster', 'phase'] as const,
     registers: [registry],
     async collect() {
       this.reset();
-      for (const c of await store.listClusters()) {
+      for (const c of await perCluster()) {
         for (const phase of CLUSTER_PHASES)
-          this.set({ cluster: c.name, phase }, c.summary.phase === phase ? 1 : 0);
+          this.set({ cluster: c.name, phase }, c.summary?.phase === phase ? 1 : 0);
       }
     },
   });
   new Gauge({
     name: 'strata_hub_cluster_last_seen_age_seconds',
-    help: 'Seconds since each cluster last reported.',
+    help: `Seconds since each cluster (the first ${PER_CLUSTER_SERIES} by name) last reported.`,
     labelNames: ['cluster'] as const,
     registers: [registry],
     async collect() {
       this.reset();
       const at = now();
-      for (const c of await store.listClusters()) this.set({ cluster: c.name }, (at - c.receivedAt) / 1000);
+      for (const c of await perCluster()) this.set({ cluster: c.name }, (at - (c.receivedAt ?? at)) / 1000);
     },
   });
   return { registry, received, rejected };

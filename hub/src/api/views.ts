@@ -1,22 +1,23 @@
 /** The read models shared by the JSON API and the dashboard: what a person or a script sees. */
 
-import {
-  type LabelSelector,
-  matchesSelector,
-  parseSelector,
-  SelectorSyntaxError,
-} from '../../../agent/src/model/selector.js';
+import { type LabelSelector, parseSelector, SelectorSyntaxError } from '../../../agent/src/model/selector.js';
 import type { Report } from '../../../agent/src/report/schema.js';
+import { ROLLOUT_STATES, type RolloutCluster, type RolloutState } from '../fleet/rollout.js';
 import {
-  countBy,
-  ROLLOUT_STATES,
-  type RolloutCluster,
-  type RolloutState,
-  rolloutOf,
-} from '../fleet/rollout.js';
-import { CLUSTER_PHASES, type ClusterPhase, type ReportSummary } from '../fleet/summary.js';
-import type { ClusterRecord, HistoryEntry } from '../store/store.js';
+  CLUSTER_PHASES,
+  type ClusterHealth,
+  type ClusterPhase,
+  type ReportSummary,
+} from '../fleet/summary.js';
+import {
+  AmbiguousCommitError,
+  type ClusterRecord,
+  type FleetEntry,
+  type HistoryEntry,
+  type RolloutCounts,
+} from '../store/store.js';
 import { HttpError } from './http.js';
+import { continueToken, pageLimitOf, positionOf } from './page.js';
 import type { Hub } from './router.js';
 
 export interface ClusterView {
@@ -40,25 +41,42 @@ export interface FleetView {
   generatedAt: string;
   staleAfterSeconds: number;
   selector: string;
+  /** The name prefix searched for ('' for none). */
+  prefix: string;
   phase: ClusterPhase | null;
-  /** Clusters matching the selector, by phase (before the phase filter). */
+  /** Clusters matching the selector and prefix, by phase (before the phase filter). */
   counts: Record<ClusterPhase, number>;
+  health: Record<ClusterHealth, number>;
+  /** The commits most matching clusters run, most first (at most 10). */
+  commits: { commit: string; clusters: number }[];
   stale: number;
   total: number;
+  /** One page of the matching clusters (phase filter applied), in name order. */
   clusters: ClusterView[];
+  limit: number;
+  /** Pass as `continue` for the next page; null on the last one. */
+  continue: string | null;
 }
 
 export interface RolloutView {
   commit: string;
+  /** The full sha the requested one abbreviates, once some cluster reported it. */
+  resolved: string | null;
   selector: string;
+  state: RolloutState | null;
   total: number;
   counts: Record<RolloutState, number>;
   clusters: (RolloutCluster & { lastSeen: string | null; stale: boolean })[];
+  limit: number;
+  continue: string | null;
 }
 
 export interface FleetFilter {
   selector?: string | null;
   phase?: string | null;
+  prefix?: string | null;
+  limit?: string | null;
+  continue?: string | null;
 }
 
 export function selectorOf(text: string | null | undefined): LabelSelector {
@@ -80,7 +98,21 @@ function phaseOf(text: string | null | undefined): ClusterPhase | null {
   return text as ClusterPhase;
 }
 
-export function clusterView(hub: Hub, record: ClusterRecord): ClusterView {
+function prefixOf(text: string | null | undefined): string {
+  const prefix = (text ?? '').trim().toLowerCase();
+  if (prefix !== '' && !/^[a-z0-9][-a-z0-9.]*$/.test(prefix)) {
+    throw new HttpError(
+      400,
+      `"${text}" cannot start a cluster name: use lowercase letters, digits, "-" and "."`,
+    );
+  }
+  return prefix;
+}
+
+export function clusterView(hub: Hub, record: ClusterRecord | FleetEntry): ClusterView {
+  if (record.seq === null || record.receivedAt === null || record.summary === null) {
+    return silentView(record.name);
+  }
   const age = Math.max(0, hub.now() - record.receivedAt);
   return {
     name: record.name,
@@ -117,27 +149,32 @@ function silentView(name: string): ClusterView {
   };
 }
 
+/** Counts and one page: the database does the filtering, so the cost is that of one page. */
 export async function fleetView(hub: Hub, filter: FleetFilter): Promise<FleetView> {
   const selector = selectorOf(filter.selector);
   const phase = phaseOf(filter.phase);
-  const records = await hub.store.listClusters();
-  const reported = new Set(records.map((r) => r.name));
-  const silent = (await hub.store.knownClusterNames()).filter((n) => !reported.has(n));
-  const all = [...records.map((r) => clusterView(hub, r)), ...silent.map(silentView)]
-    .filter((c) => matchesSelector(selector, c.labels))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const prefix = prefixOf(filter.prefix);
+  const limit = pageLimitOf(filter.limit ?? null);
+  const after = positionOf('clusters', filter.continue ?? null);
+  const query = { selector, ...(prefix ? { namePrefix: prefix } : {}), ...(phase ? { phase } : {}) };
+  const [counts, page] = await Promise.all([
+    hub.store.countFleet(query, hub.now() - hub.settings.staleAfterMs),
+    hub.store.listFleet(query, { limit, ...(after === undefined ? {} : { after: String(after) }) }),
+  ]);
   return {
     generatedAt: new Date(hub.now()).toISOString(),
     staleAfterSeconds: Math.round(hub.settings.staleAfterMs / 1000),
     selector: filter.selector ?? '',
+    prefix,
     phase,
-    counts: countBy(
-      CLUSTER_PHASES,
-      all.map((c) => c.phase),
-    ),
-    stale: all.filter((c) => c.stale).length,
-    total: all.length,
-    clusters: phase ? all.filter((c) => c.phase === phase) : all,
+    counts: counts.phases,
+    health: counts.health,
+    commits: counts.commits,
+    stale: counts.stale,
+    total: counts.total,
+    clusters: page.items.map((entry) => clusterView(hub, entry)),
+    limit,
+    continue: continueToken('clusters', page.next),
   };
 }
 
@@ -149,8 +186,23 @@ export async function clusterDetail(
   return found && { cluster: clusterView(hub, found.record), report: found.report };
 }
 
-export async function clusterHistory(hub: Hub, name: string, limit: number): Promise<HistoryEntry[]> {
-  return hub.store.history(name, limit);
+export async function clusterHistory(
+  hub: Hub,
+  name: string,
+  limit: number,
+  token: string | null = null,
+): Promise<{ history: HistoryEntry[]; continue: string | null }> {
+  const before = positionOf('history', token);
+  if (before !== undefined && typeof before !== 'number') {
+    throw new HttpError(
+      400,
+      'invalid continue token: pass the "continue" of the previous history page unchanged',
+    );
+  }
+  const entries = await hub.store.history(name, limit + 1, before);
+  const more = entries.length > limit;
+  const history = more ? entries.slice(0, limit) : entries;
+  return { history, continue: continueToken('history', more ? history.at(-1)!.seq : null) };
 }
 
 export function commitOf(text: string): string {
@@ -160,28 +212,62 @@ export function commitOf(text: string): string {
   return text.toLowerCase();
 }
 
-export async function rolloutView(hub: Hub, sha: string, selectorText: string | null): Promise<RolloutView> {
-  const selector = selectorOf(selectorText);
-  const all = await hub.store.listClusters();
-  const records = all.filter((r) => matchesSelector(selector, r.labels));
-  const reported = new Set(all.map((r) => r.name));
-  const silent = selector.length ? [] : (await hub.store.knownClusterNames()).filter((n) => !reported.has(n));
-  const rows = rolloutOf(sha, records, silent).map((c) => {
-    const age = c.receivedAt === null ? null : hub.now() - c.receivedAt;
+function rolloutStateOf(text: string | null | undefined): RolloutState | null {
+  if (!text) return null;
+  if (!(ROLLOUT_STATES as string[]).includes(text)) {
+    throw new HttpError(400, `unknown rollout state "${text}": expected one of ${ROLLOUT_STATES.join(', ')}`);
+  }
+  return text as RolloutState;
+}
+
+export interface RolloutFilter {
+  selector?: string | null;
+  state?: string | null;
+  limit?: string | null;
+  continue?: string | null;
+}
+
+/** A commit's rollout: counts from the database, and one page of clusters (optionally in one state). */
+export async function rolloutView(hub: Hub, sha: string, filter: RolloutFilter): Promise<RolloutView> {
+  const selector = selectorOf(filter.selector);
+  const state = rolloutStateOf(filter.state);
+  const limit = pageLimitOf(filter.limit ?? null);
+  const after = positionOf('rollout', filter.continue ?? null);
+  let counts: RolloutCounts;
+  try {
+    counts = await hub.store.rolloutCounts(sha, selector);
+  } catch (err) {
+    if (err instanceof AmbiguousCommitError) throw new HttpError(400, err.message, { commits: err.commits });
+    throw err;
+  }
+  const page = await hub.store.listRollout(
+    counts.commit,
+    { selector, ...(state ? { state } : {}) },
+    { limit, ...(after === undefined ? {} : { after: String(after) }) },
+  );
+  const clusters = page.items.map((entry) => {
+    const view = clusterView(hub, entry);
     return {
-      ...c,
-      lastSeen: c.receivedAt === null ? null : new Date(c.receivedAt).toISOString(),
-      stale: age === null || age > hub.settings.staleAfterMs,
+      name: entry.name,
+      labels: view.labels,
+      state: entry.state,
+      commit: view.commit,
+      phase: view.phase,
+      health: view.health,
+      receivedAt: entry.receivedAt,
+      lastSeen: view.lastSeen,
+      stale: view.stale,
     };
   });
   return {
     commit: sha,
-    selector: selectorText ?? '',
-    total: rows.length,
-    counts: countBy(
-      ROLLOUT_STATES,
-      rows.map((r) => r.state),
-    ),
-    clusters: rows,
+    resolved: counts.commit,
+    selector: filter.selector ?? '',
+    state,
+    total: counts.total,
+    counts: counts.counts,
+    clusters,
+    limit,
+    continue: continueToken('rollout', page.next),
   };
 }

@@ -41,7 +41,7 @@ export function sameCommit(sha: string, commit: string | null): boolean {
   return commit !== null && sha.length >= 7 && commit.toLowerCase().startsWith(sha.toLowerCase());
 }
 
-export function rolloutState(sha: string, cluster: RolloutInput): RolloutState {
+export function rolloutState(sha: string, cluster: Pick<RolloutInput, 'summary'>): RolloutState {
   const sources = cluster.summary.sources;
   const running = sources.filter((s) => sameCommit(sha, s.commit));
   if (running.length > 0) {
@@ -55,6 +55,19 @@ export function rolloutState(sha: string, cluster: RolloutInput): RolloutState {
     return sources.some((s) => s.phase === 'Failed') ? 'failed' : 'progressing';
   }
   return 'behind';
+}
+
+/**
+ * Every commit a cluster's sources name (applied or fetched), with the cluster's rollout state for it:
+ * for any other commit the cluster is `behind`. Computed at ingest, so a rollout is a lookup.
+ */
+export function rolloutStates(summary: RolloutInput['summary']): [commit: string, state: RolloutState][] {
+  const commits = new Set<string>();
+  for (const s of summary.sources) {
+    if (s.commit) commits.add(s.commit.toLowerCase());
+    if (s.fetched) commits.add(s.fetched.toLowerCase());
+  }
+  return [...commits].sort().map((commit) => [commit, rolloutState(commit, { summary })]);
 }
 
 export function rolloutOf(sha: string, reported: RolloutInput[], silent: string[]): RolloutCluster[] {

@@ -7,6 +7,179 @@
  */
 import type { Migration } from './migrations.js';
 
+/** The batch writer of version 3: as version 1's, and it fills the state columns and `rollout`. */
+const SAVE_REPORTS_V3 = `
+CREATE FUNCTION strata_save_reports(
+  p_cluster TEXT[], p_seq BIGINT[], p_received BIGINT[], p_created TEXT[], p_labels TEXT[],
+  p_summary TEXT[], p_report TEXT[], p_previews TEXT[], p_token TEXT[], p_rollout TEXT[], p_keep INT,
+  p_trim_every INT)
+RETURNS TABLE (idx INT, result TEXT, latest_seq BIGINT, error TEXT)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  i INT;
+  tok RECORD;
+  latest BIGINT;
+  is_applied BOOLEAN;
+  n INT;
+BEGIN
+  FOR i IN SELECT o.i FROM unnest(p_cluster) WITH ORDINALITY AS o(c, i) ORDER BY o.c COLLATE "C", o.i LOOP
+    idx := i; result := NULL; latest_seq := NULL; error := NULL;
+    BEGIN
+      IF p_token[i] IS NOT NULL THEN
+        SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;
+        IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN
+          result := 'revoked'; RETURN NEXT; CONTINUE;
+        END IF;
+      END IF;
+      SELECT c.seq INTO latest FROM clusters c WHERE c.name = p_cluster[i] FOR UPDATE;
+      IF latest = p_seq[i] THEN
+        result := 'duplicate'; latest_seq := latest; RETURN NEXT; CONTINUE;
+      END IF;
+      is_applied := latest IS NULL OR p_seq[i] > latest;
+      INSERT INTO reports (cluster, seq, received_at, created_at, applied, summary)
+        VALUES (p_cluster[i], p_seq[i], p_received[i], p_created[i], is_applied, p_summary[i])
+        ON CONFLICT (cluster, seq) DO NOTHING;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      IF n = 0 THEN
+        -- Stored by another transaction (another replica) meanwhile: read what it left.
+        result := 'duplicate';
+        latest_seq := coalesce((SELECT c.seq FROM clusters c WHERE c.name = p_cluster[i]), p_seq[i]);
+        RETURN NEXT; CONTINUE;
+      END IF;
+      IF is_applied THEN
+        INSERT INTO clusters AS c (name, labels, seq, received_at, summary, report, phase, health, commit_sha, rollout)
+          VALUES (p_cluster[i], p_labels[i], p_seq[i], p_received[i], p_summary[i], p_report[i],
+            p_summary[i]::json->>'phase', p_summary[i]::json->>'health', p_summary[i]::json->>'commit', p_rollout[i])
+          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
+            received_at = excluded.received_at, summary = excluded.summary, report = excluded.report,
+            phase = excluded.phase, health = excluded.health, commit_sha = excluded.commit_sha,
+            rollout = excluded.rollout
+          WHERE c.seq IS NULL OR c.seq < excluded.seq;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+          -- A newer report of a new cluster was stored meanwhile by another transaction.
+          is_applied := FALSE;
+          latest := (SELECT c.seq FROM clusters c WHERE c.name = p_cluster[i]);
+          UPDATE reports r SET applied = FALSE WHERE r.cluster = p_cluster[i] AND r.seq = p_seq[i];
+        END IF;
+      END IF;
+      IF p_seq[i] % p_trim_every = 0 OR NOT is_applied THEN
+        DELETE FROM reports r WHERE r.cluster = p_cluster[i] AND r.seq <= (
+          SELECT r2.seq FROM reports r2 WHERE r2.cluster = p_cluster[i] ORDER BY r2.seq DESC OFFSET p_keep LIMIT 1);
+      END IF;
+      IF NOT is_applied THEN
+        result := 'stale'; latest_seq := latest; RETURN NEXT; CONTINUE;
+      END IF;
+      INSERT INTO previews AS p (cluster, ref, seq, received_at, preview)
+        SELECT p_cluster[i], e->>'ref', p_seq[i], p_received[i], e::text
+        FROM json_array_elements(p_previews[i]::json) AS e
+        ON CONFLICT (cluster, ref) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at,
+          preview = excluded.preview;
+      result := 'stored'; latest_seq := p_seq[i]; RETURN NEXT;
+    EXCEPTION
+      WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN RAISE;
+      WHEN OTHERS THEN error := SQLERRM; RETURN NEXT;
+    END;
+  END LOOP;
+END
+$fn$;
+`;
+
+/** Version 3, as in sqlite-migrations.ts (see there), plus the batch writer filling the new columns. */
+const FLEET_TABLES = `
+ALTER TABLE clusters ALTER COLUMN seq DROP NOT NULL, ALTER COLUMN received_at DROP NOT NULL,
+  ALTER COLUMN summary DROP NOT NULL, ALTER COLUMN report DROP NOT NULL,
+  ALTER COLUMN labels SET DEFAULT '{}',
+  ADD COLUMN phase TEXT NOT NULL DEFAULT 'Unknown', ADD COLUMN health TEXT NOT NULL DEFAULT 'Unknown',
+  ADD COLUMN commit_sha TEXT COLLATE "C", ADD COLUMN rollout TEXT;
+UPDATE clusters SET phase = summary::json->>'phase', health = summary::json->>'health',
+  commit_sha = summary::json->>'commit';
+INSERT INTO clusters (name, rollout) SELECT DISTINCT cluster, '[]' FROM tokens ON CONFLICT (name) DO NOTHING;
+CREATE INDEX clusters_by_phase ON clusters (phase, name);
+CREATE INDEX clusters_by_commit ON clusters (commit_sha, name);
+CREATE INDEX clusters_by_seen ON clusters (received_at);
+
+CREATE TABLE cluster_labels (
+  key TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL, cluster TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (key, value, cluster));
+CREATE INDEX cluster_labels_by_cluster ON cluster_labels (cluster);
+CREATE TABLE cluster_commits (
+  commit_sha TEXT COLLATE "C" NOT NULL, cluster TEXT COLLATE "C" NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY (commit_sha, cluster));
+CREATE INDEX cluster_commits_by_state ON cluster_commits (commit_sha, state, cluster);
+CREATE INDEX cluster_commits_by_cluster ON cluster_commits (cluster);
+CREATE TABLE fleet_counts (
+  phase TEXT NOT NULL, health TEXT NOT NULL, commit_sha TEXT COLLATE "C" NOT NULL, reported BOOLEAN NOT NULL,
+  n BIGINT NOT NULL, PRIMARY KEY (phase, health, commit_sha, reported));
+CREATE TABLE rollout_counts (
+  commit_sha TEXT COLLATE "C" NOT NULL, state TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (commit_sha, state));
+
+INSERT INTO cluster_labels (key, value, cluster)
+  SELECT j.key, j.value, c.name FROM clusters c, json_each_text(c.labels::json) j;
+INSERT INTO fleet_counts (phase, health, commit_sha, reported, n)
+  SELECT phase, health, coalesce(commit_sha, ''), seq IS NOT NULL, count(*) FROM clusters GROUP BY 1, 2, 3, 4;
+
+CREATE FUNCTION strata_fleet_count(p_phase TEXT, p_health TEXT, p_commit TEXT, p_reported BOOLEAN, p_delta INT)
+RETURNS VOID LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO fleet_counts AS f (phase, health, commit_sha, reported, n)
+    VALUES (p_phase, p_health, coalesce(p_commit, ''), p_reported, p_delta)
+    ON CONFLICT (phase, health, commit_sha, reported) DO UPDATE SET n = f.n + p_delta;
+  IF p_delta < 0 THEN
+    DELETE FROM fleet_counts WHERE phase = p_phase AND health = p_health
+      AND commit_sha = coalesce(p_commit, '') AND reported = p_reported AND n = 0;
+  END IF;
+END
+$fn$;
+
+CREATE FUNCTION strata_clusters_changed() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.labels IS DISTINCT FROM OLD.labels THEN
+    DELETE FROM cluster_labels WHERE cluster = OLD.name;
+  END IF;
+  IF TG_OP = 'INSERT' OR NEW.labels IS DISTINCT FROM OLD.labels THEN
+    INSERT INTO cluster_labels (key, value, cluster)
+      SELECT j.key, j.value, NEW.name FROM json_each_text(NEW.labels::json) j;
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.rollout IS DISTINCT FROM OLD.rollout THEN
+    DELETE FROM cluster_commits WHERE cluster = OLD.name;
+  END IF;
+  IF TG_OP = 'INSERT' OR NEW.rollout IS DISTINCT FROM OLD.rollout THEN
+    INSERT INTO cluster_commits (commit_sha, cluster, state)
+      SELECT e->>0, NEW.name, e->>1 FROM json_array_elements(coalesce(NEW.rollout, '[]')::json) e;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    PERFORM strata_fleet_count(NEW.phase, NEW.health, NEW.commit_sha, NEW.seq IS NOT NULL, 1);
+  ELSIF NEW.phase IS DISTINCT FROM OLD.phase OR NEW.health IS DISTINCT FROM OLD.health
+     OR NEW.commit_sha IS DISTINCT FROM OLD.commit_sha OR (NEW.seq IS NULL) <> (OLD.seq IS NULL) THEN
+    PERFORM strata_fleet_count(OLD.phase, OLD.health, OLD.commit_sha, OLD.seq IS NOT NULL, -1);
+    PERFORM strata_fleet_count(NEW.phase, NEW.health, NEW.commit_sha, NEW.seq IS NOT NULL, 1);
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER clusters_changed AFTER INSERT OR UPDATE ON clusters
+  FOR EACH ROW EXECUTE FUNCTION strata_clusters_changed();
+
+CREATE FUNCTION strata_cluster_commits_changed() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO rollout_counts AS r (commit_sha, state, n) VALUES (NEW.commit_sha, NEW.state, 1)
+      ON CONFLICT (commit_sha, state) DO UPDATE SET n = r.n + 1;
+  ELSE
+    UPDATE rollout_counts SET n = n - 1 WHERE commit_sha = OLD.commit_sha AND state = OLD.state;
+    DELETE FROM rollout_counts WHERE commit_sha = OLD.commit_sha AND state = OLD.state AND n = 0;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER cluster_commits_changed AFTER INSERT OR DELETE ON cluster_commits
+  FOR EACH ROW EXECUTE FUNCTION strata_cluster_commits_changed();
+
+DROP FUNCTION strata_save_reports(TEXT[], BIGINT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], INT, INT);
+${SAVE_REPORTS_V3}
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -108,5 +281,10 @@ $fn$;
     version: 2,
     description: 'leases: periodic work (history retention) done by one hub of many',
     sql: 'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);',
+  },
+  {
+    version: 3,
+    description: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
+    sql: FLEET_TABLES,
   },
 ];

@@ -5,16 +5,27 @@
  * a report (or its retry) reaches. Reads are plain queries on a small connection pool.
  */
 import pg from 'pg';
+import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { Report } from '../../../agent/src/report/schema.js';
+import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
 import type { ReportSummary } from '../fleet/summary.js';
+import { FleetReads, type RunQuery } from './fleet-reads.js';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { backfillRollout } from './rollout-backfill.js';
 import type {
   ClusterRecord,
+  FleetCounts,
+  FleetEntry,
+  FleetFilter,
   HistoryEntry,
   IncomingReport,
+  Page,
+  PageRequest,
   PreviewRecord,
   RetentionPolicy,
+  RolloutCounts,
+  RolloutEntry,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -56,6 +67,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   pool.on('error', () => {});
   try {
     await migrate(pool);
+    await backfillRollout(runOn(pool));
   } catch (err) {
     await pool.end();
     throw new Error(`hub database ${redactDbUrl(url)}: ${(err as Error).message}`, { cause: err });
@@ -64,7 +76,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 }
 
 /** Runs the pending migrations under a transaction-scoped advisory lock, so concurrent hubs take turns. */
-async function migrate(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): Promise<number> {
+export async function migrate(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -93,6 +105,15 @@ async function migrate(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): Promise
   }
 }
 
+/** Runs a query written with `?` placeholders, numbering them for PostgreSQL. */
+function runOn(pool: pg.Pool): RunQuery {
+  return async <T>(sql: string, params: unknown[]) => {
+    let n = 0;
+    const numbered = sql.replace(/\?/g, () => `$${++n}`);
+    return (await pool.query({ text: numbered, values: params })).rows as T[];
+  };
+}
+
 interface SaveRow {
   idx: number;
   result: 'stored' | 'duplicate' | 'stale' | 'revoked' | null;
@@ -106,17 +127,21 @@ const SAVE_ATTEMPTS = 5;
 
 class PostgresStore implements Store {
   private readonly trimEvery: number;
+  private readonly reads: FleetReads;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly retention: RetentionPolicy,
   ) {
     this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
+    this.reads = new FleetReads(runOn(pool));
   }
 
   async createToken(token: TokenRecord): Promise<void> {
+    // The cluster is registered from its first token on: the fleet lists it before it reports.
     await this.pool.query(
-      'INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
+      `WITH token AS (INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5))
+       INSERT INTO clusters (name, rollout) VALUES ($2, '[]') ON CONFLICT (name) DO NOTHING`,
       [token.id, token.cluster, token.hash, token.createdAt, token.revokedAt],
     );
   }
@@ -147,7 +172,7 @@ class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       try {
         const { rows } = await this.pool.query<SaveRow>(
-          'SELECT * FROM strata_save_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+          'SELECT * FROM strata_save_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
           params,
         );
         return outcomesOf(rows, batch.length);
@@ -159,25 +184,49 @@ class PostgresStore implements Store {
 
   async listClusters(): Promise<ClusterRecord[]> {
     const { rows } = await this.pool.query<ClusterRow>(
-      'SELECT name, labels, seq, received_at, summary FROM clusters ORDER BY name',
+      'SELECT name, labels, seq, received_at, summary FROM clusters WHERE seq IS NOT NULL ORDER BY name',
     );
     return rows.map(toCluster);
   }
 
   async getCluster(name: string): Promise<{ record: ClusterRecord; report: Report } | undefined> {
     const { rows } = await this.pool.query<ClusterRow & { report: string }>(
-      'SELECT name, labels, seq, received_at, summary, report FROM clusters WHERE name = $1',
+      'SELECT name, labels, seq, received_at, summary, report FROM clusters WHERE name = $1 AND seq IS NOT NULL',
       [name],
     );
     const row = rows[0];
     return row && { record: toCluster(row), report: JSON.parse(row.report) as Report };
   }
 
-  async history(cluster: string, limit: number): Promise<HistoryEntry[]> {
+  async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
+    return this.reads.listFleet(filter, page);
+  }
+
+  async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
+    return this.reads.countFleet(filter, staleBefore);
+  }
+
+  async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {
+    return this.reads.rolloutCounts(sha, selector);
+  }
+
+  async listRollout(
+    commit: string | null,
+    filter: { selector: LabelSelector; state?: RolloutState },
+    page: PageRequest,
+  ): Promise<Page<RolloutEntry>> {
+    return this.reads.listRollout(commit, filter, page);
+  }
+
+  async history(
+    cluster: string,
+    limit: number,
+    beforeSeq = Number.MAX_SAFE_INTEGER,
+  ): Promise<HistoryEntry[]> {
     const { rows } = await this.pool.query<HistoryRow>(
       `SELECT seq, received_at, created_at, applied, summary FROM reports
-       WHERE cluster = $1 ORDER BY seq DESC LIMIT $2`,
-      [cluster, Math.min(limit, this.retention.keepReports)],
+       WHERE cluster = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      [cluster, beforeSeq, Math.min(limit, this.retention.keepReports)],
     );
     return rows.map((row) => ({
       seq: row.seq,
@@ -234,7 +283,7 @@ class PostgresStore implements Store {
 }
 
 function toParams(batch: IncomingReport[], keep: number, trimEvery: number): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 9 }, () => []);
+  const columns: unknown[][] = Array.from({ length: 10 }, () => []);
   for (const { report, summary, receivedAt, tokenId, reportJson } of batch) {
     columns[0]!.push(report.cluster);
     columns[1]!.push(report.seq);
@@ -245,6 +294,7 @@ function toParams(batch: IncomingReport[], keep: number, trimEvery: number): unk
     columns[6]!.push(reportJson ?? JSON.stringify(report));
     columns[7]!.push(JSON.stringify(report.previews));
     columns[8]!.push(tokenId ?? null);
+    columns[9]!.push(JSON.stringify(rolloutStates(summary)));
   }
   return [...columns, keep, trimEvery];
 }

@@ -16,6 +16,8 @@ export interface ReportRow {
   summary: string;
   report: string;
   previews: { ref: string; preview: string }[];
+  /** `[[commit, rolloutState], …]` as JSON (fleet/rollout.ts rolloutStates). */
+  rollout: string;
   /** Store only if this token is unrevoked and belongs to `cluster` (checked in the transaction). */
   tokenId: string | null;
 }
@@ -37,6 +39,7 @@ export function encodeRows(rows: ReportRow[]): string {
       r.labels,
       r.summary,
       r.report,
+      r.rollout,
     );
     parts.push(r.tokenId ?? '', String(r.previews.length));
     for (const p of r.previews) parts.push(JSON.stringify(p.ref), p.preview);
@@ -60,6 +63,7 @@ export function decodeRows(text: string): ReportRow[] {
       labels: f[at++]!,
       summary: f[at++]!,
       report: f[at++]!,
+      rollout: f[at++]!,
       tokenId: f[at++] || null,
       previews: [],
     };
@@ -91,7 +95,7 @@ export class ReportWrites {
       token: db.prepare<[string], { cluster: string; revoked_at: string | null }>(
         'SELECT cluster, revoked_at FROM tokens WHERE id = ?',
       ),
-      clusterSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM clusters WHERE name = ?'),
+      clusterSeq: db.prepare<[string], { seq: number | null }>('SELECT seq FROM clusters WHERE name = ?'),
       hasSeq: db.prepare<[string, number], { id: number }>(
         'SELECT id FROM reports WHERE cluster = ? AND seq = ?',
       ),
@@ -99,9 +103,13 @@ export class ReportWrites {
         'INSERT INTO reports (cluster, seq, received_at, created_at, applied, summary) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       upsertCluster: db.prepare(
-        `INSERT INTO clusters (name, labels, seq, received_at, summary, report) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO clusters (name, labels, seq, received_at, summary, report, phase, health, commit_sha, rollout)
+         VALUES (@name, @labels, @seq, @receivedAt, @summary, @report, json_extract(@summary, '$.phase'),
+           json_extract(@summary, '$.health'), json_extract(@summary, '$.commit'), @rollout)
          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
-           received_at = excluded.received_at, summary = excluded.summary, report = excluded.report`,
+           received_at = excluded.received_at, summary = excluded.summary, report = excluded.report,
+           phase = excluded.phase, health = excluded.health, commit_sha = excluded.commit_sha,
+           rollout = excluded.rollout`,
       ),
       upsertPreview: db.prepare(
         `INSERT INTO previews (cluster, ref, seq, received_at, preview) VALUES (?, ?, ?, ?, ?)
@@ -134,7 +142,7 @@ export class ReportWrites {
       const token = this.sql.token.get(row.tokenId);
       if (!token || token.revoked_at !== null || token.cluster !== row.cluster) return { result: 'revoked' };
     }
-    const latest = this.sql.clusterSeq.get(row.cluster)?.seq;
+    const latest = this.sql.clusterSeq.get(row.cluster)?.seq ?? undefined;
     const applied = latest === undefined || row.seq > latest;
     // Only a seq at or below the latest can already be in history.
     if (!applied && (latest === row.seq || this.sql.hasSeq.get(row.cluster, row.seq))) {
@@ -152,7 +160,15 @@ export class ReportWrites {
       this.sql.trimHistory.run(row.cluster, row.cluster, this.retention.keepReports);
     }
     if (!applied) return { result: 'stale', latestSeq: latest! };
-    this.sql.upsertCluster.run(row.cluster, row.labels, row.seq, row.receivedAt, row.summary, row.report);
+    this.sql.upsertCluster.run({
+      name: row.cluster,
+      labels: row.labels,
+      seq: row.seq,
+      receivedAt: row.receivedAt,
+      summary: row.summary,
+      report: row.report,
+      rollout: row.rollout,
+    });
     for (const p of row.previews)
       this.sql.upsertPreview.run(row.cluster, p.ref, row.seq, row.receivedAt, p.preview);
     return { result: 'stored', latestSeq: row.seq };

@@ -10,17 +10,28 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { Report } from '../../../agent/src/report/schema.js';
+import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
 import type { ReportSummary } from '../fleet/summary.js';
+import { FleetReads } from './fleet-reads.js';
+import { backfillRollout } from './rollout-backfill.js';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
 import type { WriterData, WriterRequest } from './sqlite-writer.js';
 import { encodeRows, type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
 import type {
   ClusterRecord,
+  FleetCounts,
+  FleetEntry,
+  FleetFilter,
   HistoryEntry,
   IncomingReport,
+  Page,
+  PageRequest,
   PreviewRecord,
   RetentionPolicy,
+  RolloutCounts,
+  RolloutEntry,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -38,9 +49,13 @@ export interface SqliteStoreOptions {
 }
 
 /** Opens (creating if needed) the hub database at `file`. */
-export function openSqliteStore(file: string, options: SqliteStoreOptions): Store {
+export async function openSqliteStore(file: string, options: SqliteStoreOptions): Promise<Store> {
   const synchronous = options.synchronous ?? 'full';
   const db = openDatabase(file, synchronous, true);
+  await backfillRollout(async <T>(sql: string, params: unknown[]) => {
+    const statement = db.prepare(sql);
+    return (statement.reader ? statement.all(...params) : (statement.run(...params), [])) as T[];
+  });
   const writer =
     options.writer === 'thread'
       ? new ThreadWriter({ file, synchronous, retention: options.retention })
@@ -148,28 +163,37 @@ interface PreviewRow {
 
 class SqliteStore implements Store {
   private readonly sql;
+  private readonly reads: FleetReads;
+  /** Fleet queries vary with the selector's shape only: a few statements, prepared once each. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
     private readonly retention: RetentionPolicy,
     private readonly writer: RowWriter,
   ) {
+    this.reads = new FleetReads(
+      async <T>(sql: string, params: unknown[]) => this.prepared(sql).all(...params) as T[],
+    );
     this.sql = {
       insertToken: db.prepare(
         'INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES (@id, @cluster, @hash, @createdAt, @revokedAt)',
+      ),
+      registerCluster: db.prepare(
+        `INSERT INTO clusters (name, rollout) VALUES (?, '[]') ON CONFLICT (name) DO NOTHING`,
       ),
       findToken: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
       revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       tokenExists: db.prepare<[string], { id: string }>('SELECT id FROM tokens WHERE id = ?'),
       listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY cluster, created_at'),
       listClusters: db.prepare<[], ClusterRow>(
-        'SELECT name, labels, seq, received_at, summary FROM clusters ORDER BY name',
+        'SELECT name, labels, seq, received_at, summary FROM clusters WHERE seq IS NOT NULL ORDER BY name',
       ),
       getCluster: db.prepare<[string], ClusterRow & { report: string }>(
-        'SELECT * FROM clusters WHERE name = ?',
+        'SELECT * FROM clusters WHERE name = ? AND seq IS NOT NULL',
       ),
-      history: db.prepare<[string, number], HistoryRow>(
-        'SELECT seq, received_at, created_at, applied, summary FROM reports WHERE cluster = ? ORDER BY seq DESC LIMIT ?',
+      history: db.prepare<[string, number, number], HistoryRow>(
+        'SELECT seq, received_at, created_at, applied, summary FROM reports WHERE cluster = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
       tokenClusters: db.prepare<[], { cluster: string }>(
         'SELECT DISTINCT cluster FROM tokens ORDER BY cluster',
@@ -185,8 +209,22 @@ class SqliteStore implements Store {
     };
   }
 
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= 256) this.statements.clear();
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   async createToken(token: TokenRecord): Promise<void> {
-    this.sql.insertToken.run(token);
+    // The cluster is registered from its first token on: the fleet lists it before it reports.
+    this.db.transaction(() => {
+      this.sql.insertToken.run(token);
+      this.sql.registerCluster.run(token.cluster);
+    })();
   }
 
   async findToken(id: string): Promise<TokenRecord | undefined> {
@@ -221,8 +259,33 @@ class SqliteStore implements Store {
     return row && { record: toCluster(row), report: JSON.parse(row.report) as Report };
   }
 
-  async history(cluster: string, limit: number): Promise<HistoryEntry[]> {
-    return this.sql.history.all(cluster, Math.min(limit, this.retention.keepReports)).map((row) => ({
+  async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
+    return this.reads.listFleet(filter, page);
+  }
+
+  async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
+    return this.reads.countFleet(filter, staleBefore);
+  }
+
+  async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {
+    return this.reads.rolloutCounts(sha, selector);
+  }
+
+  async listRollout(
+    commit: string | null,
+    filter: { selector: LabelSelector; state?: RolloutState },
+    page: PageRequest,
+  ): Promise<Page<RolloutEntry>> {
+    return this.reads.listRollout(commit, filter, page);
+  }
+
+  async history(
+    cluster: string,
+    limit: number,
+    beforeSeq = Number.MAX_SAFE_INTEGER,
+  ): Promise<HistoryEntry[]> {
+    const shown = Math.min(limit, this.retention.keepReports);
+    return this.sql.history.all(cluster, beforeSeq, shown).map((row) => ({
       seq: row.seq,
       receivedAt: row.received_at,
       createdAt: row.created_at,
@@ -270,6 +333,7 @@ function toRow({ report, summary, receivedAt, tokenId, reportJson }: IncomingRep
     summary: JSON.stringify(summary),
     report: reportJson ?? JSON.stringify(report),
     previews: report.previews.map((p) => ({ ref: p.ref, preview: JSON.stringify(p) })),
+    rollout: JSON.stringify(rolloutStates(summary)),
     tokenId: tokenId ?? null,
   };
 }

@@ -3,8 +3,11 @@
  * (postgres.ts, any number of hub replicas on one database). Plain values only: no database types cross this boundary. Every method is
  * async for that reason, even though SQLite answers synchronously.
  */
+
+import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
-import type { ReportSummary } from '../fleet/summary.js';
+import type { RolloutState } from '../fleet/rollout.js';
+import type { ClusterHealth, ClusterPhase, ReportSummary } from '../fleet/summary.js';
 
 /** A bearer token of one cluster. Only the hash of the secret is ever stored. */
 export interface TokenRecord {
@@ -68,6 +71,68 @@ export interface PreviewRecord {
   preview: PreviewStatus;
 }
 
+/** One cluster in a fleet list: registered by a token, and maybe not reported yet (seq null). */
+export interface FleetEntry {
+  name: string;
+  labels: Record<string, string>;
+  seq: number | null;
+  receivedAt: number | null;
+  summary: ReportSummary | null;
+}
+
+/** Which clusters a fleet query covers; all conditions must hold. */
+export interface FleetFilter {
+  selector: LabelSelector;
+  /** Cluster names starting with this. */
+  namePrefix?: string;
+  phase?: ClusterPhase;
+}
+
+/** At most `limit` items after the cluster named `after` (name order). */
+export interface PageRequest {
+  limit: number;
+  after?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Where the next page starts (pass as `after`); null on the last page. */
+  next: string | null;
+}
+
+/** Counts over the clusters a filter covers (its phase condition ignored: counts are by phase). */
+export interface FleetCounts {
+  total: number;
+  phases: Record<ClusterPhase, number>;
+  health: Record<ClusterHealth, number>;
+  /** Clusters never reported or silent since `staleBefore`. */
+  stale: number;
+  /** Clusters that have a token but never reported. */
+  notReported: number;
+  /** The commits most clusters run, most first (at most 10). */
+  commits: { commit: string; clusters: number }[];
+}
+
+export interface RolloutCounts {
+  /** The full sha the given abbreviation names; null when no cluster names such a commit. */
+  commit: string | null;
+  total: number;
+  counts: Record<RolloutState, number>;
+}
+
+export type RolloutEntry = FleetEntry & { state: RolloutState };
+
+/** An abbreviated sha that names more than one commit the fleet runs. */
+export class AmbiguousCommitError extends Error {
+  constructor(
+    readonly sha: string,
+    readonly commits: string[],
+  ) {
+    super(`commit "${sha}" is ambiguous: it abbreviates ${commits.join(', ')}; give more characters`);
+    this.name = 'AmbiguousCommitError';
+  }
+}
+
 export interface RetentionPolicy {
   /** Reports kept per cluster in history (the newest ones). */
   keepReports: number;
@@ -89,10 +154,26 @@ export interface Store {
    */
   saveReports(batch: IncomingReport[]): Promise<SaveOutcome[]>;
 
+  /** Every cluster that reported. Reads the whole fleet: only for small fleets and admin tools. */
   listClusters(): Promise<ClusterRecord[]>;
+  /** One page of the clusters a filter covers, registered and reported alike, in name order. */
+  listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>>;
+  /** Counts by phase, health, commit and staleness, computed by the database. */
+  countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts>;
+  /**
+   * A commit's rollout counts over the clusters a selector covers (registered but silent clusters
+   * only without a selector). Throws AmbiguousCommitError for an abbreviation of several commits.
+   */
+  rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts>;
+  /** One page of a commit's rollout (`commit` as resolved by rolloutCounts), optionally in one state. */
+  listRollout(
+    commit: string | null,
+    filter: { selector: LabelSelector; state?: RolloutState },
+    page: PageRequest,
+  ): Promise<Page<RolloutEntry>>;
   getCluster(name: string): Promise<{ record: ClusterRecord; report: Report } | undefined>;
-  /** Highest seq first, at most the retention policy's `keepReports`. */
-  history(cluster: string, limit: number): Promise<HistoryEntry[]>;
+  /** Highest seq first, at most the retention policy's `keepReports`; `beforeSeq` pages on. */
+  history(cluster: string, limit: number, beforeSeq?: number): Promise<HistoryEntry[]>;
   /** Names of clusters that have a token but may never have reported. */
   knownClusterNames(): Promise<string[]>;
 

@@ -40,6 +40,7 @@ export const APP_JS = `(() => {
         if (el.value) url.searchParams.set(el.name, el.value);
         else url.searchParams.delete(el.name);
       }
+      url.searchParams.delete('continue'); // a new filter starts at its first page
       history.replaceState(null, '', url);
       refresh();
     };

@@ -1,13 +1,14 @@
-/** Fleet overview: counts by phase, and every cluster filterable by label selector and phase. */
+/**
+ * Fleet overview: counts by phase (computed by the store), and one page of clusters, searchable by name
+ * prefix, label selector and phase, with a link to the next page. It never loads the whole fleet.
+ */
 
+import { DEFAULT_PAGE } from '../api/page.js';
 import type { ClusterView, FleetView } from '../api/views.js';
 import { CLUSTER_PHASES } from '../fleet/summary.js';
 import { badge, clusterLink, commitLink, labelChips, lastSeen, plural } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
-
-/** Rows rendered at most: a page of 10,000 rows refreshed every few seconds helps nobody. */
-const MAX_ROWS = 500;
 
 export function overviewPage(view: FleetView, error?: string): Page {
   return {
@@ -23,6 +24,9 @@ ${section('clusters')}`,
 
 function filterForm(view: FleetView): SafeHtml {
   return html`<form class="filters" method="get" action="/" data-filter>
+  <label>Name starts with
+    <input name="prefix" value="${view.prefix}" placeholder="prod-" spellcheck="false" autocomplete="off">
+  </label>
   <label>Label selector
     <input name="selector" value="${view.selector}" placeholder="env=prod,region in (eu,us)" spellcheck="false" autocomplete="off">
   </label>
@@ -41,6 +45,7 @@ function phaseCounts(view: FleetView): SafeHtml {
   const link = (phase: string) => {
     const q = new URLSearchParams();
     if (view.selector) q.set('selector', view.selector);
+    if (view.prefix) q.set('prefix', view.prefix);
     q.set('phase', phase);
     return `/?${q}`;
   };
@@ -57,17 +62,26 @@ function phaseCounts(view: FleetView): SafeHtml {
 function clusterTable(view: FleetView, error?: string): SafeHtml {
   if (error) return html`<p class="error-banner">${error}</p>`;
   if (view.clusters.length === 0) {
-    return html`<p class="empty">No cluster matches. Clusters appear here after their first report.</p>`;
+    return html`<p class="empty">No cluster matches. Clusters appear here once they have a token.</p>`;
   }
-  const shown = view.clusters.slice(0, MAX_ROWS);
-  const more = view.clusters.length - shown.length;
-  return html`<p class="muted">${shown.length} of ${view.total} clusters shown${
-    more > 0 ? ` — ${more} more match; narrow the list with a label selector or a phase` : ''
+  const matching = view.phase ? view.counts[view.phase] : view.total;
+  return html`<p class="muted">${view.clusters.length} of ${matching} matching clusters on this page, in name order${
+    view.continue ? html` — <a class="next-page" href="${pageLink(view, view.continue)}">next page</a>` : ''
   }</p>
 <table class="grid clusters">
 <thead><tr><th>Cluster</th><th>Labels</th><th>Phase</th><th>Health</th><th>Commit</th><th>Last seen</th><th>Problems</th></tr></thead>
-<tbody>${shown.map(clusterRow)}</tbody>
+<tbody>${view.clusters.map(clusterRow)}</tbody>
 </table>`;
+}
+
+function pageLink(view: FleetView, token: string): string {
+  const q = new URLSearchParams();
+  if (view.prefix) q.set('prefix', view.prefix);
+  if (view.selector) q.set('selector', view.selector);
+  if (view.phase) q.set('phase', view.phase);
+  if (view.limit !== DEFAULT_PAGE) q.set('limit', String(view.limit));
+  q.set('continue', token);
+  return `/?${q}`;
 }
 
 function clusterRow(c: ClusterView): SafeHtml {

@@ -1,4 +1,5 @@
 /** A commit's rollout: which clusters run it and are healthy, which are behind or silent. */
+import { DEFAULT_PAGE } from '../api/page.js';
 import type { RolloutView } from '../api/views.js';
 import { ROLLOUT_STATES } from '../fleet/rollout.js';
 import { ago } from '../fleet/time.js';
@@ -33,28 +34,32 @@ function counts(view: RolloutView): SafeHtml {
   <div class="card total"><div class="n">${done}%</div><div class="k">of ${view.total} healthy</div></div>
   ${ROLLOUT_STATES.map(
     (s) =>
-      html`<div class="card r-${s.toLowerCase()}"><div class="n">${view.counts[s]}</div><div class="k">${s === 'notReported' ? 'not reported' : s}</div></div>`,
+      html`<a class="card r-${s.toLowerCase()}${view.state === s ? ' active' : ''}" href="${stateLink(view, s)}"><div class="n">${view.counts[s]}</div><div class="k">${s === 'notReported' ? 'not reported' : s}</div></a>`,
   )}
 </div>`;
 }
 
-/** Clusters needing attention first; at most MAX_ROWS rows. */
-const ORDER: Record<string, number> = { failed: 0, progressing: 1, behind: 2, notReported: 3, healthy: 4 };
-const MAX_ROWS = 500;
+function stateLink(view: RolloutView, state: string | null, token?: string): string {
+  const q = new URLSearchParams();
+  if (view.selector) q.set('selector', view.selector);
+  if (state) q.set('state', state);
+  if (view.limit !== DEFAULT_PAGE) q.set('limit', String(view.limit));
+  if (token) q.set('continue', token);
+  const query = q.toString();
+  return `/commits/${encodeURIComponent(view.commit)}${query ? `?${query}` : ''}`;
+}
 
+/** One page in name order; the state cards narrow it to the clusters needing attention. */
 function table(view: RolloutView, now: number): SafeHtml {
-  if (view.clusters.length === 0) return html`<p class="empty">No clusters known.</p>`;
-  const sorted = [...view.clusters].sort(
-    (a, b) => ORDER[a.state]! - ORDER[b.state]! || a.name.localeCompare(b.name),
-  );
-  const shown = sorted.slice(0, MAX_ROWS);
-  return html`${
-    sorted.length > shown.length
-      ? html`<p class="muted">${shown.length} of ${sorted.length} clusters shown, those needing attention first.</p>`
-      : ''
-  }<table class="grid rollout">
+  if (view.clusters.length === 0)
+    return html`<p class="empty">No clusters ${view.state ? 'in this state' : 'known'}.</p>`;
+  const shown = view.state ? view.counts[view.state] : view.total;
+  return html`<p class="muted">${view.clusters.length} of ${shown} clusters on this page${
+    view.state ? html` (${view.state}; <a href="${stateLink(view, null)}">all</a>)` : ''
+  }${view.continue ? html` — <a class="next-page" href="${stateLink(view, view.state, view.continue)}">next page</a>` : ''}</p>
+<table class="grid rollout">
 <thead><tr><th>Cluster</th><th>Labels</th><th>Rollout</th><th>Runs</th><th>Phase</th><th>Health</th><th>Last seen</th></tr></thead>
-<tbody>${shown.map(
+<tbody>${view.clusters.map(
     (
       c,
     ) => html`<tr data-cluster="${c.name}" data-state="${c.state}"><td>${clusterLink(c.name)}</td><td class="labels">${labelChips(c.labels)}</td>

@@ -56,23 +56,32 @@ function answer(ctx: RequestContext, page: Page, status = 200): Reply {
 }
 
 async function overview(ctx: RequestContext): Promise<Reply> {
-  const filter = { selector: ctx.url.searchParams.get('selector'), phase: ctx.url.searchParams.get('phase') };
+  const q = ctx.url.searchParams;
+  const filter = {
+    selector: q.get('selector'),
+    phase: q.get('phase'),
+    prefix: q.get('prefix'),
+    limit: q.get('limit'),
+    continue: q.get('continue'),
+  };
   try {
     return answer(ctx, overviewPage(await fleetView(ctx.hub, filter)));
   } catch (err) {
     if (!(err instanceof HttpError) || err.status !== 400) throw err;
     if (ctx.url.searchParams.get('format') === 'sections') throw err;
-    const empty = await emptyFleet(ctx.hub, filter.selector ?? '');
+    const empty = await emptyFleet(ctx.hub, filter.selector ?? '', filter.prefix ?? '');
     return answer(ctx, overviewPage(empty, err.message), 400);
   }
 }
 
-async function emptyFleet(hub: Hub, selector: string): Promise<FleetView> {
-  const all = await fleetView(hub, {});
+async function emptyFleet(hub: Hub, selector: string, prefix: string): Promise<FleetView> {
+  const all = await fleetView(hub, { limit: '1' });
   return {
     ...all,
     selector,
+    prefix,
     clusters: [],
+    continue: null,
     counts: Object.fromEntries(CLUSTER_PHASES.map((p) => [p, 0])) as FleetView['counts'],
   };
 }
@@ -81,16 +90,20 @@ async function cluster(ctx: RequestContext): Promise<Reply> {
   const name = clusterNameOf(ctx.params.name!);
   const detail = await clusterDetail(ctx.hub, name);
   if (!detail) return notFound(ctx, `Cluster "${name}" has not reported yet.`);
-  const history = await clusterHistory(ctx.hub, name, HISTORY_SHOWN);
+  const { history } = await clusterHistory(ctx.hub, name, HISTORY_SHOWN);
   return answer(ctx, clusterPage({ ...detail, history, now: ctx.hub.now() }));
 }
 
 async function rollout(ctx: RequestContext): Promise<Reply> {
   const sha = commitOf(ctx.params.sha!);
-  return answer(
-    ctx,
-    rolloutPage(await rolloutView(ctx.hub, sha, ctx.url.searchParams.get('selector')), ctx.hub.now()),
-  );
+  const q = ctx.url.searchParams;
+  const filter = {
+    selector: q.get('selector'),
+    state: q.get('state'),
+    limit: q.get('limit'),
+    continue: q.get('continue'),
+  };
+  return answer(ctx, rolloutPage(await rolloutView(ctx.hub, sha, filter), ctx.hub.now()));
 }
 
 function notFound(ctx: RequestContext, message: string): Reply {

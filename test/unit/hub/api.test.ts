@@ -340,6 +340,55 @@ describe('read API', () => {
     expect(failed.clusters.map((c) => c.name)).toEqual(['stage-eu']);
   });
 
+  it('pages the cluster list with limit and continue, and searches by name prefix', async () => {
+    await seedFleet();
+    const first = (await body(await hub.get('/api/v1/clusters?limit=2'))) as {
+      clusters: { name: string }[];
+      continue: string | null;
+      total: number;
+    };
+    expect(first.clusters.map((c) => c.name)).toEqual(['edge-1', 'never-seen']);
+    expect(first.total).toBe(5);
+    const next = `/api/v1/clusters?limit=2&continue=${encodeURIComponent(first.continue!)}`;
+    const second = (await body(await hub.get(next))) as typeof first;
+    expect(second.clusters.map((c) => c.name)).toEqual(['prod-eu', 'prod-us']);
+    const last = (await body(
+      await hub.get(`/api/v1/clusters?limit=2&continue=${encodeURIComponent(second.continue!)}`),
+    )) as typeof first;
+    expect(last.clusters.map((c) => c.name)).toEqual(['stage-eu']);
+    expect(last.continue).toBeNull();
+    const prefixed = (await body(await hub.get('/api/v1/clusters?prefix=prod-'))) as typeof first;
+    expect(prefixed.clusters.map((c) => c.name)).toEqual(['prod-eu', 'prod-us']);
+    expect(prefixed.total).toBe(2);
+    expect((await hub.get('/api/v1/clusters?continue=garbage')).status).toBe(400);
+    expect((await hub.get('/api/v1/clusters?limit=0')).status).toBe(400);
+    expect((await hub.get('/api/v1/clusters?prefix=Bad%20Name')).status).toBe(400);
+    const rollout = await hub.get(`/api/v1/commits/${COMMIT_A}/rollout?limit=2&continue=${first.continue}`);
+    expect(rollout.status).toBe(400);
+  });
+
+  it("pages a commit's rollout and narrows it to one state", async () => {
+    await seedFleet();
+    const page = (await body(await hub.get(`/api/v1/commits/${COMMIT_A}/rollout?limit=3`))) as {
+      clusters: { name: string; state: string }[];
+      counts: Record<string, number>;
+      continue: string | null;
+    };
+    expect(page.clusters.map((c) => c.name)).toEqual(['edge-1', 'never-seen', 'prod-eu']);
+    expect(page.counts).toEqual({ healthy: 1, progressing: 1, failed: 1, behind: 1, notReported: 1 });
+    const rest = (await body(
+      await hub.get(
+        `/api/v1/commits/${COMMIT_A}/rollout?limit=3&continue=${encodeURIComponent(page.continue!)}`,
+      ),
+    )) as typeof page;
+    expect(rest.clusters.map((c) => c.name)).toEqual(['prod-us', 'stage-eu']);
+    const failed = (await body(
+      await hub.get(`/api/v1/commits/${COMMIT_A}/rollout?state=failed`),
+    )) as typeof page;
+    expect(failed.clusters.map((c) => [c.name, c.state])).toEqual([['stage-eu', 'failed']]);
+    expect((await hub.get(`/api/v1/commits/${COMMIT_A}/rollout?state=sideways`)).status).toBe(400);
+  });
+
   it('answers 400 naming the position of a broken selector', async () => {
     const res = await hub.get(`/api/v1/clusters?selector=${encodeURIComponent('env in (prod')}`);
     expect(res.status).toBe(400);

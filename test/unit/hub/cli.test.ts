@@ -118,7 +118,7 @@ describe('strata hub CLI', () => {
     const db = join(dir, 'hub.db');
     const clusters = Array.from({ length: 8 }, (_, i) => `edge-${i}`);
     const tokens = new Map<string, string>();
-    const store = openSqliteStore(db, { retention: DEFAULT_RETENTION });
+    const store = await openSqliteStore(db, { retention: DEFAULT_RETENTION });
     for (const c of clusters) {
       const created = generateToken(c, new Date());
       await store.createToken(created.record);

@@ -147,6 +147,23 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('shows one page of clusters at a time and searches by name prefix', async () => {
+    const page = await open('/?limit=2');
+    expect(await rowNames(page)).toEqual(['dark-site', 'edge-07']);
+    await expect(page.locator('.card.total .n').textContent()).resolves.toBe('6');
+    await page.click('a.next-page');
+    await expect.poll(() => rowNames(page)).toEqual(['prod-fra', 'prod-hz']);
+    await page.fill('input[name=prefix]', 'prod-');
+    await page.press('input[name=prefix]', 'Enter');
+    await expect.poll(() => rowNames(page)).toEqual(['prod-fra', 'prod-hz']);
+    expect(page.url()).not.toContain('continue=');
+    await expect(page.locator('.card.total .n').textContent()).resolves.toBe('3');
+    await page.click('a.next-page');
+    await expect.poll(() => rowNames(page)).toEqual(['prod-sh']);
+    expect(await page.locator('a.next-page').count()).toBe(0);
+    await page.close();
+  });
+
   it('shows a clear error for a broken selector', async () => {
     const page = await open(`/?selector=${encodeURIComponent('env in (prod')}`);
     await expect(page.locator('.error-banner').textContent()).resolves.toMatch(/invalid label selector/);

@@ -1,8 +1,13 @@
 /** One suite for both stores: every behaviour the hub relies on, against SQLite and a real PostgreSQL. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseSelector } from '../../../agent/src/model/selector.js';
 import type { PreviewStatus } from '../../../agent/src/report/schema.js';
 import { generateToken } from '../../../hub/src/api/auth.js';
-import type { Store } from '../../../hub/src/store/store.js';
+import { migrate as migratePostgres } from '../../../hub/src/store/postgres.js';
+import { POSTGRES_MIGRATIONS } from '../../../hub/src/store/postgres-migrations.js';
+import { migrateSchema } from '../../../hub/src/store/sqlite-db.js';
+import { SQLITE_MIGRATIONS } from '../../../hub/src/store/sqlite-migrations.js';
+import { AmbiguousCommitError, type Store } from '../../../hub/src/store/store.js';
 import { COMMIT_A, COMMIT_B } from './helpers.js';
 import { incoming, STORE_KINDS, type StoreHarness, storeHarness } from './store-harness.js';
 
@@ -154,6 +159,147 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     });
   });
 
+  describe('fleet queries', () => {
+    const selector = (text: string) => parseSelector(text);
+    async function seed() {
+      const fleet: [string, Record<string, string>, 'Synced' | 'Failed' | 'Progressing', string][] = [
+        ['eu-1', { env: 'prod', region: 'eu' }, 'Synced', COMMIT_A],
+        ['eu-2', { env: 'prod', region: 'eu', tier: 'canary' }, 'Failed', COMMIT_A],
+        ['us-1', { env: 'prod', region: 'us' }, 'Synced', COMMIT_B],
+        ['us-2', { env: 'stage', region: 'us' }, 'Progressing', COMMIT_A],
+        ['ap-1', { env: 'stage', region: 'ap', tier: 'canary' }, 'Synced', COMMIT_A],
+      ];
+      await store.saveReports(
+        fleet.map(([name, labels, phase, commit]) =>
+          incoming(name, 1, {
+            labels,
+            phase,
+            commit,
+            health: phase === 'Synced' ? 'Healthy' : phase === 'Failed' ? 'Degraded' : 'Progressing',
+            receivedAt: Date.now() - (name === 'us-1' ? 3600_000 : 0),
+          }),
+        ),
+      );
+      await token('silent-1');
+      await token('eu-1');
+    }
+    const all = { limit: 100 };
+
+    it('lists registered and reported clusters in name order, a page at a time', async () => {
+      await seed();
+      const first = await store.listFleet({ selector: [] }, { limit: 2 });
+      expect(names(first)).toEqual(['ap-1', 'eu-1']);
+      const second = await store.listFleet({ selector: [] }, { limit: 2, after: first.next! });
+      expect(names(second)).toEqual(['eu-2', 'silent-1']);
+      const last = await store.listFleet({ selector: [] }, { limit: 2, after: second.next! });
+      expect(names(last)).toEqual(['us-1', 'us-2']);
+      expect(last.next).toBeNull();
+      const silent = (await store.listFleet({ selector: [], namePrefix: 'silent' }, all)).items[0];
+      expect(silent).toEqual({ name: 'silent-1', labels: {}, seq: null, receivedAt: null, summary: null });
+      expect(await store.getCluster('silent-1')).toBeUndefined();
+      expect((await store.listClusters()).map((c) => c.name)).not.toContain('silent-1');
+    });
+
+    it('answers every selector operator, a name prefix and a phase from the database', async () => {
+      await seed();
+      const q = async (text: string, extra: { namePrefix?: string; phase?: 'Synced' } = {}) =>
+        names(await store.listFleet({ selector: selector(text), ...extra }, all));
+      expect(await q('env=prod')).toEqual(['eu-1', 'eu-2', 'us-1']);
+      expect(await q('env!=prod')).toEqual(['ap-1', 'silent-1', 'us-2']);
+      expect(await q('region in (eu,ap)')).toEqual(['ap-1', 'eu-1', 'eu-2']);
+      expect(await q('region notin (eu,ap)')).toEqual(['silent-1', 'us-1', 'us-2']);
+      expect(await q('tier')).toEqual(['ap-1', 'eu-2']);
+      expect(await q('!tier,env=prod')).toEqual(['eu-1', 'us-1']);
+      expect(await q('', { namePrefix: 'us-' })).toEqual(['us-1', 'us-2']);
+      expect(await q('env=prod', { namePrefix: 'eu', phase: 'Synced' })).toEqual(['eu-1']);
+      expect(await q('env=none')).toEqual([]);
+    });
+
+    it('counts by phase, health, commit and staleness, fleet-wide and for a selector', async () => {
+      await seed();
+      const staleBefore = Date.now() - 600_000;
+      const fleet = await store.countFleet({ selector: [] }, staleBefore);
+      expect(fleet).toMatchObject({
+        total: 6,
+        notReported: 1,
+        stale: 2,
+        phases: { Synced: 3, Failed: 1, Progressing: 1, Unknown: 1, OutOfSync: 0, Degraded: 0 },
+        health: { Healthy: 3, Degraded: 1, Progressing: 1, Unknown: 1 },
+        commits: [
+          { commit: COMMIT_A, clusters: 4 },
+          { commit: COMMIT_B, clusters: 1 },
+        ],
+      });
+      const prod = await store.countFleet({ selector: selector('env=prod') }, staleBefore);
+      expect(prod).toMatchObject({ total: 3, notReported: 0, stale: 1, phases: { Synced: 2, Failed: 1 } });
+      // A cluster moving to another phase and commit moves between the counters.
+      await store.saveReports([incoming('eu-2', 2, { labels: { env: 'prod' }, commit: COMMIT_B })]);
+      await store.saveReports([incoming('silent-1', 1, { labels: { env: 'prod' } })]);
+      const after = await store.countFleet({ selector: [] }, staleBefore);
+      expect(after).toMatchObject({ total: 6, notReported: 0, stale: 1, phases: { Synced: 5, Failed: 0 } });
+      expect(after.commits).toEqual([
+        { commit: COMMIT_A, clusters: 4 },
+        { commit: COMMIT_B, clusters: 2 },
+      ]);
+      expect(names(await store.listFleet({ selector: selector('tier') }, all))).toEqual(['ap-1']);
+      // The counters agree with counting the rows themselves (a selector that matches every cluster).
+      const recount = await store.countFleet({ selector: selector('!no-such-label') }, staleBefore);
+      expect(recount).toEqual(after);
+    });
+
+    it("gives a commit's rollout as counts and pages, resolving an abbreviated sha", async () => {
+      await seed();
+      const counts = await store.rolloutCounts(COMMIT_A.slice(0, 8), []);
+      expect(counts).toEqual({
+        commit: COMMIT_A,
+        total: 6,
+        counts: { healthy: 2, progressing: 1, failed: 1, behind: 1, notReported: 1 },
+      });
+      const page = await store.listRollout(COMMIT_A, { selector: [] }, { limit: 4 });
+      expect(page.items.map((c) => [c.name, c.state])).toEqual([
+        ['ap-1', 'healthy'],
+        ['eu-1', 'healthy'],
+        ['eu-2', 'failed'],
+        ['silent-1', 'notReported'],
+      ]);
+      const rest = await store.listRollout(COMMIT_A, { selector: [] }, { limit: 4, after: page.next! });
+      expect(rest.items.map((c) => [c.name, c.state])).toEqual([
+        ['us-1', 'behind'],
+        ['us-2', 'progressing'],
+      ]);
+      expect(rest.next).toBeNull();
+      const healthy = await store.listRollout(COMMIT_A, { selector: [], state: 'healthy' }, all);
+      expect(names(healthy)).toEqual(['ap-1', 'eu-1']);
+      const behind = await store.listRollout(COMMIT_A, { selector: [], state: 'behind' }, all);
+      expect(names(behind)).toEqual(['us-1']);
+      const prod = await store.rolloutCounts(COMMIT_A, selector('env=prod'));
+      expect(prod).toEqual({
+        commit: COMMIT_A,
+        total: 3,
+        counts: { healthy: 1, progressing: 0, failed: 1, behind: 1, notReported: 0 },
+      });
+      const unknown = await store.rolloutCounts('ffffffff', []);
+      expect(unknown).toMatchObject({ commit: null, total: 6, counts: { behind: 5, notReported: 1 } });
+    });
+
+    it('refuses an abbreviated sha that names two commits', async () => {
+      await store.saveReports([
+        incoming('a-1', 1, { commit: 'abcdef1000000000000000000000000000000000' }),
+        incoming('a-2', 1, { commit: 'abcdef1999999999999999999999999999999999' }),
+      ]);
+      await expect(store.rolloutCounts('abcdef1', [])).rejects.toThrow(AmbiguousCommitError);
+      expect((await store.rolloutCounts('abcdef19', [])).commit).toBe(
+        'abcdef1999999999999999999999999999999999',
+      );
+    });
+
+    it('pages history backwards by seq', async () => {
+      for (let seq = 1; seq <= 5; seq++) await store.saveReports([incoming('prod-hz', seq)]);
+      expect((await store.history('prod-hz', 2)).map((h) => h.seq)).toEqual([5, 4]);
+      expect((await store.history('prod-hz', 2, 4)).map((h) => h.seq)).toEqual([3, 2]);
+    });
+  });
+
   describe('previews', () => {
     it('keeps the latest plan per cluster per ref', async () => {
       const preview = (ref: string, commit: string): PreviewStatus => ({
@@ -203,8 +349,56 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       await markNewer(kind, db);
       await expect(harness.open(db)).rejects.toThrow(/schema version \d+, newer than this hub/);
     });
+
+    it('upgrades a database of schema version 2 with clusters in it, rollout states included', async () => {
+      const old = await harness.newDatabase();
+      const report = incoming('old-1', 4, { labels: { env: 'prod' }, commit: COMMIT_A });
+      await writeVersion2(kind, old, [
+        `INSERT INTO tokens (id, cluster, hash, created_at) VALUES ('00000000000000aa', 'old-1', 'x', 'now')`,
+        `INSERT INTO tokens (id, cluster, hash, created_at) VALUES ('00000000000000bb', 'old-silent', 'x', 'now')`,
+        `INSERT INTO clusters (name, labels, seq, received_at, summary, report) VALUES ('old-1',
+          '${JSON.stringify(report.report.labels)}', 4, ${report.receivedAt}, '${JSON.stringify(report.summary)}',
+          '${JSON.stringify(report.report)}')`,
+      ]);
+      const upgraded = await harness.open(old);
+      expect(names(await upgraded.listFleet({ selector: parseSelector('env=prod') }, { limit: 10 }))).toEqual(
+        ['old-1'],
+      );
+      expect((await upgraded.listFleet({ selector: [] }, { limit: 10 })).items.map((c) => c.name)).toEqual([
+        'old-1',
+        'old-silent',
+      ]);
+      expect(await upgraded.rolloutCounts(COMMIT_A, [])).toMatchObject({
+        commit: COMMIT_A,
+        counts: { healthy: 1, notReported: 1 },
+      });
+      expect(await upgraded.saveReports([incoming('old-1', 4)])).toEqual([
+        { result: 'duplicate', latestSeq: 4 },
+      ]);
+    });
   });
 });
+
+function names(page: { items: { name: string }[] }): string[] {
+  return page.items.map((c) => c.name);
+}
+
+/** A database as a hub of schema version 2 left it, with `statements` run on it. */
+async function writeVersion2(kind: string, db: string, statements: string[]): Promise<void> {
+  if (kind === 'sqlite') {
+    const Database = (await import('better-sqlite3')).default;
+    const file = new Database(db);
+    migrateSchema(file, SQLITE_MIGRATIONS.slice(0, 2));
+    for (const sql of statements) file.exec(sql);
+    file.close();
+    return;
+  }
+  const pg = (await import('pg')).default;
+  const pool = new pg.Pool({ connectionString: db });
+  await migratePostgres(pool, POSTGRES_MIGRATIONS.slice(0, 2));
+  for (const sql of statements) await pool.query(sql);
+  await pool.end();
+}
 
 /** Pretends a newer hub migrated the database. */
 async function markNewer(kind: string, db: string): Promise<void> {

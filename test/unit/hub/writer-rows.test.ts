@@ -17,6 +17,7 @@ describe('writer row batches', () => {
           { ref: 'refs/pull/7/head\u0000evil', preview: '{"ref":"x"}' },
           { ref: '', preview: '{}' },
         ],
+        rollout: '[["a1b2","healthy"]]',
         tokenId: '0123456789abcdef',
       },
       {
@@ -28,6 +29,7 @@ describe('writer row batches', () => {
         summary: '{}',
         report: '{}',
         previews: [],
+        rollout: '[]',
         tokenId: null,
       },
     ];

@@ -1,0 +1,228 @@
+/**
+ * The fleet views' queries, written once for both stores (`?` placeholders; the PostgreSQL store
+ * numbers them): label selectors become lookups in `cluster_labels`, fleet-wide counts are read from
+ * the counters the schema's triggers keep, and lists are keyset pages in name order, so no query reads
+ * more of the fleet than one page or the clusters a selector matches.
+ */
+import type { LabelSelector, Requirement } from '../../../agent/src/model/selector.js';
+import { ROLLOUT_STATES, type RolloutState } from '../fleet/rollout.js';
+import {
+  CLUSTER_PHASES,
+  type ClusterHealth,
+  type ClusterPhase,
+  type ReportSummary,
+} from '../fleet/summary.js';
+import {
+  AmbiguousCommitError,
+  type FleetCounts,
+  type FleetEntry,
+  type FleetFilter,
+  type Page,
+  type PageRequest,
+  type RolloutCounts,
+  type RolloutEntry,
+} from './store.js';
+
+/** Runs one query with `?` placeholders and answers its rows. */
+export type RunQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
+interface Where {
+  clauses: string[];
+  params: unknown[];
+}
+
+const HEALTHS: readonly ClusterHealth[] = ['Healthy', 'Progressing', 'Degraded', 'Unknown'];
+/** Above every character a cluster name or a hex sha can hold: `name < prefix || TOP` ends a prefix range. */
+const TOP = '\u007f';
+
+function requirementSql(r: Requirement, where: Where): void {
+  const values = r.values.map(() => '?').join(', ');
+  const labels =
+    r.operator === 'in' || r.operator === 'notin'
+      ? `SELECT cluster FROM cluster_labels WHERE key = ? AND value IN (${values})`
+      : 'SELECT cluster FROM cluster_labels WHERE key = ?';
+  const negated = r.operator === 'notin' || r.operator === 'notexists';
+  where.clauses.push(`c.name ${negated ? 'NOT IN' : 'IN'} (${labels})`);
+  where.params.push(r.key);
+  if (r.operator === 'in' || r.operator === 'notin') where.params.push(...r.values);
+}
+
+function whereOf(filter: Partial<FleetFilter>, extra: { after?: string; usePhase?: boolean } = {}): Where {
+  const where: Where = { clauses: [], params: [] };
+  for (const r of filter.selector ?? []) requirementSql(r, where);
+  if (filter.namePrefix) {
+    where.clauses.push('c.name >= ? AND c.name < ?');
+    where.params.push(filter.namePrefix, filter.namePrefix + TOP);
+  }
+  if (extra.usePhase && filter.phase) {
+    where.clauses.push('c.phase = ?');
+    where.params.push(filter.phase);
+  }
+  if (extra.after !== undefined) {
+    where.clauses.push('c.name > ?');
+    where.params.push(extra.after);
+  }
+  return where;
+}
+
+function sqlOf(where: Where): string {
+  return where.clauses.length ? `WHERE ${where.clauses.join(' AND ')}` : '';
+}
+
+interface EntryRow {
+  name: string;
+  labels: string;
+  seq: number | null;
+  received_at: number | null;
+  summary: string | null;
+}
+
+function toEntry(row: EntryRow): FleetEntry {
+  return {
+    name: row.name,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    seq: row.seq,
+    receivedAt: row.received_at,
+    summary: row.summary === null ? null : (JSON.parse(row.summary) as ReportSummary),
+  };
+}
+
+function pageOf<R extends { name: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const shown = more ? rows.slice(0, limit) : rows;
+  return { items: shown.map(map), next: more ? shown.at(-1)!.name : null };
+}
+
+function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+interface CountRow {
+  phase: ClusterPhase;
+  health: ClusterHealth;
+  commit_sha: string | null;
+  reported: number | boolean;
+  n: number;
+}
+
+const ENTRY_COLUMNS = 'c.name, c.labels, c.seq, c.received_at, c.summary';
+
+export class FleetReads {
+  constructor(private readonly run: RunQuery) {}
+
+  async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
+    const where = whereOf(filter, { after: page.after, usePhase: true });
+    const rows = await this.run<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM clusters c ${sqlOf(where)} ORDER BY c.name LIMIT ?`,
+      [...where.params, page.limit + 1],
+    );
+    return pageOf(rows, page.limit, toEntry);
+  }
+
+  async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
+    const narrowed = filter.selector.length > 0 || Boolean(filter.namePrefix);
+    const where = whereOf(filter);
+    // Without a selector the counters answer in a few rows, whatever the fleet's size.
+    const rows = narrowed
+      ? await this.run<CountRow>(
+          `SELECT c.phase, c.health, coalesce(c.commit_sha, '') AS commit_sha, c.seq IS NOT NULL AS reported,
+             count(*) AS n FROM clusters c ${sqlOf(where)} GROUP BY 1, 2, 3, 4`,
+          where.params,
+        )
+      : await this.run<CountRow>('SELECT phase, health, commit_sha, reported, n FROM fleet_counts', []);
+    const silent = where.clauses.length ? `${sqlOf(where)} AND` : 'WHERE';
+    const [stale] = await this.run<{ n: number }>(
+      `SELECT count(*) AS n FROM clusters c ${silent} c.received_at < ?`,
+      [...where.params, staleBefore],
+    );
+    const counts: FleetCounts = {
+      total: 0,
+      phases: zeros(CLUSTER_PHASES),
+      health: zeros(HEALTHS),
+      stale: Number(stale?.n ?? 0),
+      notReported: 0,
+      commits: [],
+    };
+    const commits = new Map<string, number>();
+    for (const row of rows) {
+      const n = Number(row.n);
+      counts.total += n;
+      counts.phases[row.phase] = (counts.phases[row.phase] ?? 0) + n;
+      counts.health[row.health] = (counts.health[row.health] ?? 0) + n;
+      if (!row.reported || row.reported === 0) counts.notReported += n;
+      if (row.commit_sha) commits.set(row.commit_sha, (commits.get(row.commit_sha) ?? 0) + n);
+    }
+    counts.stale += counts.notReported;
+    counts.commits = [...commits]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 10)
+      .map(([commit, clusters]) => ({ commit, clusters }));
+    return counts;
+  }
+
+  async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {
+    const prefix = sha.toLowerCase();
+    const found = await this.run<{ commit_sha: string }>(
+      'SELECT DISTINCT commit_sha FROM rollout_counts WHERE commit_sha >= ? AND commit_sha < ? ORDER BY commit_sha LIMIT 3',
+      [prefix, prefix + TOP],
+    );
+    if (found.length > 1)
+      throw new AmbiguousCommitError(
+        sha,
+        found.map((f) => f.commit_sha),
+      );
+    const commit = found[0]?.commit_sha ?? null;
+    const counts = zeros(ROLLOUT_STATES);
+    if (selector.length === 0) {
+      const fleet = await this.countFleet({ selector }, 0);
+      const states = commit
+        ? await this.run<{ state: RolloutState; n: number }>(
+            'SELECT state, n FROM rollout_counts WHERE commit_sha = ?',
+            [commit],
+          )
+        : [];
+      for (const s of states) counts[s.state] += Number(s.n);
+      counts.notReported = fleet.notReported;
+      const onCommit = counts.healthy + counts.progressing + counts.failed;
+      counts.behind = fleet.total - fleet.notReported - onCommit;
+      return { commit, total: fleet.total, counts };
+    }
+    const where = whereOf({ selector });
+    where.clauses.push('c.seq IS NOT NULL');
+    const rows = await this.run<{ state: RolloutState; n: number }>(
+      `SELECT coalesce(cc.state, 'behind') AS state, count(*) AS n FROM clusters c
+       LEFT JOIN cluster_commits cc ON cc.commit_sha = ? AND cc.cluster = c.name
+       ${sqlOf(where)} GROUP BY 1`,
+      [commit ?? '', ...where.params],
+    );
+    let total = 0;
+    for (const r of rows) {
+      counts[r.state] += Number(r.n);
+      total += Number(r.n);
+    }
+    return { commit, total, counts };
+  }
+
+  async listRollout(
+    commit: string | null,
+    filter: { selector: LabelSelector; state?: RolloutState },
+    page: PageRequest,
+  ): Promise<Page<RolloutEntry>> {
+    const where = whereOf({ selector: filter.selector }, { after: page.after });
+    if (filter.selector.length > 0) where.clauses.push('c.seq IS NOT NULL');
+    const state = `CASE WHEN c.seq IS NULL THEN 'notReported' ELSE coalesce(cc.state, 'behind') END`;
+    if (filter.state === 'notReported') where.clauses.push('c.seq IS NULL');
+    else if (filter.state === 'behind') where.clauses.push('c.seq IS NOT NULL AND cc.state IS NULL');
+    else if (filter.state) {
+      where.clauses.push('cc.state = ?');
+      where.params.push(filter.state);
+    }
+    const rows = await this.run<EntryRow & { state: RolloutState }>(
+      `SELECT ${ENTRY_COLUMNS}, ${state} AS state FROM clusters c
+       LEFT JOIN cluster_commits cc ON cc.commit_sha = ? AND cc.cluster = c.name
+       ${sqlOf(where)} ORDER BY c.name LIMIT ?`,
+      [commit ?? '', ...where.params, page.limit + 1],
+    );
+    return pageOf(rows, page.limit, (row) => ({ ...toEntry(row), state: row.state }));
+  }
+}
