@@ -125,11 +125,38 @@ function generate(definitions: Record<string, Definition>) {
   return { kinds: sortedKinds, types };
 }
 
+interface PathItem {
+  [method: string]: { 'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string } };
+}
+
+/**
+ * Kinds the API serves only outside namespaces: seen on some path, never under
+ * `/namespaces/{namespace}/`. A layer's default namespace is not given to these.
+ */
+function clusterScopedKinds(paths: Record<string, PathItem>): string[] {
+  const seen = new Set<string>();
+  const namespaced = new Set<string>();
+  for (const [path, item] of Object.entries(paths)) {
+    for (const operation of Object.values(item)) {
+      const gvk = operation?.['x-kubernetes-group-version-kind'];
+      if (!gvk) continue;
+      const key = `${gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version}/${gvk.kind}`;
+      seen.add(key);
+      if (path.includes('/namespaces/{namespace}/')) namespaced.add(key);
+    }
+  }
+  return [...seen].filter((k) => !namespaced.has(k)).sort();
+}
+
 const spec = process.argv[2] ? { path: process.argv[2], version: 'given' } : findSpec();
-const swagger = JSON.parse(readFileSync(spec.path, 'utf8')) as { definitions: Record<string, Definition> };
+const swagger = JSON.parse(readFileSync(spec.path, 'utf8')) as {
+  definitions: Record<string, Definition>;
+  paths: Record<string, PathItem>;
+};
 const table = {
   source: `${MODULE}@${spec.version} api/openapi-spec/swagger.json`,
   ...generate(swagger.definitions),
+  clusterScoped: clusterScopedKinds(swagger.paths),
 };
 writeFileSync(OUT, `${JSON.stringify(table, null, 1)}\n`);
 process.stdout.write(

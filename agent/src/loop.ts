@@ -457,7 +457,13 @@ export interface EngineOptions {
 export function enginePipeline(engine: EngineOptions): Pipeline {
   return {
     async reconcile({ source, commit, tree, log, previous }) {
-      const rendered = await renderCluster(subTree(tree, source.path), engine.identity);
+      const rendered = await renderCluster(subTree(tree, source.path), engine.identity, {
+        // Layer namespaces skip the kinds this cluster serves outside namespaces.
+        scopeOf: async (apiVersion, kind) => {
+          const info = await engine.client.resourceFor(apiVersion, kind);
+          return info ? (info.namespaced ? 'Namespaced' : 'Cluster') : undefined;
+        },
+      });
       if (!rendered.ok) {
         const first = rendered.errors[0];
         log.warn(

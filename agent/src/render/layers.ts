@@ -6,6 +6,11 @@ import { RenderError } from './errors.js';
 export interface LayerTemplate {
   /** e.g. `regions/{labels.region}`. */
   path: string;
+  /**
+   * Given to the layer's namespaced objects that name no namespace, as `kubectl apply -n` does
+   * (Flux's `targetNamespace` for objects without one, Fleet's `defaultNamespace`).
+   */
+  namespace?: string;
   /** Where it was declared (strata.yaml), for errors; absent for the default layers. */
   declaredAt?: { file: string; doc: number; line: number; column: number };
 }
@@ -15,6 +20,15 @@ export interface Layer {
   template: string;
   /** Repository-relative folder. */
   dir: string;
+  /** The layer's default namespace, from its template. */
+  namespace?: string;
+}
+
+/** A layer that cannot apply because the cluster's identity is wrong for it: an error, not a skip. */
+export interface MisconfiguredLayer {
+  template: string;
+  problem: string;
+  declaredAt?: LayerTemplate['declaredAt'];
 }
 
 export interface SkippedLayer {
@@ -61,15 +75,19 @@ export function parseTemplate(template: string): Part[] {
 export function resolveTemplate(
   template: string,
   cluster: ClusterIdentity,
-): { dir: string } | { reason: string } {
+): { dir: string } | { reason: string } | { problem: string } {
   let dir = '';
   for (const part of parseTemplate(template)) {
     if ('text' in part) dir += part.text;
     else {
       const value = part.variable === 'name' ? cluster.name : cluster.labels[part.key];
       if (value === undefined) return { reason: `cluster has no label '${(part as { key: string }).key}'` };
-      if (value === '' || value === '.' || value === '..' || value.includes('/')) {
-        return { reason: `value '${value}' cannot name a folder` };
+      if (value === '' || value === '.' || value === '..' || value.includes('/') || value.includes('\\')) {
+        // A wrong identity must not quietly drop a layer (or, with `..`, reach outside it).
+        const what = part.variable === 'name' ? 'its name' : `label '${part.key}'`;
+        return {
+          problem: `cluster '${cluster.name}' has ${what} = '${value}', which cannot name a folder for layer '${template}'`,
+        };
       }
       dir += value;
     }
@@ -81,16 +99,24 @@ export function resolveTemplate(
 export function resolveLayers(
   config: FleetConfig,
   cluster: ClusterIdentity,
-): { layers: (Layer | SkippedLayer)[] } {
-  return {
-    layers: config.layers.map(({ path }) => {
-      const resolved = resolveTemplate(path, cluster);
-      return 'dir' in resolved
-        ? { template: path, dir: resolved.dir }
-        : { template: path, reason: resolved.reason };
-    }),
-  };
+): { layers: (Layer | SkippedLayer)[]; misconfigured: MisconfiguredLayer[] } {
+  const misconfigured: MisconfiguredLayer[] = [];
+  const layers: (Layer | SkippedLayer)[] = [];
+  for (const { path, namespace, declaredAt } of config.layers) {
+    const resolved = resolveTemplate(path, cluster);
+    if ('problem' in resolved) {
+      misconfigured.push({ template: path, problem: resolved.problem, declaredAt });
+      layers.push({ template: path, reason: resolved.problem });
+    } else if ('dir' in resolved)
+      layers.push({ template: path, dir: resolved.dir, ...(namespace ? { namespace } : {}) });
+    else layers.push({ template: path, reason: resolved.reason });
+  }
+  return { layers, misconfigured };
 }
+
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LAYER_FIELDS = ['path', 'namespace'];
 
 /** Reads the `kind: Fleet` document of strata.yaml; every problem becomes a RenderError with its line. */
 export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig; errors: RenderError[] } {
@@ -128,10 +154,31 @@ export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig
       fail(doc, ['layers', i], `layers[${i}] must be a map with a string 'path'`);
       return;
     }
+    for (const key of Object.keys(layer as object)) {
+      if (!LAYER_FIELDS.includes(key))
+        fail(
+          doc,
+          ['layers', i, key],
+          `unknown field '${key}' in layers[${i}] (use ${LAYER_FIELDS.join(', ')})`,
+        );
+    }
+    const namespace = (layer as { namespace?: unknown }).namespace;
+    if (
+      namespace !== undefined &&
+      (typeof namespace !== 'string' || namespace.length > 63 || !NAMESPACE.test(namespace))
+    ) {
+      fail(
+        doc,
+        ['layers', i, 'namespace'],
+        `layers[${i}].namespace must be a namespace name (lower-case letters, digits and '-', at most 63)`,
+      );
+      return;
+    }
     try {
       parseTemplate(path);
       layers.push({
         path,
+        ...(namespace ? { namespace } : {}),
         declaredAt: { file: doc.file, doc: doc.index, ...doc.locate(['layers', i, 'path']) },
       });
     } catch (e) {

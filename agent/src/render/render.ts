@@ -7,7 +7,15 @@ import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
 import { type LayerPlan, planLayer, refOf } from './layer-plan.js';
-import { FLEET_FILE, type FleetConfig, type Layer, parseFleetConfig, resolveLayers } from './layers.js';
+import {
+  FLEET_FILE,
+  type FleetConfig,
+  type Layer,
+  type MisconfiguredLayer,
+  parseFleetConfig,
+  resolveLayers,
+} from './layers.js';
+import { type DiscoverScope, discoverScopes, withDefaultNamespace } from './namespace.js';
 import { applyPatchDocument } from './patches.js';
 import type { DroppedObject, LayerReport, RenderFailure, RenderResult, RenderSuccess } from './provenance.js';
 import { type RenderEntry, readDocument, readObject } from './read.js';
@@ -32,6 +40,11 @@ export interface RenderOptions {
    * the same; for tests that compare the two.
    */
   readEagerly?: boolean;
+  /**
+   * Which kinds are cluster-scoped, beyond Kubernetes' own (known from its OpenAPI spec) and the
+   * CRDs of the same layer: the agent passes its cluster's discovery. Used for layer namespaces.
+   */
+  scopeOf?: DiscoverScope;
 }
 
 /** Parsed YAML files by path and content, shared between renderers. */
@@ -132,7 +145,8 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     fleet ??= loadFleet();
     const { config, errors: configErrors } = await fleet;
     if (!config) return { ok: false, errors: configErrors };
-    const { layers } = resolveLayers(config, cluster);
+    const { layers, misconfigured } = resolveLayers(config, cluster);
+    if (misconfigured.length > 0) return { ok: false, errors: misconfigured.map(misconfiguredError) };
     const computed = new Map<RenderEntry, KubeObject>();
     const objectOfEntry = (entry: RenderEntry) => computed.get(entry) ?? readObject(entry, cluster, share);
     const state: ClusterRender = {
@@ -165,7 +179,12 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       });
       if (!parsed) continue;
       state.errors.push(...parsed.errors);
-      renderLayer(state, layer, parsed.docs);
+      const scopeOf =
+        layer.namespace && options.scopeOf ? await discoverScopes(parsed.docs, options.scopeOf) : undefined;
+      const docs = layer.namespace
+        ? withDefaultNamespace(parsed.docs, layer.namespace, scopeOf)
+        : parsed.docs;
+      renderLayer(state, layer, docs);
     }
     if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
     if (state.errors.length > 0) return { ok: false, errors: state.errors };
@@ -215,8 +234,17 @@ function noLayerFound(config: FleetConfig, reports: LayerReport[]): RenderError 
   });
 }
 
+function misconfiguredError(layer: MisconfiguredLayer): RenderError {
+  const where = layer.declaredAt;
+  return new RenderError({
+    code: 'config',
+    ...(where ? { file: where.file, doc: where.doc, line: where.line, column: where.column } : {}),
+    message: `${layer.problem}; fix the cluster's identity or the layer path`,
+  });
+}
+
 /** Adds a layer's resources (later layers replace earlier definitions), then applies its patches in order. */
-function renderLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): void {
+function renderLayer(state: ClusterRender, layer: Layer, docs: readonly ParsedDocument[]): void {
   const plan = state.eager ? undefined : planLayer(docs, layer.dir, state.cluster);
   const patches = plan ? readPatches(state, addPlanned(state, plan)) : readLayer(state, layer, docs);
   for (const { doc, patch } of patches) {
@@ -270,7 +298,7 @@ function readPatches(state: ClusterRender, docs: readonly ParsedDocument[]): Lay
 }
 
 /** Reads a layer's documents one by one for this cluster: its resources are added, its patches returned. */
-function readLayer(state: ClusterRender, layer: Layer, docs: ParsedDocument[]): LayerPatch[] {
+function readLayer(state: ClusterRender, layer: Layer, docs: readonly ParsedDocument[]): LayerPatch[] {
   const definedHere = new Map<string, ParsedDocument>();
   const patches: LayerPatch[] = [];
   for (const doc of docs) {

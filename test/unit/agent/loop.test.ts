@@ -183,9 +183,9 @@ describe('reconcile loop', () => {
       };
       await wait(1);
       await new Promise((r) => setTimeout(r, 300));
-      await writeFile(path.join(folder, 'global', 'y.yaml'), cm('y', '1'));
+      await writeFile(path.join(folder, 'global', 'z.yaml'), cm('z', '1'));
       await wait(2);
-      expect(rec.runs.at(-1)?.ids).toEqual(['/ConfigMap/shop/x', '/ConfigMap/shop/y']);
+      expect(rec.runs.at(-1)?.ids).toEqual(['/ConfigMap/shop/x', '/ConfigMap/shop/z']);
       expect(rec.runs.at(-1)?.commit).toMatch(/^dir-[0-9a-f]{40}$/);
     } finally {
       await agent.shutdown('test');

@@ -24,12 +24,38 @@ describe('layer resolution', () => {
     ]);
   });
 
-  it('refuses a label value that would climb out of the layer folder', () => {
-    const { layers } = resolveLayers({ layers: DEFAULT_LAYERS }, { name: '..', labels: { region: 'a/b' } });
-    expect(layers).toEqual([
-      { template: 'global', dir: 'global' },
-      { template: 'regions/{labels.region}', reason: "value 'a/b' cannot name a folder" },
-      { template: 'clusters/{name}', reason: "value '..' cannot name a folder" },
+  it('refuses a label value that would climb out of the layer folder, as a misconfigured cluster', () => {
+    const { layers, misconfigured } = resolveLayers(
+      { layers: DEFAULT_LAYERS },
+      { name: '..', labels: { region: 'a/b' } },
+    );
+    expect(layers[0]).toEqual({ template: 'global', dir: 'global' });
+    expect(misconfigured.map((m) => m.problem)).toEqual([
+      "cluster '..' has label 'region' = 'a/b', which cannot name a folder for layer 'regions/{labels.region}'",
+      "cluster '..' has its name = '..', which cannot name a folder for layer 'clusters/{name}'",
+    ]);
+  });
+
+  it('fails the render when a label value cannot name a folder, naming the label, the cluster and the layer', async () => {
+    const result = await renderFiles(
+      {
+        'strata.yaml':
+          'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n  - path: regions/{labels.region}\n',
+        'global/a.yaml': cm('a', 'global'),
+        'etc/a.yaml': cm('b', 'stolen'),
+      },
+      { name: 'prod-hz', labels: { region: '../etc' } },
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => [e.code, e.file, e.line, e.column, e.message])).toEqual([
+      [
+        'config',
+        'strata.yaml',
+        5,
+        11,
+        "cluster 'prod-hz' has label 'region' = '../etc', which cannot name a folder for layer 'regions/{labels.region}'; fix the cluster's identity or the layer path",
+      ],
     ]);
   });
 
@@ -75,5 +101,69 @@ describe('layer resolution', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors[0]).toMatchObject({ code: 'config', file: 'strata.yaml', doc: 0, line: 5 });
+  });
+
+  describe('a layer default namespace', () => {
+    const fleet = (ns: string) =>
+      `apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n  - path: vendor/argocd\n    namespace: ${ns}\n`;
+    const vendor = [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: argocd-cm }\n',
+      'apiVersion: v1\nkind: Service\nmetadata: { name: keep, namespace: elsewhere }\n',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: argocd-server }\n',
+      'apiVersion: v1\nkind: Namespace\nmetadata: { name: argocd }\n',
+      'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: { name: appprojects.argoproj.io }\nspec:\n  group: argoproj.io\n  scope: Cluster\n  names: { kind: AppProject, plural: appprojects }\n',
+      'apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: { name: default-project }\n',
+      'apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w }\n',
+    ].join('---\n');
+
+    it('goes to namespaced objects without one, as kubectl -n does; cluster-scoped kinds and explicit namespaces are kept', async () => {
+      const result = await renderOk({
+        'strata.yaml': fleet('argocd'),
+        'global/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: g }\n',
+        'vendor/argocd/install.yaml': vendor,
+      });
+      expect(result.objects.map((o) => o.id).sort()).toEqual([
+        '/ConfigMap//g',
+        '/ConfigMap/argocd/argocd-cm',
+        '/Namespace//argocd',
+        '/Service/elsewhere/keep',
+        'apiextensions.k8s.io/CustomResourceDefinition//appprojects.argoproj.io',
+        'argoproj.io/AppProject//default-project',
+        'example.com/Widget/argocd/w',
+        'rbac.authorization.k8s.io/ClusterRole//argocd-server',
+      ]);
+      expect(objectById(result, '/ConfigMap/argocd/argocd-cm').object.metadata).toEqual({
+        name: 'argocd-cm',
+        namespace: 'argocd',
+      });
+    });
+
+    it('takes a discovery answer for kinds the OpenAPI table does not know', async () => {
+      const { renderCluster } = await import('../../../agent/src/render/index.js');
+      const { FolderTree } = await import('../../../agent/src/source/folder.js');
+      const { writeRepo, hz } = await import('./helpers.js');
+      const tree = new FolderTree(
+        writeRepo({ 'strata.yaml': fleet('argocd'), 'vendor/argocd/install.yaml': vendor }),
+      );
+      const result = await renderCluster(tree, hz, {
+        scopeOf: (apiVersion, kind) =>
+          apiVersion === 'example.com/v1' && kind === 'Widget' ? 'Cluster' : undefined,
+      });
+      if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+      expect(result.objects.map((o) => o.id)).toContain('example.com/Widget//w');
+    });
+
+    it('must be a namespace name', async () => {
+      const result = await renderFiles({ 'strata.yaml': fleet('Argo_CD'), 'global/a.yaml': cm('a', 'x') });
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.errors.map((e) => [e.file, e.line, e.message])).toEqual([
+        [
+          'strata.yaml',
+          6,
+          "layers[1].namespace must be a namespace name (lower-case letters, digits and '-', at most 63)",
+        ],
+      ]);
+    });
   });
 });
