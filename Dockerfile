@@ -28,6 +28,10 @@ ENV NODE_ENV=production
 # One malloc arena for every thread: V8's compiler and GC threads otherwise keep arenas of their own,
 # about 8 MB of the agent's resident memory. (The agent sets its V8 heap rules itself: agent/src/heap.ts.)
 ENV MALLOC_ARENA_MAX=1
+# OpenSSH's client is the transport of ssh:// Git sources (its host key checks, not our own).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 strata \
  && useradd --system --uid 10001 --gid strata --home-dir /nonexistent --shell /usr/sbin/nologin strata \
  && install -d -o strata -g strata /var/lib/strata /var/lib/strata-hub

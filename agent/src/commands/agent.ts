@@ -16,6 +16,7 @@ import { type AgentServer, startAgentServer } from '../server/http.js';
 import { AgentMetrics } from '../server/metrics.js';
 import { FolderSource } from '../source/folder-source.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
+import { isSshUrl } from '../source/ssh-url.js';
 import { VERSION } from '../version.js';
 
 export default async function agent(argv: string[]): Promise<number> {
@@ -149,11 +150,11 @@ async function openSource(config: SourceConfig, stateDir: string, log: Logger): 
       },
     };
   }
-  if (!/^https?:\/\//i.test(config.url)) {
+  if (!/^https?:\/\//i.test(config.url) && !isSshUrl(config.url)) {
     throw new ConfigError(
-      `source ${config.name}: only http(s) Git URLs are supported, not ${config.url}`,
+      `source ${config.name}: only http(s) and SSH Git URLs are supported, not ${config.url}`,
       undefined,
-      [{ field: `sources.${config.name}.url`, message: 'must be http(s)://' }],
+      [{ field: `sources.${config.name}.url`, message: 'must be http(s)://, ssh:// or user@host:path' }],
     );
   }
   const git = await GitSource.open({

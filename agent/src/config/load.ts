@@ -3,10 +3,12 @@
  * overriding the one before; validated once with the schema. Relative paths in the file are
  * relative to the file; relative paths from the environment or flags to the working directory.
  */
+
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { isSshUrl } from '../source/ssh-url.js';
 import { AgentConfig, type AgentConfig as AgentConfigValue } from './schema.js';
 
 export class ConfigError extends Error {
@@ -262,7 +264,7 @@ function deriveName(url: string, taken: Set<string>): string {
 }
 
 function isRemote(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isSshUrl(url);
 }
 
 function isObject(v: unknown): v is Raw {

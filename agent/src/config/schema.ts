@@ -4,6 +4,7 @@
  */
 import cron from 'node-cron';
 import { z } from 'zod';
+import { isSshUrl } from '../source/ssh-url.js';
 import { parseDuration } from './duration.js';
 
 /** A duration string (`30s`, `5m`) parsed to milliseconds, bounded. */
@@ -66,6 +67,12 @@ export const SourceAuth = z.union([
     /** File holding the password or personal access token (HTTP basic auth). */
     passwordFile: z.string().min(1),
   }),
+  z.strictObject({
+    /** SSH URLs: private key file (no passphrase), e.g. a deploy key. */
+    sshKeyFile: z.string().min(1),
+    /** SSH URLs: known_hosts file with the server's host key; required, unknown or changed keys are refused. */
+    knownHostsFile: z.string().min(1),
+  }),
 ]);
 
 const refName = z
@@ -85,7 +92,7 @@ export const SourceConfig = z
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-"')
       .max(63)
       .optional(),
-    /** `https://…` / `http://…` Git URL, or a local folder path (relative to the config file). */
+    /** `https://…`, `http://…`, `ssh://…` or `user@host:path` Git URL, or a local folder path (relative to the config file). */
     url: z.string().min(1).max(2048),
     /** Branch, tag, full ref, or a 40-hex commit SHA to pin. Ignored for folders. */
     ref: refName.default('main'),
@@ -113,13 +120,32 @@ export const SourceConfig = z
     /** Folder sources only: wait this long after the last change before re-rendering. */
     debounce: duration(0, 60_000).default(300),
   })
+  .superRefine((s, ctx) => {
+    const ssh = isSshUrl(s.url);
+    const sshAuth = s.auth !== undefined && 'sshKeyFile' in s.auth;
+    if (ssh && !sshAuth) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          'an SSH URL needs auth.sshKeyFile and auth.knownHostsFile (host keys are never accepted blindly)',
+      });
+    }
+    if (!ssh && sshAuth) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: 'sshKeyFile is for ssh:// or user@host:path URLs',
+      });
+    }
+  })
   .transform((s) => ({ ...s, kind: sourceKind(s.url) }));
 
 export type SourceKind = 'git' | 'folder';
 
-/** `http(s)://` is Git; `ssh://`, `git@…`, `git://` are refused later; anything else is a folder. */
+/** `http(s)://`, `ssh://` and `user@host:path` are Git (`git://` is refused later); anything else is a folder. */
 export function sourceKind(url: string): SourceKind {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/\s]+@[^/\s]+:/.test(url) ? 'git' : 'folder';
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isSshUrl(url) ? 'git' : 'folder';
 }
 
 export const HubConfig = z.strictObject({

@@ -7,12 +7,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import git from 'isomorphic-git';
+import git, { type HttpClient } from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { SourceAuth } from '../config/schema.js';
 import { gitFs as fs } from './git-fs.js';
 import { type GitCache, openGitTree } from './git-tree.js';
 import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
+import { SshTransportError, sshHttpClient } from './ssh-transport.js';
+import { isSshUrl, parseSshUrl, type SshRemote } from './ssh-url.js';
 import type { FileTree } from './tree.js';
 
 /** Why a source could not give a fresh commit. The commit in use, if any, stays in force. */
@@ -61,11 +63,22 @@ export class GitSource {
   /** Commits whose every object was read once: render may trust a missing path is really missing. */
   private readonly verified = new Set<string>();
   private readonly now: () => Date;
+  /** Set for ssh:// and scp-like URLs: isomorphic-git then talks through the system ssh client. */
+  private readonly ssh: SshRemote | undefined;
 
   private constructor(private readonly opts: GitSourceOptions) {
     this.gitdir = path.join(opts.cacheDir, 'repo.git');
     this.displayUrl = redactUrl(opts.url);
     this.now = opts.now ?? (() => new Date());
+    this.ssh = isSshUrl(opts.url) ? parseSshUrl(opts.url) : undefined;
+    if (this.ssh && !(opts.auth && 'sshKeyFile' in opts.auth)) {
+      throw new Error(`${opts.url}: an SSH URL needs auth.sshKeyFile and auth.knownHostsFile`);
+    }
+  }
+
+  /** The URL isomorphic-git sees: SSH remotes get a placeholder, their client ignores it. */
+  private get transportUrl(): string {
+    return this.ssh ? 'http://ssh.invalid/repository' : this.opts.url;
   }
 
   /** Open the cache: restore the last good commit and drop the cache if it is corrupt. */
@@ -104,7 +117,7 @@ export class GitSource {
     return this.withDeadline(async (http) => {
       const refs = await git.listServerRefs({
         http,
-        url: this.opts.url,
+        url: this.transportUrl,
         prefix,
         ...(await this.credentials()),
       });
@@ -197,7 +210,7 @@ export class GitSource {
         fs,
         http,
         gitdir: this.gitdir,
-        url: this.opts.url,
+        url: this.transportUrl,
         ref,
         remoteRef: ref,
         singleBranch: true,
@@ -218,7 +231,7 @@ export class GitSource {
       const refs = await this.withDeadline(async (http) =>
         git.listServerRefs({
           http,
-          url: this.opts.url,
+          url: this.transportUrl,
           prefix: candidate,
           peelTags: true,
           ...(await this.credentials()),
@@ -302,7 +315,7 @@ export class GitSource {
     onAuthFailure?: () => { cancel: true };
   }> {
     const auth = this.opts.auth;
-    if (!auth) return {};
+    if (!auth || 'sshKeyFile' in auth) return {};
     if ('tokenFile' in auth) {
       const token = (await readFile(auth.tokenFile, 'utf8')).trim();
       return { headers: { Authorization: `Bearer ${token}` } };
@@ -314,10 +327,17 @@ export class GitSource {
     return { onAuth: () => ({ username, password }), onAuthFailure: () => ({ cancel: true }) };
   }
 
-  private async withDeadline<T>(
-    run: (http: ReturnType<typeof deadlineHttpClient>) => Promise<T>,
-  ): Promise<T> {
+  private async withDeadline<T>(run: (http: HttpClient) => Promise<T>): Promise<T> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const auth = this.opts.auth;
+    if (this.ssh && auth && 'sshKeyFile' in auth) {
+      const client = sshHttpClient({ remote: this.ssh, auth, signal, timeoutMs: this.opts.timeoutMs });
+      try {
+        return await run(client);
+      } finally {
+        client.close();
+      }
+    }
     return run(deadlineHttpClient(signal, this.opts.timeoutMs));
   }
 
@@ -410,6 +430,13 @@ function classify(err: unknown): { reason: SourceErrorReason; reachable: boolean
   const e = err as { code?: string; data?: { statusCode?: number }; name?: string };
   if (err instanceof RefMissingError || e.code === 'NotFoundError')
     return { reason: 'RefNotFound', reachable: true };
+  if (err instanceof SshTransportError) {
+    const trust = err.kind === 'HostKey' || err.kind === 'Auth';
+    return {
+      reason: trust ? 'SourceAuthFailed' : 'SourceUnavailable',
+      reachable: trust || err.kind === 'Remote',
+    };
+  }
   const status = e.data?.statusCode;
   if (status === 401 || status === 403 || e.code === 'UserCanceledError') {
     return { reason: 'SourceAuthFailed', reachable: true };
@@ -425,6 +452,7 @@ function describe(err: unknown, url: string, ref: string): string {
   if (err instanceof RefMissingError || e.code === 'NotFoundError') return `ref ${ref} not found at ${url}`;
   if (e.data?.statusCode) return `${url} answered HTTP ${e.data.statusCode}`;
   if (err instanceof GitTimeoutError) return err.message;
+  if (err instanceof SshTransportError) return `${url}: ${err.message}`;
   const text = e.message ?? String(err);
   // Messages may quote the URL; never let user info in a URL reach a log or a report.
   return `${url}: ${text.replace(/\/\/[^/@\s]*@/g, '//')}`.slice(0, 1000);

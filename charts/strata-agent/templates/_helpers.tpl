@@ -70,6 +70,9 @@ app.kubernetes.io/part-of: strata
 {{- if and $auth.username $auth.usernameKey }}
 {{- fail (printf "sources[%d].auth: set username or usernameKey, not both" $i) }}
 {{- end }}
+{{- if and (or $auth.sshKeyKey $auth.knownHostsKey) (not (and $auth.sshKeyKey $auth.knownHostsKey $auth.existingSecret)) }}
+{{- fail (printf "sources[%d].auth: SSH needs existingSecret, sshKeyKey and knownHostsKey (host keys are never accepted blindly)" $i) }}
+{{- end }}
 {{- end }}
 {{- if and (eq .Values.rbac.scope "namespaced") .Values.rbac.create (empty .Values.rbac.namespaced.namespaces) }}
 {{- fail "rbac.namespaced.namespaces: list at least one namespace the agent may manage when rbac.scope is namespaced" }}
@@ -88,7 +91,9 @@ app.kubernetes.io/part-of: strata
 {{- $auth := default dict .auth }}
 {{- if $auth.existingSecret }}
 {{- $dir := include "strata-agent.sourceSecretDir" .name }}
-{{- if $auth.passwordKey }}
+{{- if $auth.sshKeyKey }}
+{{- $_ := set $source "auth" (dict "sshKeyFile" (printf "%s/%s" $dir $auth.sshKeyKey) "knownHostsFile" (printf "%s/%s" $dir $auth.knownHostsKey)) }}
+{{- else if $auth.passwordKey }}
 {{- $basic := dict "passwordFile" (printf "%s/%s" $dir $auth.passwordKey) }}
 {{- if $auth.usernameKey }}{{- $_ := set $basic "usernameFile" (printf "%s/%s" $dir $auth.usernameKey) }}{{- end }}
 {{- if $auth.username }}{{- $_ := set $basic "username" $auth.username }}{{- end }}

@@ -300,6 +300,40 @@ describe('strata-agent chart with every option set', () => {
   });
 });
 
+describe('strata-agent chart with an SSH source', () => {
+  const sshSource = {
+    name: 'fleet',
+    url: 'git@git.example.com:platform/fleet.git',
+    auth: { existingSecret: 'fleet-ssh', sshKeyKey: 'identity', knownHostsKey: 'known_hosts' },
+  };
+
+  it('points sshKeyFile and knownHostsFile at the Secret keys, and the config validates', () => {
+    const objects = renderChart('strata-agent', { ...MINIMAL_AGENT_VALUES, sources: [sshSource] });
+    const config = agentConfig(objects);
+    const [fleet] = config.sources as Obj[];
+    expect(Object.keys(fleet!.auth as Obj).sort()).toEqual(['knownHostsFile', 'sshKeyFile']);
+    for (const [field, key] of [
+      ['sshKeyFile', 'identity'],
+      ['knownHostsFile', 'known_hosts'],
+    ] as const) {
+      const resolved = resolveFile(objects, at(fleet, 'auth', field) as string);
+      expect(at(resolved.volume, 'secret', 'secretName')).toBe('fleet-ssh');
+      expect(resolved.key).toBe(key);
+    }
+    expect(validate(config).sources[0]?.kind).toBe('git');
+  }, 60_000);
+
+  it('refuses an SSH key without a known hosts key', () => {
+    const auth = { existingSecret: 'fleet-ssh', sshKeyKey: 'identity' };
+    const result = templateChart('strata-agent', {
+      ...MINIMAL_AGENT_VALUES,
+      sources: [{ ...sshSource, auth }],
+    });
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toContain('sources[0].auth: SSH needs existingSecret, sshKeyKey and knownHostsKey');
+  }, 60_000);
+});
+
 describe('strata-agent chart refuses bad values with a message naming the field', () => {
   const failure = (values: unknown) => {
     const result = templateChart('strata-agent', values);
