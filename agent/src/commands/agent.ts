@@ -161,6 +161,7 @@ async function openSource(config: SourceConfig, stateDir: string, log: Logger): 
     url: config.url,
     ref: config.ref,
     ...(config.auth ? { auth: config.auth } : {}),
+    ...(config.verify ? { verify: config.verify } : {}),
     timeoutMs: config.timeout,
     cacheDir: path.join(stateDir, 'sources', cacheFolderName(config.name, config.url)),
     log: log.child({ source: config.name }),

@@ -125,6 +125,9 @@ function resolveFilePaths(raw: Raw, base: string): Raw {
           Object.entries(src.auth).map(([k, v]) => [k, k.endsWith('File') ? abs(v) : v]),
         );
       }
+      if (isObject(src.verify) && Array.isArray(src.verify.keys)) {
+        src.verify = { ...src.verify, keys: src.verify.keys.map(abs) };
+      }
       return src;
     });
   }

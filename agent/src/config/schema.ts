@@ -117,6 +117,13 @@ export const SourceConfig = z
       .string()
       .regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/, e.g. refs/pull/*/head')
       .optional(),
+    /** Signature policy: only commits/tags signed by one of `keys` (OpenPGP or SSH public key files) are rendered. */
+    verify: z
+      .strictObject({
+        mode: z.enum(['head', 'tag', 'head-and-tag']).default('head'),
+        keys: z.array(z.string().min(1)).min(1, 'list at least one public key file').max(64),
+      })
+      .optional(),
     /** Folder sources only: wait this long after the last change before re-rendering. */
     debounce: duration(0, 60_000).default(300),
   })
@@ -129,6 +136,13 @@ export const SourceConfig = z
         path: ['auth'],
         message:
           'an SSH URL needs auth.sshKeyFile and auth.knownHostsFile (host keys are never accepted blindly)',
+      });
+    }
+    if (s.verify && s.verify.mode !== 'head' && /^[0-9a-f]{40}$/.test(s.ref)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'mode'],
+        message: `a pinned commit has no tag to verify: use mode head`,
       });
     }
     if (!ssh && sshAuth) {

@@ -13,12 +13,19 @@ import type { SourceAuth } from '../config/schema.js';
 import { gitFs as fs } from './git-fs.js';
 import { type GitCache, openGitTree } from './git-tree.js';
 import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
+import { splitCommit, splitTag } from './signature.js';
 import { SshTransportError, sshHttpClient } from './ssh-transport.js';
 import { isSshUrl, parseSshUrl, type SshRemote } from './ssh-url.js';
 import type { FileTree } from './tree.js';
+import { type LoadedKeys, loadKeys, SignatureError, type VerifyPolicy, verifySigned } from './verify.js';
 
 /** Why a source could not give a fresh commit. The commit in use, if any, stays in force. */
-export type SourceErrorReason = 'SourceUnavailable' | 'SourceAuthFailed' | 'RefNotFound' | 'SourceCorrupt';
+export type SourceErrorReason =
+  | 'SourceUnavailable'
+  | 'SourceAuthFailed'
+  | 'RefNotFound'
+  | 'SourceCorrupt'
+  | 'SignatureRejected';
 
 export interface SourceError {
   reason: SourceErrorReason;
@@ -41,6 +48,8 @@ export interface GitSourceOptions {
   ref: string;
   auth?: SourceAuth;
   timeoutMs: number;
+  /** Only commits (or tags) signed by one of these keys are ever handed to render. */
+  verify?: VerifyPolicy;
   /** This source's own folder under the state directory. */
   cacheDir: string;
   log: Logger;
@@ -65,6 +74,10 @@ export class GitSource {
   private readonly now: () => Date;
   /** Set for ssh:// and scp-like URLs: isomorphic-git then talks through the system ssh client. */
   private readonly ssh: SshRemote | undefined;
+  /** The annotated tag object the last ref lookup found (for verify mode tag). */
+  private lastTag: { ref: string; oid: string } | undefined;
+  /** Signature verdicts by object and key set: a rejected commit is not checked again each interval. */
+  private readonly verdicts = new Map<string, string | SignatureError>();
 
   private constructor(private readonly opts: GitSourceOptions) {
     this.gitdir = path.join(opts.cacheDir, 'repo.git');
@@ -104,6 +117,7 @@ export class GitSource {
       try {
         const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
         await this.verifyCommitShallow(commit);
+        await this.checkSignatures(this.opts.ref, commit);
         await this.succeed(commit);
       } catch (err) {
         this.fail(err);
@@ -165,6 +179,7 @@ export class GitSource {
       this.current = { ...this.current, commit: null, fetchedAt: null };
       try {
         const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
+        await this.checkSignatures(this.opts.ref, commit);
         await this.succeed(commit);
       } catch (err) {
         this.fail(err);
@@ -177,6 +192,8 @@ export class GitSource {
     await this.initCache();
     const saved = await this.readStateFile();
     if (!saved?.commit) return;
+    // A commit kept under another verify policy (or none) is not trusted under this one.
+    if ((saved.verified ?? null) !== (await this.policyStamp())) return;
     if (await this.verify(saved.commit)) {
       this.current = { commit: saved.commit, fetchedAt: saved.fetchedAt, reachable: true, error: null };
       return;
@@ -191,6 +208,7 @@ export class GitSource {
    * server sends just what changed instead of the whole tree again.
    */
   private async fetchCommit(ref: string, localRef: string): Promise<string> {
+    this.lastTag = undefined;
     const advertised = SHA.test(ref) ? ref : await this.remoteCommit(ref);
     if (await this.hasCommit(advertised)) {
       await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: advertised, force: true });
@@ -238,7 +256,10 @@ export class GitSource {
         }),
       );
       const found = refs.find((r) => r.ref === candidate);
-      if (found) return found.peeled ?? found.oid;
+      if (found) {
+        this.lastTag = found.peeled ? { ref: candidate, oid: found.oid } : undefined;
+        return found.peeled ?? found.oid;
+      }
     }
     throw new RefMissingError(ref);
   }
@@ -268,6 +289,77 @@ export class GitSource {
       current = (object as { object: string }).object;
     }
     throw new Error(`ref ${this.opts.ref}: tag chain too long`);
+  }
+
+  /**
+   * The verify policy, before a commit reaches render: the head commit's signature (`head`), the
+   * annotated tag's (`tag`), or both. Throws SignatureError; the source then keeps its last commit.
+   */
+  private async checkSignatures(ref: string, commit: string): Promise<void> {
+    const policy = this.opts.verify;
+    if (!policy) return;
+    const keys = await loadKeys(policy.keys);
+    if (policy.mode !== 'tag') await this.checkObject(`commit ${commit}`, commit, 'commit', keys);
+    if (policy.mode === 'head') return;
+    const tag = this.lastTag;
+    if (!tag)
+      throw new SignatureError(
+        `ref ${ref}`,
+        `is not an annotated tag: verify mode ${policy.mode} needs a signed tag`,
+      );
+    if (!(await this.hasObject(tag.oid))) await this.download(ref, false);
+    await this.checkObject(`tag ${tag.ref} (${tag.oid})`, tag.oid, 'tag', keys);
+  }
+
+  private async checkObject(
+    label: string,
+    oid: string,
+    type: 'commit' | 'tag',
+    keys: LoadedKeys,
+  ): Promise<void> {
+    const key = `${oid}:${keys.digest}`;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      const { object, type: actual } = await git.readObject({
+        fs,
+        gitdir: this.gitdir,
+        oid,
+        format: 'content',
+      });
+      if (actual !== type) throw new SignatureError(label, `is a ${actual}, not a ${type}`);
+      const raw = object as Uint8Array;
+      const signed = type === 'commit' ? splitCommit(raw) : splitTag(raw);
+      try {
+        verdict = await verifySigned(label, signed, keys, this.opts.cacheDir);
+      } catch (err) {
+        if (!(err instanceof SignatureError)) throw err;
+        verdict = err;
+      }
+      if (this.verdicts.size > 1000) this.verdicts.clear();
+      this.verdicts.set(key, verdict);
+    }
+    if (verdict instanceof SignatureError) throw verdict;
+    this.opts.log.debug({ object: label, signer: verdict }, 'Signature verified.');
+  }
+
+  private async hasObject(oid: string): Promise<boolean> {
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What state.json records about the policy a commit passed: mode and key set. */
+  private async policyStamp(): Promise<string | null> {
+    const policy = this.opts.verify;
+    if (!policy) return null;
+    try {
+      return `${policy.mode}:${(await loadKeys(policy.keys)).digest}`;
+    } catch {
+      return 'unreadable';
+    }
   }
 
   private async verifyCommitShallow(commit: string): Promise<void> {
@@ -366,16 +458,22 @@ export class GitSource {
     });
   }
 
-  private async readStateFile(): Promise<{ commit: string; fetchedAt: string | null } | undefined> {
+  private async readStateFile(): Promise<
+    { commit: string; fetchedAt: string | null; verified: string | null } | undefined
+  > {
     try {
       const saved = JSON.parse(await readFile(path.join(this.opts.cacheDir, STATE_FILE), 'utf8')) as unknown;
       if (typeof saved !== 'object' || saved === null) return undefined;
-      const { commit, fetchedAt, url, ref } = saved as Record<string, unknown>;
+      const { commit, fetchedAt, url, ref, verified } = saved as Record<string, unknown>;
       // A state file of another URL or ref is not ours to trust.
       if (url !== this.opts.url || ref !== this.opts.ref || typeof commit !== 'string' || !SHA.test(commit)) {
         return undefined;
       }
-      return { commit, fetchedAt: typeof fetchedAt === 'string' ? fetchedAt : null };
+      return {
+        commit,
+        fetchedAt: typeof fetchedAt === 'string' ? fetchedAt : null,
+        verified: typeof verified === 'string' ? verified : null,
+      };
     } catch {
       return undefined;
     }
@@ -388,6 +486,7 @@ export class GitSource {
       ref: this.opts.ref,
       commit: this.current.commit,
       fetchedAt: this.current.fetchedAt,
+      verified: await this.policyStamp(),
     });
     await writeDurable(file, body);
   }
@@ -430,6 +529,7 @@ function classify(err: unknown): { reason: SourceErrorReason; reachable: boolean
   const e = err as { code?: string; data?: { statusCode?: number }; name?: string };
   if (err instanceof RefMissingError || e.code === 'NotFoundError')
     return { reason: 'RefNotFound', reachable: true };
+  if (err instanceof SignatureError) return { reason: 'SignatureRejected', reachable: true };
   if (err instanceof SshTransportError) {
     const trust = err.kind === 'HostKey' || err.kind === 'Auth';
     return {
@@ -453,6 +553,7 @@ function describe(err: unknown, url: string, ref: string): string {
   if (e.data?.statusCode) return `${url} answered HTTP ${e.data.statusCode}`;
   if (err instanceof GitTimeoutError) return err.message;
   if (err instanceof SshTransportError) return `${url}: ${err.message}`;
+  if (err instanceof SignatureError) return `${url} ${ref}: ${err.message}; not rendered or applied`;
   const text = e.message ?? String(err);
   // Messages may quote the URL; never let user info in a URL reach a log or a report.
   return `${url}: ${text.replace(/\/\/[^/@\s]*@/g, '//')}`.slice(0, 1000);
