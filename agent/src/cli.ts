@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   preview: async () => (await import('./commands/preview.js')).default,
   agent: async () => (await import('./commands/agent.js')).default,
   hub: async () => (await import('./commands/hub.js')).default,
+  rollout: async () => (await import('./commands/rollout.js')).default,
 };
 
 const USAGE = `strata ${VERSION} — pull-based GitOps for fleets of Kubernetes clusters

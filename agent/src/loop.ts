@@ -28,6 +28,7 @@ import {
   type SourceStatus,
   type SyncResult,
 } from './report/schema.js';
+import type { RolloutGatekeeper, RolloutStatus } from './rollout/gatekeeper.js';
 import type { AgentMetrics } from './server/metrics.js';
 import { type GitSource, SourceCorruptError, type SourceState } from './source/git.js';
 import { subTree } from './source/subtree.js';
@@ -100,6 +101,8 @@ export interface LoopOptions {
   /** Backoff after a failed reconcile: first retry delay and the ceiling. */
   retry?: { minMs: number; maxMs: number };
   previews?: PreviewHook;
+  /** Staged rollouts: which commit a source may enforce (agent/src/rollout); absent: always the fetched one. */
+  rollout?: RolloutGatekeeper;
   /** Re-check live objects for drift this often, when it is shorter than a source's interval. */
   driftIntervalMs?: number;
   now?: () => Date;
@@ -188,6 +191,7 @@ class SourceRunner {
   previews: PreviewStatus[] = [];
   reconciled = false;
   private sections: SourceSections | null = null;
+  private rollout: RolloutStatus | null = null;
   private inflight: Promise<void> | undefined;
   private again = false;
   private stopping = false;
@@ -304,8 +308,9 @@ class SourceRunner {
     const { access, config } = this.source;
     let state = await access.fetch();
     const log = this.log.child({ commit: state.commit ?? undefined, reason });
-    if (state.commit) {
-      const result = await this.reconcileCommit(state.commit, log);
+    const commit = state.commit && (await this.releasedCommit(state.commit, log));
+    if (commit) {
+      const result = await this.reconcileCommit(commit, log);
       if (result.repaired) state = result.repaired;
       this.sections = result.sections;
     }
@@ -326,6 +331,33 @@ class SourceRunner {
       'Reconciled.',
     );
     this.startPreviews();
+  }
+
+  /** The fetched commit, or under a staged rollout the one released to this cluster (null: none yet). */
+  private async releasedCommit(head: string, log: Logger): Promise<string | null> {
+    const { rollout } = this.opts;
+    if (!rollout) return head;
+    const { access, config } = this.source;
+    try {
+      const choice = await rollout.choose({
+        source: config,
+        displayUrl: access.displayUrl ?? config.url,
+        head,
+        tree: await access.tree(head),
+        log,
+      });
+      this.rollout = choice.status;
+      return choice.commit;
+    } catch (err) {
+      // A damaged cache is the reconcile's to repair; anything else must not let the commit through.
+      if (err instanceof SourceCorruptError) return head;
+      log.error({ err }, 'Rollout check failed; applying nothing new until it succeeds.');
+      this.rollout = this.rollout && {
+        ...this.rollout,
+        waiting: `rollout check failed: ${String((err as Error)?.message ?? err).slice(0, 500)}`,
+      };
+      return null;
+    }
   }
 
   private async reconcileCommit(
@@ -433,6 +465,7 @@ class SourceRunner {
       sync: s?.sync ?? null,
       health: s?.health ?? null,
       drift: s?.drift ?? [],
+      ...(this.rollout ? { rollout: this.rollout } : {}),
     };
   }
 }

@@ -12,6 +12,7 @@ import { previewHook } from '../preview/live.js';
 import { Delivery } from '../report/delivery.js';
 import { hubSender } from '../report/hub-client.js';
 import { Outbox } from '../report/outbox.js';
+import { hubAsker, rolloutGatekeeper } from '../rollout/gatekeeper.js';
 import { type AgentServer, startAgentServer } from '../server/http.js';
 import { AgentMetrics } from '../server/metrics.js';
 import { FolderSource } from '../source/folder-source.js';
@@ -112,6 +113,11 @@ export async function startAgent(
     metrics,
     log,
     driftIntervalMs: config.drift.interval,
+    rollout: rolloutGatekeeper({
+      identity: config.cluster,
+      stateDir: config.stateDir,
+      ...(config.hub ? { ask: hubAsker(config.hub) } : {}),
+    }),
     ...(previews ? { previews } : {}),
   });
   const server = await startAgentServer({ listen: config.listen, loop, metrics, log });

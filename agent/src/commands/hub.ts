@@ -15,6 +15,7 @@ const USAGE = `Usage:
                               (PostgreSQL: any number of hubs may serve the same database)
       --listen HOST:PORT      address to serve on (default 127.0.0.1:8080)
       --read-token-file FILE  require this token for the read API and dashboard (Bearer or Basic password)
+      --admin-token-file FILE  the token of rollout control (strata rollout pause|resume|abort|approve); off without it
       --body-limit BYTES      largest accepted report (default 4194304)
       --keep-reports N        reports kept in each cluster's history (default 200)
       --history-days D        drop history older than D days (default 30)
@@ -60,6 +61,7 @@ async function serve(argv: string[]): Promise<number> {
       db: { type: 'string', default: './strata-hub.db' },
       listen: { type: 'string', default: '127.0.0.1:8080' },
       'read-token-file': { type: 'string' },
+      'admin-token-file': { type: 'string' },
       'body-limit': { type: 'string', default: String(4 * 1024 * 1024) },
       'keep-reports': { type: 'string', default: '200' },
       'history-days': { type: 'string', default: '30' },
@@ -76,6 +78,10 @@ async function serve(argv: string[]): Promise<number> {
     ? readFileSync(values['read-token-file'], 'utf8').trim()
     : undefined;
   if (readToken === '') throw new UsageError(`--read-token-file ${values['read-token-file']} is empty`);
+  const adminToken = values['admin-token-file']
+    ? readFileSync(values['admin-token-file'], 'utf8').trim()
+    : undefined;
+  if (adminToken === '') throw new UsageError(`--admin-token-file ${values['admin-token-file']} is empty`);
   const logger = pino({ name: 'strata-hub' });
   const running = await startHub({
     db: values.db,
@@ -87,6 +93,7 @@ async function serve(argv: string[]): Promise<number> {
       bodyLimit: positive('--body-limit', values['body-limit']),
       staleAfterMs: positive('--stale-after', values['stale-after']) * 1000,
       ...(readToken ? { readToken } : {}),
+      ...(adminToken ? { adminToken } : {}),
     },
     retention: {
       keepReports: positive('--keep-reports', values['keep-reports']),

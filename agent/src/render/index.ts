@@ -15,5 +15,6 @@ export {
   type RenderEntry,
   type Renderer,
   type RenderOptions,
+  readFleetConfig,
   renderCluster,
 } from './render.js';

@@ -1,4 +1,5 @@
 import type { ClusterIdentity } from '../model/object.js';
+import { parseRolloutRules, type RolloutRules } from '../rollout/rules.js';
 import type { ParsedDocument } from './documents.js';
 import { RenderError } from './errors.js';
 
@@ -38,6 +39,8 @@ export interface SkippedLayer {
 
 export interface FleetConfig {
   layers: LayerTemplate[];
+  /** Staged rollout waves (agent/src/rollout/rules.ts); absent: every cluster applies a commit at once. */
+  rollout?: RolloutRules;
 }
 
 export const FLEET_FILE = 'strata.yaml';
@@ -140,7 +143,7 @@ export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig
   if (value.apiVersion !== 'strata.dev/v1') fail(doc, ['apiVersion'], "apiVersion must be 'strata.dev/v1'");
   if (value.kind !== 'Fleet') fail(doc, ['kind'], "kind must be 'Fleet'");
   for (const key of Object.keys(value)) {
-    if (!['apiVersion', 'kind', 'metadata', 'layers'].includes(key))
+    if (!['apiVersion', 'kind', 'metadata', 'layers', 'rollout'].includes(key))
       fail(doc, [key], `unknown field '${key}'`);
   }
   if (!Array.isArray(value.layers) || value.layers.length === 0) {
@@ -185,5 +188,12 @@ export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig
       fail(doc, ['layers', i, 'path'], (e as Error).message);
     }
   });
-  return errors.length > 0 ? { errors } : { config: { layers }, errors };
+  let rollout: RolloutRules | undefined;
+  if (value.rollout !== undefined) {
+    const parsed = parseRolloutRules(value.rollout);
+    for (const p of parsed.problems) fail(doc, p.path, p.message);
+    rollout = parsed.rules;
+  }
+  if (errors.length > 0) return { errors };
+  return { config: rollout ? { layers, rollout } : { layers }, errors };
 }

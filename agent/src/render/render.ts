@@ -103,19 +103,25 @@ interface ClusterRender {
   objectOf(entry: RenderEntry): KubeObject;
 }
 
+/** The repository's strata.yaml (layers, rollout rules) as the render reads it; errors are located. */
+export async function readFleetConfig(
+  tree: FileTree,
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+): Promise<{ config?: FleetConfig; errors: RenderError[] }> {
+  const text = await readRootFile(tree, FLEET_FILE, { maxFileBytes });
+  if (text === undefined) return parseFleetConfig([]);
+  if (text instanceof RenderError) return { errors: [text] };
+  const parsed = parseYamlFile(FLEET_FILE, text);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return parseFleetConfig(parsed.docs);
+}
+
 export function createRenderer(tree: FileTree, options: RenderOptions = {}): Renderer {
   const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
   let fleet: Promise<{ config?: FleetConfig; errors: RenderError[] }> | undefined;
   const layerCache = new Map<string, Promise<ParsedLayer | undefined>>();
 
-  const loadFleet = async () => {
-    const text = await readRootFile(tree, FLEET_FILE, limits);
-    if (text === undefined) return parseFleetConfig([]);
-    if (text instanceof RenderError) return { errors: [text] };
-    const parsed = parseYamlFile(FLEET_FILE, text);
-    if (parsed.errors.length > 0) return { errors: parsed.errors };
-    return parseFleetConfig(parsed.docs);
-  };
+  const loadFleet = () => readFleetConfig(tree, limits.maxFileBytes);
 
   const loadLayer = async (dir: string): Promise<ParsedLayer | undefined> => {
     const read = await readLayerFiles(tree, dir, limits);

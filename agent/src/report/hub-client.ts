@@ -37,7 +37,8 @@ export function interpret(status: number, text: string): SendResult {
   return { ok: false, retry: !permanent, reason, status };
 }
 
-function post(
+/** POSTs a JSON body to the hub; resolves with the status and (at most 64 KiB of) the answer. */
+export function post(
   url: URL,
   body: Buffer,
   token: string | undefined,

@@ -110,6 +110,21 @@ export const SourceStatus = z.object({
   sync: SyncResult.nullable(),
   health: SourceHealth.nullable(),
   drift: z.array(Drift).max(MAX_OBJECTS).default([]),
+  /** Staged rollout of the fetched commit, when its strata.yaml declares waves. */
+  rollout: z
+    .object({
+      /** The fetched commit the rollout is about (`commit` above while it waits). */
+      commit: text(64),
+      wave: count,
+      waveName: text(63),
+      released: z.boolean(),
+      /** The commit the agent enforces meanwhile (its last released one), null when none. */
+      enforcing: text(64).nullable(),
+      /** `waiting for wave N gate: …` while not released. */
+      waiting: text().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 

@@ -97,7 +97,9 @@ async function triggerSync(url: URL, res: http.ServerResponse, opts: AgentServer
       commit: s.commit,
       reachable: s.reachable,
       phase: s.sync?.phase ?? null,
+      applied: s.sync?.commit ?? null,
       error: s.error,
+      rollout: s.rollout ?? null,
     })),
   });
 }

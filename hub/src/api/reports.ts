@@ -60,7 +60,7 @@ const REJECT_REASON: Record<number, string> = {
   413: 'too_large',
 };
 
-function authenticate(hub: Hub, header: string | undefined): TokenCheck | Promise<TokenCheck> {
+export function authenticate(hub: Hub, header: string | undefined): TokenCheck | Promise<TokenCheck> {
   const token = header?.toLowerCase().startsWith('bearer ') ? credentialOf(header) : undefined;
   if (!token) {
     throw new HttpError(401, 'missing bearer token: send "Authorization: Bearer <cluster token>"');
@@ -68,7 +68,7 @@ function authenticate(hub: Hub, header: string | undefined): TokenCheck | Promis
   return hub.tokens.verify(token);
 }
 
-function accepted(check: TokenCheck): { cluster: string; tokenId: string } {
+export function accepted(check: TokenCheck): { cluster: string; tokenId: string } {
   if (!check.ok) throw new HttpError(401, `${check.reason}: ${CREATE_HINT}`);
   return check;
 }

@@ -18,6 +18,8 @@ export interface HubSettings {
   staleAfterMs: number;
   /** When set, the read API and the dashboard require this token (Bearer, or Basic password). */
   readToken?: string;
+  /** When set, rollout control (pause, resume, abort, approve) requires this token; unset: control is off. */
+  adminToken?: string;
   /** Seconds between dashboard refreshes. */
   refreshSeconds: number;
 }
@@ -41,8 +43,11 @@ export interface RequestContext {
   params: Record<string, string>;
 }
 
-/** `public`: anyone; `read`: guarded by the optional read token; `agent`: the route checks a cluster token. */
-export type Access = 'public' | 'read' | 'agent';
+/**
+ * `public`: anyone; `read`: guarded by the optional read token; `agent`: the route checks a cluster
+ * token; `admin`: the admin token (release managers).
+ */
+export type Access = 'public' | 'read' | 'agent' | 'admin';
 
 export interface Route {
   method: 'GET' | 'POST';

@@ -15,6 +15,7 @@ import { ReportWriter } from './ingest.js';
 import { createMetrics } from './metrics.js';
 import { previewRoutes } from './previews.js';
 import { REPORTS_PATH, receiveReport, reportRoutes } from './reports.js';
+import { rolloutRoutes } from './rollouts.js';
 import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
 
 const opsRoutes: Route[] = [
@@ -36,6 +37,7 @@ export const routes: readonly Route[] = [
   ...opsRoutes,
   ...reportRoutes,
   ...clusterRoutes,
+  ...rolloutRoutes,
   ...previewRoutes,
   ...previewPageRoutes,
   ...uiRoutes,
@@ -125,8 +127,17 @@ async function route(hub: Hub, req: IncomingMessage): Promise<Reply> {
       headers: { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="strata hub"' },
     };
   }
+  if (match.route.access === 'admin') checkAdmin(hub, req);
   const ctx: RequestContext = { hub, req, url, params: match.params };
   return match.route.handle(ctx);
+}
+
+function checkAdmin(hub: Hub, req: IncomingMessage): void {
+  const expected = hub.settings.adminToken;
+  if (expected === undefined)
+    throw new HttpError(403, 'rollout control is off: start the hub with --admin-token-file');
+  if (!readAllowed(expected, credentialOf(req.headers.authorization)))
+    throw new HttpError(401, 'this needs the hub admin token (Authorization: Bearer <admin token>)');
 }
 
 function replyForError(hub: Hub, req: IncomingMessage, err: unknown): Reply {

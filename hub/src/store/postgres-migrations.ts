@@ -6,6 +6,7 @@
  * and a name-prefix search is an index range whatever the database's default collation.
  */
 import type { Migration } from './migrations.js';
+import { POSTGRES_ROLLOUT_SCHEMA } from './postgres-rollouts.js';
 
 /** The batch writer of version 3: as version 1's, and it fills the state columns and `rollout`. */
 const SAVE_REPORTS_V3 = `
@@ -286,5 +287,10 @@ $fn$;
     version: 3,
     description: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
     sql: FLEET_TABLES,
+  },
+  {
+    version: 4,
+    description: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
+    sql: POSTGRES_ROLLOUT_SCHEMA,
   },
 ];

@@ -13,6 +13,7 @@ import { FleetReads, type RunQuery } from './fleet-reads.js';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { backfillRollout } from './rollout-backfill.js';
+import { PostgresRollouts } from './postgres-rollouts.js';
 import type {
   ClusterRecord,
   FleetCounts,
@@ -26,6 +27,9 @@ import type {
   RetentionPolicy,
   RolloutCounts,
   RolloutEntry,
+  RolloutAction,
+  RolloutEvent,
+  RolloutRecord,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -128,6 +132,7 @@ const SAVE_ATTEMPTS = 5;
 class PostgresStore implements Store {
   private readonly trimEvery: number;
   private readonly reads: FleetReads;
+  private readonly rollouts: PostgresRollouts;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -135,6 +140,7 @@ class PostgresStore implements Store {
   ) {
     this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
     this.reads = new FleetReads(runOn(pool));
+    this.rollouts = new PostgresRollouts(pool);
   }
 
   async createToken(token: TokenRecord): Promise<void> {
@@ -169,13 +175,19 @@ class PostgresStore implements Store {
   async saveReports(batch: IncomingReport[]): Promise<SaveOutcome[]> {
     if (batch.length === 0) return [];
     const params = toParams(batch, this.retention.keepReports, this.trimEvery);
+    const outcomes = await this.saveBatch(params, batch.length);
+    await this.rollouts.observeBatch(batch, outcomes);
+    return outcomes;
+  }
+
+  private async saveBatch(params: unknown[], count: number): Promise<SaveOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         const { rows } = await this.pool.query<SaveRow>(
           'SELECT * FROM strata_save_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
           params,
         );
-        return outcomesOf(rows, batch.length);
+        return outcomesOf(rows, count);
       } catch (err) {
         if (attempt >= SAVE_ATTEMPTS || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
       }
@@ -265,6 +277,39 @@ class PostgresStore implements Store {
       now - this.retention.maxAgeMs,
     ]);
     return result.rowCount ?? 0;
+  }
+
+  announceRollout(a: Parameters<Store['announceRollout']>[0]): Promise<RolloutRecord> {
+    return this.rollouts.announce(a);
+  }
+
+  getRollout(commit: string): Promise<RolloutRecord | undefined> {
+    return this.rollouts.get(commit);
+  }
+
+  listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return this.rollouts.list(limit);
+  }
+
+  rolloutObservations(commit: string) {
+    return this.rollouts.observations(commit);
+  }
+
+  markReleased(commit: string, cluster: string, at: number): Promise<void> {
+    return this.rollouts.markReleased(commit, cluster, at);
+  }
+
+  controlRollout(
+    commit: string,
+    action: RolloutAction,
+    at: number,
+    detail: { wave?: number; by?: string },
+  ): Promise<RolloutRecord | undefined> {
+    return this.rollouts.control(commit, action, at, detail);
+  }
+
+  rolloutEvents(commit: string): Promise<RolloutEvent[]> {
+    return this.rollouts.events(commit);
   }
 
   async claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {

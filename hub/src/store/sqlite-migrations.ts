@@ -1,5 +1,6 @@
 /** The SQLite schema, as versioned migrations (see migrations.ts). The version is kept in `PRAGMA user_version`. */
 import type { Migration } from './migrations.js';
+import { ROLLOUT_SCHEMA } from './sqlite-rollouts.js';
 
 /**
  * Version 3: what the fleet views query, so no view reads the whole fleet. A cluster row exists from
@@ -110,5 +111,10 @@ CREATE TABLE IF NOT EXISTS previews (
     version: 3,
     description: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
     sql: FLEET_TABLES,
+  },
+  {
+    version: 4,
+    description: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
+    sql: ROLLOUT_SCHEMA,
   },
 ];

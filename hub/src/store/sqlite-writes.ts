@@ -4,6 +4,14 @@
  * thread as well as inline.
  */
 import type Database from 'better-sqlite3';
+import {
+  type CommitStanding,
+  EMPTY_OBSERVATION,
+  observe,
+  type RolloutObservation,
+  sameObservation,
+} from '../fleet/rollout-observe.js';
+import { type ObservationRow, toObservation } from './sqlite-rollouts.js';
 import type { RetentionPolicy, SaveOutcome } from './store.js';
 
 /** A report ready to write: JSON already serialised (cheap to hand to another thread). */
@@ -20,6 +28,8 @@ export interface ReportRow {
   rollout: string;
   /** Store only if this token is unrevoked and belongs to `cluster` (checked in the transaction). */
   tokenId: string | null;
+  /** `[commit, standing]` pairs to fold into rollout observations, as JSON; '' when the report has none. */
+  rollouts: string;
 }
 
 /**
@@ -41,7 +51,7 @@ export function encodeRows(rows: ReportRow[]): string {
       r.report,
       r.rollout,
     );
-    parts.push(r.tokenId ?? '', String(r.previews.length));
+    parts.push(r.tokenId ?? '', r.rollouts, String(r.previews.length));
     for (const p of r.previews) parts.push(JSON.stringify(p.ref), p.preview);
   }
   return parts.join(SEPARATOR);
@@ -65,6 +75,7 @@ export function decodeRows(text: string): ReportRow[] {
       report: f[at++]!,
       rollout: f[at++]!,
       tokenId: f[at++] || null,
+      rollouts: f[at++]!,
       previews: [],
     };
     const previews = Number(f[at++]);
@@ -115,6 +126,19 @@ export class ReportWrites {
         `INSERT INTO previews (cluster, ref, seq, received_at, preview) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (cluster, ref) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at,
            preview = excluded.preview`,
+      ),
+      rolloutExists: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM rollouts WHERE commit_sha = ?'),
+      observation: db.prepare<[string, string], ObservationRow>(
+        'SELECT cluster, applied_at, healthy_since, first_healthy_at, failed_at, released_at FROM rollout_clusters WHERE commit_sha = ? AND cluster = ?',
+      ),
+      upsertObservation: db.prepare(
+        `INSERT INTO rollout_clusters (commit_sha, cluster, applied_at, healthy_since, first_healthy_at, failed_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (commit_sha, cluster) DO UPDATE SET
+           applied_at = excluded.applied_at, healthy_since = excluded.healthy_since,
+           first_healthy_at = excluded.first_healthy_at, failed_at = excluded.failed_at`,
+      ),
+      rolloutEvent: db.prepare(
+        'INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES (?, ?, ?, ?)',
       ),
       trimHistory: db.prepare(
         `DELETE FROM reports WHERE cluster = ? AND seq <= (
@@ -171,6 +195,35 @@ export class ReportWrites {
     });
     for (const p of row.previews)
       this.sql.upsertPreview.run(row.cluster, p.ref, row.seq, row.receivedAt, p.preview);
+    if (row.rollouts !== '') this.observeRollouts(row);
     return { result: 'stored', latestSeq: row.seq };
   }
+
+  /** Folds the report into the cluster's observation of each rollout it touches (fleet/rollout-observe.ts). */
+  private observeRollouts(row: ReportRow): void {
+    for (const [commit, standing] of JSON.parse(row.rollouts) as [string, CommitStanding | null][]) {
+      if (!this.sql.rolloutExists.get(commit)) continue;
+      const before = toObservation(this.sql.observation.get(commit, row.cluster)) ?? EMPTY_OBSERVATION;
+      const after = observe(before, standing, row.receivedAt);
+      if (sameObservation(before, after)) continue;
+      this.sql.upsertObservation.run(
+        commit,
+        row.cluster,
+        after.appliedAt,
+        after.healthySince,
+        after.firstHealthyAt,
+        after.failedAt,
+      );
+      for (const [kind, was, is] of transitions(before, after))
+        if (was === null && is !== null) this.sql.rolloutEvent.run(commit, row.receivedAt, kind, row.cluster);
+    }
+  }
+}
+
+function transitions(a: RolloutObservation, b: RolloutObservation): [string, number | null, number | null][] {
+  return [
+    ['applied', a.appliedAt, b.appliedAt],
+    ['healthy', a.healthySince, b.healthySince],
+    ['failed', a.failedAt, b.failedAt],
+  ];
 }

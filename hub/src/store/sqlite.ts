@@ -13,10 +13,12 @@ import type Database from 'better-sqlite3';
 import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { Report } from '../../../agent/src/report/schema.js';
 import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
+import { rolloutPairs } from '../fleet/rollout-observe.js';
 import type { ReportSummary } from '../fleet/summary.js';
 import { FleetReads } from './fleet-reads.js';
 import { backfillRollout } from './rollout-backfill.js';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
+import { SqliteRollouts } from './sqlite-rollouts.js';
 import type { WriterData, WriterRequest } from './sqlite-writer.js';
 import { encodeRows, type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
 import type {
@@ -32,6 +34,9 @@ import type {
   RetentionPolicy,
   RolloutCounts,
   RolloutEntry,
+  RolloutAction,
+  RolloutEvent,
+  RolloutRecord,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -166,6 +171,7 @@ class SqliteStore implements Store {
   private readonly reads: FleetReads;
   /** Fleet queries vary with the selector's shape only: a few statements, prepared once each. */
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly rollouts: SqliteRollouts;
 
   constructor(
     private readonly db: Database.Database,
@@ -175,6 +181,7 @@ class SqliteStore implements Store {
     this.reads = new FleetReads(
       async <T>(sql: string, params: unknown[]) => this.prepared(sql).all(...params) as T[],
     );
+    this.rollouts = new SqliteRollouts(db);
     this.sql = {
       insertToken: db.prepare(
         'INSERT INTO tokens (id, cluster, hash, created_at, revoked_at) VALUES (@id, @cluster, @hash, @createdAt, @revokedAt)',
@@ -309,6 +316,39 @@ class SqliteStore implements Store {
     }));
   }
 
+  async announceRollout(a: Parameters<Store['announceRollout']>[0]): Promise<RolloutRecord> {
+    return this.rollouts.announce(a);
+  }
+
+  async getRollout(commit: string): Promise<RolloutRecord | undefined> {
+    return this.rollouts.get(commit);
+  }
+
+  async listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return this.rollouts.list(limit);
+  }
+
+  async rolloutObservations(commit: string) {
+    return this.rollouts.observations(commit);
+  }
+
+  async markReleased(commit: string, cluster: string, at: number): Promise<void> {
+    this.rollouts.markReleased(commit, cluster, at);
+  }
+
+  async controlRollout(
+    commit: string,
+    action: RolloutAction,
+    at: number,
+    detail: { wave?: number; by?: string },
+  ): Promise<RolloutRecord | undefined> {
+    return this.rollouts.control(commit, action, at, detail);
+  }
+
+  async rolloutEvents(commit: string): Promise<RolloutEvent[]> {
+    return this.rollouts.events(commit);
+  }
+
   async pruneHistory(now: number): Promise<number> {
     return this.sql.pruneOld.run(now - this.retention.maxAgeMs).changes;
   }
@@ -323,8 +363,13 @@ class SqliteStore implements Store {
   }
 }
 
+function encodePairs(pairs: ReturnType<typeof rolloutPairs>): string {
+  return pairs.length === 0 ? '' : JSON.stringify(pairs);
+}
+
 function toRow({ report, summary, receivedAt, tokenId, reportJson }: IncomingReport): ReportRow {
   return {
+    rollouts: encodePairs(rolloutPairs({ report, summary })),
     cluster: report.cluster,
     seq: report.seq,
     receivedAt,

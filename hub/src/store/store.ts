@@ -8,6 +8,9 @@ import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
 import type { RolloutState } from '../fleet/rollout.js';
 import type { ClusterHealth, ClusterPhase, ReportSummary } from '../fleet/summary.js';
+import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { RolloutControl } from '../fleet/gate.js';
+import type { RolloutObservation } from '../fleet/rollout-observe.js';
 
 /** A bearer token of one cluster. Only the hash of the secret is ever stored. */
 export interface TokenRecord {
@@ -140,6 +143,26 @@ export interface RetentionPolicy {
   maxAgeMs: number;
 }
 
+/** A rollout as stored: the commit, its rules (as the first agent announced them) and its control state. */
+export interface RolloutRecord extends RolloutControl {
+  commit: string;
+  /** `url#ref[:path]` of the source; a newer commit of the same source supersedes this one. */
+  source: string;
+  rules: RolloutRules;
+  /** SHA-256 of the rules' JSON: agents that announce other rules for the same commit make a conflict. */
+  digest: string;
+}
+
+export interface RolloutEvent {
+  commit: string;
+  at: number;
+  /** `started`, `paused`, `resumed`, `aborted`, `approved`, `released`, `superseded`, `conflict`. */
+  kind: string;
+  detail: string;
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'approve';
+
 export interface Store {
   createToken(token: TokenRecord): Promise<void>;
   findToken(id: string): Promise<TokenRecord | undefined>;
@@ -179,6 +202,34 @@ export interface Store {
 
   /** Latest plan per cluster for every ref, or for one ref. */
   listPreviews(filter?: { ref?: string }): Promise<PreviewRecord[]>;
+
+  /**
+   * Records an agent's announcement of a commit's rollout: creates it (superseding the older
+   * rollouts of the same source) or, when the rules differ from the stored ones, marks a conflict.
+   */
+  announceRollout(a: {
+    commit: string;
+    source: string;
+    rules: RolloutRules;
+    digest: string;
+    cluster: string;
+    at: number;
+  }): Promise<RolloutRecord>;
+  getRollout(commit: string): Promise<RolloutRecord | undefined>;
+  /** Newest first. */
+  listRollouts(limit: number): Promise<RolloutRecord[]>;
+  /** Every cluster's observation on the commit (clusters never observed are absent). */
+  rolloutObservations(commit: string): Promise<Map<string, RolloutObservation>>;
+  /** Sets the cluster's `releasedAt` once (the first release wins). */
+  markReleased(commit: string, cluster: string, at: number): Promise<void>;
+  /** Applies a release manager's action; undefined when no such rollout exists. */
+  controlRollout(
+    commit: string,
+    action: RolloutAction,
+    at: number,
+    detail: { wave?: number; by?: string },
+  ): Promise<RolloutRecord | undefined>;
+  rolloutEvents(commit: string): Promise<RolloutEvent[]>;
 
   /** Applies the retention policy to history now; returns how many reports were dropped. */
   pruneHistory(now: number): Promise<number>;

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseSelector } from '../../../agent/src/model/selector.js';
 import type { PreviewStatus } from '../../../agent/src/report/schema.js';
+import { parseRolloutRules } from '../../../agent/src/rollout/rules.js';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { migrate as migratePostgres } from '../../../hub/src/store/postgres.js';
 import { POSTGRES_MIGRATIONS } from '../../../hub/src/store/postgres-migrations.js';
@@ -337,6 +338,89 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       expect(await store.claimLease('history-retention', 'a', 1300, 500)).toBe(false);
       expect(await other.claimLease('history-retention', 'b', 1500, 500)).toBe(true);
       expect(await store.claimLease('other-work', 'a', 1500, 500)).toBe(true);
+    });
+  });
+
+  describe('rollouts', () => {
+    const rules = parseRolloutRules({ waves: [{ name: 'canary', selector: 'tier=edge' }, { name: 'rest' }] })
+      .rules!;
+    const announce = (commit: string, cluster: string, at: number, digest = 'd1') =>
+      store.announceRollout({
+        commit,
+        source: 'https://git.example/fleet.git#main',
+        rules,
+        digest,
+        cluster,
+        at,
+      });
+    /** A stored report of a cluster running `commit` under a rollout of `commit`. */
+    const withRollout = (
+      cluster: string,
+      seq: number,
+      receivedAt: number,
+      health: 'Healthy' | 'Degraded',
+    ) => {
+      const item = incoming(cluster, seq, {
+        commit: COMMIT_A,
+        receivedAt,
+        health,
+        phase: health === 'Healthy' ? 'Synced' : 'Degraded',
+      });
+      item.report.sources[0]!.rollout = {
+        commit: COMMIT_A,
+        wave: 0,
+        waveName: 'canary',
+        released: true,
+        enforcing: COMMIT_A,
+        waiting: null,
+      };
+      return item;
+    };
+
+    it('folds reports into observations, supersedes older rollouts, marks conflicts and records control', async () => {
+      expect((await announce(COMMIT_B, 'edge-1', 500)).supersededBy).toBeNull();
+      const started = await announce(COMMIT_A, 'edge-1', 1000);
+      expect(started).toMatchObject({ commit: COMMIT_A, startedAt: 1000, pausedAt: null, conflict: null });
+      expect((await store.getRollout(COMMIT_B))?.supersededBy).toBe(COMMIT_A);
+      expect((await announce(COMMIT_A, 'prod-hz', 1100)).startedAt).toBe(1000);
+
+      await store.saveReports([withRollout('edge-1', 1, 2000, 'Healthy')]);
+      await store.saveReports([withRollout('edge-1', 2, 3000, 'Healthy')]);
+      await store.saveReports([withRollout('edge-1', 3, 4000, 'Degraded')]);
+      await store.saveReports([withRollout('edge-1', 2, 5000, 'Healthy')]); // stale: not folded
+      expect((await store.rolloutObservations(COMMIT_A)).get('edge-1')).toEqual({
+        appliedAt: 2000,
+        healthySince: null,
+        firstHealthyAt: 2000,
+        failedAt: 4000,
+        releasedAt: null,
+      });
+      await store.markReleased(COMMIT_A, 'prod-hz', 6000);
+      await store.markReleased(COMMIT_A, 'prod-hz', 7000);
+      expect((await store.rolloutObservations(COMMIT_A)).get('prod-hz')?.releasedAt).toBe(6000);
+
+      await store.controlRollout(COMMIT_A, 'pause', 8000, { by: 'ann' });
+      await store.controlRollout(COMMIT_A, 'approve', 8100, { wave: 1 });
+      expect(await store.getRollout(COMMIT_A)).toMatchObject({ pausedAt: 8000, approvals: { '1': 8100 } });
+      await store.controlRollout(COMMIT_A, 'resume', 8200, {});
+      expect((await store.getRollout(COMMIT_A))?.pausedAt).toBeNull();
+      expect(await store.controlRollout('f'.repeat(40), 'abort', 9000, {})).toBeUndefined();
+
+      expect((await announce(COMMIT_A, 'prod-sh', 9500, 'other')).conflict).toMatch(
+        /prod-sh announced other rules/,
+      );
+      expect((await store.listRollouts(10)).map((r) => r.commit)).toEqual([COMMIT_A, COMMIT_B]);
+      expect((await store.rolloutEvents(COMMIT_A)).map((e) => [e.kind, e.detail])).toEqual([
+        ['started', 'announced by edge-1'],
+        ['applied', 'edge-1'],
+        ['healthy', 'edge-1'],
+        ['failed', 'edge-1'],
+        ['released', 'prod-hz'],
+        ['paused', 'by ann'],
+        ['approved', 'wave 1'],
+        ['resumed', ''],
+        ['conflict', expect.stringMatching(/prod-sh/)],
+      ]);
     });
   });
 

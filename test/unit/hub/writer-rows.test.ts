@@ -19,6 +19,7 @@ describe('writer row batches', () => {
         ],
         rollout: '[["a1b2","healthy"]]',
         tokenId: '0123456789abcdef',
+        rollouts: JSON.stringify([['a'.repeat(40), 'healthy']]),
       },
       {
         cluster: 'edge-1',
@@ -31,6 +32,7 @@ describe('writer row batches', () => {
         previews: [],
         rollout: '[]',
         tokenId: null,
+        rollouts: '',
       },
     ];
     expect(decodeRows(encodeRows(rows))).toEqual(rows);

@@ -1,0 +1,162 @@
+/**
+ * The agent's side of a staged rollout: for the commit a source fetched, read its rollout rules,
+ * find this cluster's wave, and decide which commit to enforce. Wave 0 applies at once. A later
+ * wave applies the commit only once the hub said it is released to this cluster; until then the
+ * agent keeps enforcing the last commit released to it (drift correction included). The release is
+ * kept in the state directory, so a restart, or a hub that went away after saying yes, changes
+ * nothing; a hub that cannot be reached never releases anything.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { HubConfig, SourceConfig } from '../config/schema.js';
+import type { ClusterIdentity } from '../model/object.js';
+import { readFleetConfig } from '../render/index.js';
+import { post } from '../report/hub-client.js';
+import type { SourceStatus } from '../report/schema.js';
+import { writeDurable } from '../source/git.js';
+import { subTree } from '../source/subtree.js';
+import type { FileTree } from '../source/tree.js';
+import type { ReleaseAnswer, RolloutAnnouncement } from './contract.js';
+import { waveAt, waveOf } from './rules.js';
+
+export type RolloutStatus = NonNullable<SourceStatus['rollout']>;
+
+/** Which commit a source enforces now, and what to report about its rollout (null: no waves). */
+export interface RolloutChoice {
+  /** null: nothing was ever released to this cluster, so nothing is applied yet. */
+  commit: string | null;
+  status: RolloutStatus | null;
+}
+
+export interface RolloutGatekeeper {
+  choose(input: {
+    source: SourceConfig;
+    displayUrl: string;
+    head: string;
+    tree: FileTree;
+    log: Logger;
+  }): Promise<RolloutChoice>;
+}
+
+/** Asks the hub whether `commit` is released to this cluster; throws when the hub cannot answer. */
+export type AskHub = (announcement: RolloutAnnouncement) => Promise<ReleaseAnswer>;
+
+export interface GatekeeperOptions {
+  identity: ClusterIdentity;
+  stateDir: string;
+  /** Undefined without a hub: later waves then never advance on their own. */
+  ask?: AskHub;
+}
+
+interface Released {
+  commit: string;
+  at: string;
+}
+
+export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
+  const dir = path.join(opts.stateDir, 'rollout');
+  const fileOf = (source: string) => path.join(dir, `${encodeURIComponent(source)}.json`);
+  const readReleased = async (source: string): Promise<Released | null> => {
+    try {
+      const parsed = JSON.parse(await readFile(fileOf(source), 'utf8')) as Partial<Released>;
+      return typeof parsed.commit === 'string' ? { commit: parsed.commit, at: String(parsed.at) } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  };
+  const remember = async (source: string, commit: string) => {
+    await mkdir(dir, { recursive: true });
+    await writeDurable(fileOf(source), JSON.stringify({ commit, at: new Date().toISOString() }));
+  };
+
+  return {
+    async choose({ source, displayUrl, head, tree, log }) {
+      const fleet = await readFleetConfig(subTree(tree, source.path));
+      const rules = fleet.config?.rollout;
+      const previous = await readReleased(source.name);
+      // No waves, or a strata.yaml that does not parse (the render reports it): the old behaviour.
+      if (!rules) {
+        if (fleet.config && previous?.commit !== head) await remember(source.name, head);
+        return { commit: head, status: null };
+      }
+      const wave = waveOf(rules, opts.identity.labels);
+      const waveName = waveAt(rules, wave).name;
+      const announcement: RolloutAnnouncement = {
+        commit: head,
+        source: {
+          url: displayUrl,
+          ref: source.kind === 'folder' ? '' : source.ref,
+          ...(source.path ? { path: source.path } : {}),
+        },
+        labels: opts.identity.labels,
+        rules: rules as RolloutAnnouncement['rules'],
+      };
+      const released = (): RolloutChoice => ({
+        commit: head,
+        status: { commit: head, wave, waveName, released: true, enforcing: head, waiting: null },
+      });
+      if (wave === 0 || previous?.commit === head) {
+        void announceQuietly(opts, announcement, log);
+        if (previous?.commit !== head) await remember(source.name, head);
+        return released();
+      }
+      let why: string;
+      if (!opts.ask) why = 'no hub configured';
+      else {
+        try {
+          const answer = await opts.ask(announcement);
+          if (answer.released) {
+            await remember(source.name, head);
+            log.info(
+              { commit: head, wave, waveName },
+              'Rollout: the hub released this commit to the cluster.',
+            );
+            return released();
+          }
+          why = answer.reason || `rollout ${answer.state}`;
+        } catch (err) {
+          why = `hub unreachable (${(err as Error).message})`;
+        }
+      }
+      const waiting = `waiting for wave ${wave} (${waveName}) gate: ${why}`.slice(0, 4000);
+      log.info({ commit: head, enforcing: previous?.commit ?? null }, waiting);
+      return {
+        commit: previous?.commit ?? null,
+        status: {
+          commit: head,
+          wave,
+          waveName,
+          released: false,
+          enforcing: previous?.commit ?? null,
+          waiting,
+        },
+      };
+    },
+  };
+}
+
+/** Wave 0 does not wait for the hub; the announcement only lets the hub show the rollout early. */
+async function announceQuietly(opts: GatekeeperOptions, a: RolloutAnnouncement, log: Logger): Promise<void> {
+  if (!opts.ask) return;
+  try {
+    await opts.ask(a);
+  } catch (err) {
+    log.debug({ err: (err as Error).message }, 'Rollout announcement failed; the hub learns of it later.');
+  }
+}
+
+/** The hub's `POST /api/v1/rollouts/announce`, with the cluster's token. */
+export function hubAsker(hub: HubConfig): AskHub {
+  const endpoint = new URL('api/v1/rollouts/announce', hub.url.endsWith('/') ? hub.url : `${hub.url}/`);
+  const ca = hub.caFile ? readFileSync(hub.caFile) : undefined;
+  return async (announcement) => {
+    const token = hub.tokenFile ? (await readFile(hub.tokenFile, 'utf8')).trim() : undefined;
+    const body = Buffer.from(JSON.stringify(announcement));
+    const { status, text } = await post(endpoint, body, token, ca, hub.timeout);
+    if (status !== 200) throw new Error(`hub answered HTTP ${status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as ReleaseAnswer;
+  };
+}

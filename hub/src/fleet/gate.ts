@@ -1,0 +1,295 @@
+/**
+ * The rollout gate: which clusters of which waves may apply a commit now. A pure function of the
+ * stored rollout (rules, control actions, per-cluster observations, last-seen times) and the
+ * time, so every hub replica answers the same and a restart loses nothing.
+ *
+ * Waves open in order. Wave 0 is always open (its agents apply at once, without asking). Wave k
+ * opens when wave k-1 passed — each of its clusters healthy for the soak time, failed within the
+ * budget, or offline and skipped by policy, with at least one soaked cluster — and, when the wave
+ * asks for it, once a release manager approved it. A failure over a wave's budget halts the
+ * rollout; pause, abort, a newer commit and conflicting rules stop it too. A stopped rollout
+ * releases nobody new; clusters already released keep their release.
+ */
+import {
+  allowedFailures,
+  type RolloutRules,
+  UNLISTED_WAVE,
+  type WavePolicy,
+  waveAt,
+  waveCount,
+  waveOf,
+} from '../../../agent/src/rollout/rules.js';
+import type { RolloutObservation } from './rollout-observe.js';
+
+/** The control state of a rollout, as stored. */
+export interface RolloutControl {
+  /** When the hub first heard of the commit (its rollout's start). */
+  startedAt: number;
+  pausedAt: number | null;
+  abortedAt: number | null;
+  /** Wave index → when it was approved. */
+  approvals: Record<string, number>;
+  /** A newer commit of the same source. */
+  supersededBy: string | null;
+  /** Two clusters reported different rules for this commit. */
+  conflict: string | null;
+}
+
+export interface GateCluster {
+  name: string;
+  labels: Record<string, string>;
+  /** The hub's receipt time of its latest report; null when it never reported. */
+  lastSeenAt: number | null;
+  observation: RolloutObservation;
+}
+
+export type ClusterGateState =
+  | 'healthy'
+  | 'soaking'
+  | 'applying'
+  | 'released'
+  | 'waiting'
+  | 'failed'
+  | 'offline';
+
+export interface ClusterGate {
+  name: string;
+  wave: number;
+  state: ClusterGateState;
+  released: boolean;
+  reason: string;
+  /** Soak time left for a healthy cluster, ms (0 once soaked). */
+  soakLeftMs: number | null;
+}
+
+export type WaveState = 'pending' | 'awaiting-approval' | 'open' | 'passed' | 'failed';
+
+export interface WaveGate {
+  index: number;
+  name: string;
+  state: WaveState;
+  /** Why it is not passed yet (or why it failed); empty when passed. */
+  reason: string;
+  size: number;
+  failures: number;
+  allowedFailures: number;
+  /** Longest soak time left among its healthy clusters, ms. */
+  soakLeftMs: number | null;
+  policy: WavePolicy;
+  clusters: ClusterGate[];
+}
+
+export type RolloutGateState =
+  | 'progressing'
+  | 'complete'
+  | 'paused'
+  | 'aborted'
+  | 'halted'
+  | 'superseded'
+  | 'conflict';
+
+export interface RolloutGate {
+  state: RolloutGateState;
+  reason: string;
+  waves: WaveGate[];
+}
+
+interface Standing {
+  cluster: GateCluster;
+  state: ClusterGateState;
+  reason: string;
+  done: boolean;
+  failed: boolean;
+  /** Offline and not holding the wave back. */
+  skipped: boolean;
+  soakLeftMs: number | null;
+  released: boolean;
+}
+
+export function decideGate(
+  rules: RolloutRules,
+  control: RolloutControl,
+  clusters: GateCluster[],
+  now: number,
+): RolloutGate {
+  const count = waveCount(rules);
+  const members: GateCluster[][] = Array.from({ length: count }, () => []);
+  for (const c of [...clusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    members[waveOf(rules, c.labels)]!.push(c);
+  }
+  const stop = stopReason(control);
+  const waves: WaveGate[] = [];
+  let open = true;
+  let blocked = '';
+  let halted = '';
+  for (let index = 0; index < count; index++) {
+    const wave = waveAt(rules, index);
+    if (wave.name === UNLISTED_WAVE && members[index]!.length === 0) continue;
+    const policy = wave.policy;
+    let state: WaveState = open ? 'open' : 'pending';
+    let reason = open ? '' : blocked;
+    if (open && index > 0 && policy.approval && control.approvals[String(index)] === undefined) {
+      state = 'awaiting-approval';
+      reason = `wave ${index} (${wave.name}) waits for approval: strata rollout approve <commit> --wave ${wave.name}`;
+    }
+    const releasing = state === 'open' && stop === null && halted === '';
+    const standings = standWave(members[index]!, index, policy, releasing, state === 'open', control, now);
+    const size = standings.length;
+    const failures = standings.filter((s) => s.failed).length;
+    const allowed = allowedFailures(policy.failureBudget, size);
+    const soakLeft = standings.map((s) => s.soakLeftMs).filter((v): v is number => v !== null && v > 0);
+    const gate: WaveGate = {
+      index,
+      name: wave.name,
+      state,
+      reason,
+      size,
+      failures,
+      allowedFailures: allowed,
+      soakLeftMs: soakLeft.length > 0 ? Math.max(...soakLeft) : null,
+      policy,
+      clusters: standings.map((s) => ({
+        name: s.cluster.name,
+        wave: index,
+        state: s.state,
+        released: s.released,
+        reason: s.reason,
+        soakLeftMs: s.soakLeftMs,
+      })),
+    };
+    if (failures > allowed && halted === '') {
+      gate.state = 'failed';
+      const names = standings.filter((s) => s.failed).map((s) => s.cluster.name);
+      gate.reason = `failure budget spent: ${failures} of ${size} failed (${names.slice(0, 5).join(', ')}), ${allowed} allowed`;
+      halted = `halted in wave ${index} (${wave.name}): ${gate.reason}`;
+    } else if (state === 'open') {
+      const waiting = standings.filter((s) => !s.done && !s.failed && !s.skipped);
+      const soaked = standings.some((s) => s.done);
+      if (waiting.length === 0 && (soaked || size === 0)) gate.state = 'passed';
+      else {
+        gate.reason =
+          waiting.length > 0
+            ? waiting
+                .slice(0, 3)
+                .map((s) => `${s.cluster.name} ${s.reason}`)
+                .join('; ') + (waiting.length > 3 ? `; ${waiting.length - 3} more` : '')
+            : 'no cluster of the wave soaked healthy (all offline)';
+      }
+    }
+    if (gate.state !== 'passed') {
+      if (open) blocked = `wave ${index} (${wave.name}) has not passed: ${gate.reason}`;
+      open = false;
+    }
+    waves.push(gate);
+  }
+  return summarize(waves, stop, halted);
+}
+
+function stopReason(control: RolloutControl): { state: RolloutGateState; reason: string } | null {
+  if (control.conflict) return { state: 'conflict', reason: control.conflict };
+  if (control.abortedAt !== null) return { state: 'aborted', reason: 'aborted by a release manager' };
+  if (control.supersededBy)
+    return { state: 'superseded', reason: `superseded by commit ${control.supersededBy.slice(0, 12)}` };
+  if (control.pausedAt !== null) return { state: 'paused', reason: 'paused by a release manager' };
+  return null;
+}
+
+function summarize(
+  waves: WaveGate[],
+  stop: { state: RolloutGateState; reason: string } | null,
+  halted: string,
+): RolloutGate {
+  if (halted && stop?.state !== 'conflict' && stop?.state !== 'aborted')
+    return { state: 'halted', reason: halted, waves };
+  if (stop) return { ...stop, waves };
+  const pending = waves.find((w) => w.state !== 'passed');
+  if (!pending) return { state: 'complete', reason: 'every wave passed', waves };
+  return {
+    state: 'progressing',
+    reason: `wave ${pending.index} (${pending.name}): ${pending.reason}`,
+    waves,
+  };
+}
+
+/** Each cluster's standing in its wave, in name order, with releases under maxConcurrent. */
+function standWave(
+  members: GateCluster[],
+  index: number,
+  policy: WavePolicy,
+  releasing: boolean,
+  opened: boolean,
+  control: RolloutControl,
+  now: number,
+): Standing[] {
+  const standings = members.map((c) => standOne(c, index, policy, control, now));
+  const busy = (s: Standing) => s.state === 'applying' || s.state === 'waiting' || s.state === 'offline';
+  let inFlight = standings.filter((s) => s.released && busy(s)).length;
+  for (const s of standings) {
+    if (s.released || s.failed) continue;
+    const offline = isOffline(s.cluster, policy, now);
+    if (index === 0) s.released = true;
+    else if (releasing && !offline && (policy.maxConcurrent === null || inFlight < policy.maxConcurrent)) {
+      s.released = true;
+      inFlight++;
+    }
+    if (s.released) {
+      if (s.state === 'waiting') {
+        s.state = 'released';
+        s.reason = 'released, not applied yet';
+      }
+    } else if (s.state === 'waiting') {
+      s.reason = !opened
+        ? 'waits for the earlier waves'
+        : releasing
+          ? `waits for a slot (maxConcurrent ${policy.maxConcurrent})`
+          : 'waits: the rollout is stopped';
+    }
+  }
+  return standings;
+}
+
+function isOffline(c: GateCluster, policy: WavePolicy, now: number): boolean {
+  return c.lastSeenAt === null || now - c.lastSeenAt > policy.offlineGraceMs;
+}
+
+function standOne(
+  c: GateCluster,
+  index: number,
+  policy: WavePolicy,
+  control: RolloutControl,
+  now: number,
+): Standing {
+  const o = c.observation;
+  const released = o.appliedAt !== null || o.releasedAt !== null;
+  const base = { cluster: c, released, done: false, failed: false, skipped: false, soakLeftMs: null };
+  // Wave 0 starts with the rollout; later clusters when the hub released them (or they applied).
+  const start = index === 0 ? control.startedAt : (o.releasedAt ?? o.appliedAt);
+  if (o.failedAt !== null) return { ...base, state: 'failed', reason: 'failed on this commit', failed: true };
+  const deadline = start !== null ? start + policy.progressDeadlineMs : null;
+  const lateHealthy = o.firstHealthyAt !== null && deadline !== null && o.firstHealthyAt > deadline;
+  const stillNot = o.firstHealthyAt === null && deadline !== null && released && now > deadline;
+  if (lateHealthy || stillNot)
+    return {
+      ...base,
+      state: 'failed',
+      reason: `not healthy within the progress deadline (${Math.round(policy.progressDeadlineMs / 1000)}s)`,
+      failed: true,
+    };
+  if (o.healthySince !== null) {
+    const left = Math.max(0, o.healthySince + policy.soakMs - now);
+    return left === 0
+      ? { ...base, state: 'healthy', reason: 'healthy, soaked', done: true, soakLeftMs: 0 }
+      : { ...base, state: 'soaking', reason: `soaking, ${Math.ceil(left / 1000)}s left`, soakLeftMs: left };
+  }
+  if (isOffline(c, policy, now)) {
+    const skip = policy.offline === 'skip';
+    return {
+      ...base,
+      state: 'offline',
+      reason: skip ? 'offline (skipped by policy)' : 'offline (blocks the wave by policy)',
+      skipped: skip,
+    };
+  }
+  if (o.appliedAt !== null) return { ...base, state: 'applying', reason: 'applied, not healthy yet' };
+  return { ...base, state: 'waiting', reason: 'not applied yet' };
+}

@@ -1,0 +1,298 @@
+/**
+ * Rollout state in PostgreSQL: the same tables and meaning as sqlite-rollouts.ts. Announcements and
+ * control actions lock the rollout row, so replicas apply them one at a time; observations are
+ * folded (fleet/rollout-observe.ts, the same pure function as SQLite's writer) under the
+ * observation's row lock, and only while the report is still its cluster's latest, so two replicas
+ * storing reports of one cluster out of order cannot fold them out of order.
+ */
+import type pg from 'pg';
+import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
+import {
+  type CommitStanding,
+  EMPTY_OBSERVATION,
+  observe,
+  type RolloutObservation,
+  rolloutPairs,
+  sameObservation,
+} from '../fleet/rollout-observe.js';
+import type { IncomingReport, RolloutAction, RolloutEvent, RolloutRecord, SaveOutcome } from './store.js';
+
+export const POSTGRES_ROLLOUT_SCHEMA = `
+CREATE TABLE rollouts (
+  commit_sha TEXT PRIMARY KEY, source TEXT NOT NULL, rules TEXT NOT NULL, digest TEXT NOT NULL,
+  started_at BIGINT NOT NULL, paused_at BIGINT, aborted_at BIGINT,
+  approvals TEXT NOT NULL DEFAULT '{}', superseded_by TEXT, conflict TEXT);
+CREATE INDEX rollouts_by_source ON rollouts (source, started_at);
+CREATE TABLE rollout_clusters (
+  commit_sha TEXT NOT NULL, cluster TEXT COLLATE "C" NOT NULL, applied_at BIGINT, healthy_since BIGINT,
+  first_healthy_at BIGINT, failed_at BIGINT, released_at BIGINT, PRIMARY KEY (commit_sha, cluster));
+CREATE TABLE rollout_events (
+  id BIGSERIAL PRIMARY KEY, commit_sha TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX rollout_events_by_commit ON rollout_events (commit_sha, id);
+`;
+
+interface RolloutRow {
+  commit_sha: string;
+  source: string;
+  rules: string;
+  digest: string;
+  started_at: number;
+  paused_at: number | null;
+  aborted_at: number | null;
+  approvals: string;
+  superseded_by: string | null;
+  conflict: string | null;
+}
+
+interface ObservationRow {
+  cluster: string;
+  applied_at: number | null;
+  healthy_since: number | null;
+  first_healthy_at: number | null;
+  failed_at: number | null;
+  released_at: number | null;
+}
+
+const EVENT_OF: Record<RolloutAction, string> = {
+  pause: 'paused',
+  resume: 'resumed',
+  abort: 'aborted',
+  approve: 'approved',
+};
+
+function toRecord(row: RolloutRow): RolloutRecord {
+  return {
+    commit: row.commit_sha,
+    source: row.source,
+    rules: JSON.parse(row.rules) as RolloutRules,
+    digest: row.digest,
+    startedAt: row.started_at,
+    pausedAt: row.paused_at,
+    abortedAt: row.aborted_at,
+    approvals: JSON.parse(row.approvals) as Record<string, number>,
+    supersededBy: row.superseded_by,
+    conflict: row.conflict,
+  };
+}
+
+function toObservation(row: ObservationRow): RolloutObservation {
+  return {
+    appliedAt: row.applied_at,
+    healthySince: row.healthy_since,
+    firstHealthyAt: row.first_healthy_at,
+    failedAt: row.failed_at,
+    releasedAt: row.released_at,
+  };
+}
+
+export class PostgresRollouts {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  announce(a: {
+    commit: string;
+    source: string;
+    rules: RolloutRules;
+    digest: string;
+    cluster: string;
+    at: number;
+  }): Promise<RolloutRecord> {
+    return this.tx(async (c) => {
+      // One announcement of a new commit at a time per source, so superseding is decided once.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata-rollout ' || $1))`, [a.source]);
+      const found = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1 FOR UPDATE', [
+        a.commit,
+      ]);
+      const row = found.rows[0];
+      const event = (commit: string, kind: string, detail: string) =>
+        c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
+          commit,
+          a.at,
+          kind,
+          detail,
+        ]);
+      if (!row) {
+        await c.query(
+          'INSERT INTO rollouts (commit_sha, source, rules, digest, started_at) VALUES ($1, $2, $3, $4, $5)',
+          [a.commit, a.source, JSON.stringify(a.rules), a.digest, a.at],
+        );
+        await event(a.commit, 'started', `announced by ${a.cluster}`);
+        const old = await c.query<{ commit_sha: string }>(
+          `UPDATE rollouts SET superseded_by = $1 WHERE source = $2 AND commit_sha <> $1 AND superseded_by IS NULL
+           RETURNING commit_sha`,
+          [a.commit, a.source],
+        );
+        for (const o of old.rows) await event(o.commit_sha, 'superseded', `by ${a.commit.slice(0, 12)}`);
+      } else if (row.digest !== a.digest && row.conflict === null) {
+        const why = `${a.cluster} announced other rules for this commit than the first agent did: halted until the agents agree (check their source and path)`;
+        await c.query('UPDATE rollouts SET conflict = $1 WHERE commit_sha = $2', [why, a.commit]);
+        await event(a.commit, 'conflict', why);
+      }
+      const after = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [a.commit]);
+      return toRecord(after.rows[0]!);
+    });
+  }
+
+  async get(commit: string): Promise<RolloutRecord | undefined> {
+    const { rows } = await this.pool.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [
+      commit,
+    ]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async list(limit: number): Promise<RolloutRecord[]> {
+    const { rows } = await this.pool.query<RolloutRow>(
+      'SELECT * FROM rollouts ORDER BY started_at DESC, commit_sha LIMIT $1',
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async observations(commit: string): Promise<Map<string, RolloutObservation>> {
+    const { rows } = await this.pool.query<ObservationRow>(
+      `SELECT cluster, applied_at, healthy_since, first_healthy_at, failed_at, released_at
+       FROM rollout_clusters WHERE commit_sha = $1`,
+      [commit],
+    );
+    return new Map(rows.map((r) => [r.cluster, toObservation(r)]));
+  }
+
+  async markReleased(commit: string, cluster: string, at: number): Promise<void> {
+    await this.tx(async (c) => {
+      const { rowCount } = await c.query(
+        `INSERT INTO rollout_clusters AS r (commit_sha, cluster, released_at) VALUES ($1, $2, $3)
+         ON CONFLICT (commit_sha, cluster) DO UPDATE SET released_at = excluded.released_at
+         WHERE r.released_at IS NULL`,
+        [commit, cluster, at],
+      );
+      if (rowCount)
+        await c.query(
+          `INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, 'released', $3)`,
+          [commit, at, cluster],
+        );
+    });
+  }
+
+  control(
+    commit: string,
+    action: RolloutAction,
+    at: number,
+    detail: { wave?: number; by?: string },
+  ): Promise<RolloutRecord | undefined> {
+    return this.tx(async (c) => {
+      const { rows } = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1 FOR UPDATE', [
+        commit,
+      ]);
+      const row = rows[0];
+      if (!row) return undefined;
+      if (action === 'pause')
+        await c.query('UPDATE rollouts SET paused_at = COALESCE(paused_at, $1) WHERE commit_sha = $2', [
+          at,
+          commit,
+        ]);
+      if (action === 'resume')
+        await c.query('UPDATE rollouts SET paused_at = NULL WHERE commit_sha = $1', [commit]);
+      if (action === 'abort')
+        await c.query('UPDATE rollouts SET aborted_at = COALESCE(aborted_at, $1) WHERE commit_sha = $2', [
+          at,
+          commit,
+        ]);
+      if (action === 'approve') {
+        const approvals = JSON.parse(row.approvals) as Record<string, number>;
+        approvals[String(detail.wave)] ??= at;
+        await c.query('UPDATE rollouts SET approvals = $1 WHERE commit_sha = $2', [
+          JSON.stringify(approvals),
+          commit,
+        ]);
+      }
+      const by = detail.by ? ` by ${detail.by}` : '';
+      const what = action === 'approve' ? `wave ${detail.wave}${by}` : by.trim();
+      await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
+        commit,
+        at,
+        EVENT_OF[action],
+        what,
+      ]);
+      const after = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [commit]);
+      return toRecord(after.rows[0]!);
+    });
+  }
+
+  async events(commit: string): Promise<RolloutEvent[]> {
+    const { rows } = await this.pool.query<{ commit_sha: string; at: number; kind: string; detail: string }>(
+      'SELECT commit_sha, at, kind, detail FROM rollout_events WHERE commit_sha = $1 ORDER BY id',
+      [commit],
+    );
+    return rows.map((e) => ({ commit: e.commit_sha, at: e.at, kind: e.kind, detail: e.detail }));
+  }
+
+  /**
+   * Folds the stored reports of a batch into their rollout observations, after the batch committed.
+   * A hub that dies between the two loses that one fold; the cluster's next report folds again.
+   */
+  async observeBatch(batch: IncomingReport[], outcomes: SaveOutcome[]): Promise<void> {
+    for (const [i, item] of batch.entries()) {
+      if (outcomes[i]?.result !== 'stored') continue;
+      for (const [commit, standing] of rolloutPairs(item)) await this.observeOne(item, commit, standing);
+    }
+  }
+
+  private async observeOne(
+    item: IncomingReport,
+    commit: string,
+    standing: CommitStanding | null,
+  ): Promise<void> {
+    const cluster = item.report.cluster;
+    await this.tx(async (c) => {
+      const exists = await c.query('SELECT 1 FROM rollouts WHERE commit_sha = $1', [commit]);
+      if (exists.rowCount === 0) return;
+      await c.query(
+        'INSERT INTO rollout_clusters (commit_sha, cluster) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [commit, cluster],
+      );
+      const { rows } = await c.query<ObservationRow>(
+        `SELECT cluster, applied_at, healthy_since, first_healthy_at, failed_at, released_at
+         FROM rollout_clusters WHERE commit_sha = $1 AND cluster = $2 FOR UPDATE`,
+        [commit, cluster],
+      );
+      const latest = await c.query<{ seq: number }>('SELECT seq FROM clusters WHERE name = $1', [cluster]);
+      if (latest.rows[0]?.seq !== item.report.seq) return;
+      const before = rows[0] ? toObservation(rows[0]) : EMPTY_OBSERVATION;
+      const after = observe(before, standing, item.receivedAt);
+      if (sameObservation(before, after)) return;
+      await c.query(
+        `UPDATE rollout_clusters SET applied_at = $3, healthy_since = $4, first_healthy_at = $5, failed_at = $6
+         WHERE commit_sha = $1 AND cluster = $2`,
+        [commit, cluster, after.appliedAt, after.healthySince, after.firstHealthyAt, after.failedAt],
+      );
+      const changes: [string, number | null, number | null][] = [
+        ['applied', before.appliedAt, after.appliedAt],
+        ['healthy', before.healthySince, after.healthySince],
+        ['failed', before.failedAt, after.failedAt],
+      ];
+      for (const [kind, was, is] of changes)
+        if (was === null && is !== null)
+          await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
+            commit,
+            item.receivedAt,
+            kind,
+            cluster,
+          ]);
+    });
+  }
+}

@@ -1,0 +1,270 @@
+// The rollout gate over generated report histories: simulated fleets of agents that ask for their
+// release, apply, turn healthy or fail at random times, fold their reports into observations the
+// way the store does, and are checked against the gate's promises at every step.
+import { describe, expect, it } from 'vitest';
+import { parseRolloutRules, type RolloutRules, waveOf } from '../../../agent/src/rollout/rules.js';
+import { decideGate, type GateCluster, type RolloutControl } from '../../../hub/src/fleet/gate.js';
+import {
+  type CommitStanding,
+  EMPTY_OBSERVATION,
+  observe,
+  type RolloutObservation,
+} from '../../../hub/src/fleet/rollout-observe.js';
+
+function rulesOf(value: unknown): RolloutRules {
+  const parsed = parseRolloutRules(value);
+  if (!parsed.rules) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.rules;
+}
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const control = (over: Partial<RolloutControl> = {}): RolloutControl => ({
+  startedAt: 0,
+  pausedAt: null,
+  abortedAt: null,
+  approvals: {},
+  supersededBy: null,
+  conflict: null,
+  ...over,
+});
+
+interface SimCluster {
+  name: string;
+  labels: Record<string, string>;
+  obs: RolloutObservation;
+  lastSeenAt: number | null;
+  /** Seconds after it applies until it turns healthy or fails. */
+  settleAfter: number;
+  fails: boolean;
+  offline: boolean;
+  appliedAt: number | null;
+}
+
+const STEP = 10_000;
+
+interface Sim {
+  clusters: SimCluster[];
+  /** Time each cluster was first released (the agent learnt it may apply). */
+  releasedAt: Map<string, number>;
+  /** Per step: the gate and the observations it was computed from. */
+  steps: { now: number; gate: ReturnType<typeof decideGate>; view: GateCluster[] }[];
+}
+
+/** Steps a fleet through a rollout: each step, agents ask, apply, report; the gate decides. */
+function simulate(
+  rules: RolloutRules,
+  clusters: SimCluster[],
+  ctl: (now: number) => RolloutControl,
+  steps: number,
+): Sim {
+  const releasedAt = new Map<string, number>();
+  const sim: Sim = { clusters, releasedAt, steps: [] };
+  for (let i = 0; i <= steps; i++) {
+    const now = i * STEP;
+    const view = (): GateCluster[] =>
+      clusters.map((c) => ({ name: c.name, labels: c.labels, lastSeenAt: c.lastSeenAt, observation: c.obs }));
+    const gate = decideGate(rules, ctl(now), view(), now);
+    sim.steps.push({ now, gate, view: view() });
+    for (const c of clusters) {
+      if (c.offline) continue;
+      const decision = gate.waves.flatMap((w) => w.clusters).find((d) => d.name === c.name)!;
+      if (decision.released && !releasedAt.has(c.name)) {
+        releasedAt.set(c.name, now);
+        if (decision.wave > 0) c.obs = { ...c.obs, releasedAt: now };
+      }
+      let standing: CommitStanding | null = null;
+      if (releasedAt.has(c.name)) {
+        c.appliedAt ??= now;
+        const since = (now - c.appliedAt) / 1000;
+        standing = since < c.settleAfter ? 'progressing' : c.fails ? 'failed' : 'healthy';
+      }
+      c.obs = observe(c.obs, standing, now);
+      c.lastSeenAt = now;
+    }
+  }
+  return sim;
+}
+
+function fleet(seed: number, n: number, failRate: number, offlineRate: number): SimCluster[] {
+  const rnd = random(seed);
+  const tiers = ['canary', 'prod', 'prod', 'rest'];
+  return Array.from({ length: n }, (_, i) => ({
+    name: `c${String(i).padStart(2, '0')}`,
+    labels: { tier: tiers[Math.floor(rnd() * tiers.length)]! },
+    obs: EMPTY_OBSERVATION,
+    lastSeenAt: null,
+    settleAfter: 5 + Math.floor(rnd() * 120),
+    fails: rnd() < failRate,
+    offline: rnd() < offlineRate,
+    appliedAt: null,
+  }));
+}
+
+const THREE_WAVES = {
+  soak: '2m',
+  progressDeadline: '10m',
+  offlineGrace: '5m',
+  waves: [
+    { name: 'canary', selector: 'tier=canary' },
+    { name: 'prod', selector: 'tier=prod', maxConcurrent: 2, failureBudget: '50%' },
+    { name: 'rest' },
+  ],
+};
+
+describe('rollout gate over generated report histories', () => {
+  it('never releases a later wave before every earlier wave soaked, within budget and slots', () => {
+    const rules = rulesOf(THREE_WAVES);
+    let released = 0;
+    let halted = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const sim = simulate(rules, fleet(seed, 9, 0.12, 0.1), () => control(), 200);
+      for (const c of sim.clusters) {
+        const at = sim.releasedAt.get(c.name);
+        const wave = waveOf(rules, c.labels);
+        if (at === undefined || wave === 0) continue;
+        released++;
+        const step = sim.steps.find((s) => s.now === at)!;
+        // Every cluster of every earlier wave: soaked for 2m at that time, failed within budget, or offline.
+        for (const earlier of step.gate.waves.filter((w) => w.index < wave)) {
+          expect(earlier.state).toBe('passed');
+          expect(earlier.failures).toBeLessThanOrEqual(earlier.allowedFailures);
+          for (const d of earlier.clusters) {
+            const obs = step.view.find((v) => v.name === d.name)!.observation;
+            if (d.state === 'healthy') expect(at - obs.healthySince!).toBeGreaterThanOrEqual(120_000);
+            else expect(['failed', 'offline']).toContain(d.state);
+          }
+        }
+      }
+      for (const s of sim.steps) {
+        for (const w of s.gate.waves) {
+          if (w.policy.maxConcurrent === null) continue;
+          const busy = w.clusters.filter((d) => d.released && ['applying', 'released'].includes(d.state));
+          expect(busy.length).toBeLessThanOrEqual(w.policy.maxConcurrent);
+        }
+      }
+      if (sim.steps.at(-1)!.gate.state === 'halted') halted++;
+    }
+    // The generated histories exercise both outcomes, or the checks above prove little.
+    expect(released).toBeGreaterThan(50);
+    expect(halted).toBeGreaterThan(5);
+  });
+
+  it('halts on a failed canary and releases no later wave, ever', () => {
+    const rules = rulesOf(THREE_WAVES);
+    const clusters = fleet(7, 8, 0, 0);
+    clusters[0]!.labels = { tier: 'canary' };
+    clusters[0]!.fails = true;
+    for (const c of clusters.slice(1)) if (c.labels.tier === 'canary') c.labels = { tier: 'prod' };
+    const sim = simulate(rules, clusters, () => control(), 200);
+    const last = sim.steps.at(-1)!.gate;
+    expect(last.state).toBe('halted');
+    expect(last.reason).toMatch(/wave 0 \(canary\).*c00/);
+    expect([...sim.releasedAt.keys()]).toEqual(['c00']);
+  });
+
+  it('walks a healthy fleet through every wave, each after the soak of the one before', () => {
+    const rules = rulesOf(THREE_WAVES);
+    const clusters = fleet(3, 9, 0, 0);
+    const sim = simulate(rules, clusters, () => control(), 400);
+    expect(sim.steps.at(-1)!.gate.state).toBe('complete');
+    const firstRelease = (wave: number) =>
+      Math.min(
+        ...clusters.filter((c) => waveOf(rules, c.labels) === wave).map((c) => sim.releasedAt.get(c.name)!),
+      );
+    const lastHealthy = (wave: number) =>
+      Math.max(
+        ...clusters
+          .filter((c) => waveOf(rules, c.labels) === wave)
+          .map((c) => sim.releasedAt.get(c.name)! + c.settleAfter * 1000),
+      );
+    expect(firstRelease(1)).toBeGreaterThanOrEqual(lastHealthy(0) + 120_000);
+    expect(firstRelease(2)).toBeGreaterThanOrEqual(lastHealthy(1) + 120_000);
+  });
+
+  it('releases nobody new while paused or after an abort, and resumes where it was', () => {
+    const rules = rulesOf(THREE_WAVES);
+    const pausedFrom = 30 * STEP;
+    const pausedUntil = 150 * STEP;
+    const clusters = fleet(11, 9, 0, 0);
+    const sim = simulate(
+      rules,
+      clusters,
+      (now) => control({ pausedAt: now >= pausedFrom && now < pausedUntil ? pausedFrom : null }),
+      400,
+    );
+    const during = [...sim.releasedAt.entries()].filter(([name, at]) => {
+      const wave = waveOf(rules, clusters.find((c) => c.name === name)!.labels);
+      return wave > 0 && at >= pausedFrom && at < pausedUntil;
+    });
+    expect(during).toEqual([]);
+    expect(sim.steps.at(-1)!.gate.state).toBe('complete');
+    const aborted = simulate(rules, fleet(11, 9, 0, 0), () => control({ abortedAt: 0 }), 300);
+    expect(
+      [...aborted.releasedAt.keys()].every(
+        (n) => waveOf(rules, aborted.clusters.find((c) => c.name === n)!.labels) === 0,
+      ),
+    ).toBe(true);
+    expect(aborted.steps.at(-1)!.gate.state).toBe('aborted');
+  });
+
+  it('waits for approval of a wave that asks for it', () => {
+    const rules = rulesOf({
+      ...THREE_WAVES,
+      waves: [THREE_WAVES.waves[0], { ...THREE_WAVES.waves[1], approval: 'manual' }, THREE_WAVES.waves[2]],
+    });
+    const clusters = fleet(5, 9, 0, 0);
+    const approveAt = 300 * STEP;
+    const sim = simulate(
+      rules,
+      clusters,
+      (now) => control({ approvals: now >= approveAt ? { '1': approveAt } : {} }),
+      500,
+    );
+    const prod = clusters.filter((c) => waveOf(rules, c.labels) === 1);
+    expect(prod.length).toBeGreaterThan(0);
+    for (const c of prod) expect(sim.releasedAt.get(c.name)).toBeGreaterThanOrEqual(approveAt);
+    const before = sim.steps.find((s) => s.now === approveAt - STEP)!.gate;
+    expect(before.waves[1]!.state).toBe('awaiting-approval');
+  });
+
+  it('skips an offline cluster after the grace period, but blocks on it under offline: block', () => {
+    const base = {
+      soak: '1m',
+      offlineGrace: '3m',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'rest' }],
+    };
+    const clusters = () => {
+      const cs = fleet(2, 4, 0, 0);
+      cs.forEach((c, i) => {
+        c.labels = { tier: i < 2 ? 'canary' : 'prod' };
+      });
+      cs[1]!.offline = true;
+      return cs;
+    };
+    const skip = simulate(rulesOf(base), clusters(), () => control(), 100);
+    expect(skip.steps.at(-1)!.gate.state).toBe('complete');
+    const block = simulate(rulesOf({ ...base, offline: 'block' }), clusters(), () => control(), 100);
+    const gate = block.steps.at(-1)!.gate;
+    expect(gate.state).toBe('progressing');
+    expect(gate.waves[0]!.reason).toMatch(/c01 offline \(blocks the wave by policy\)/);
+    expect(block.releasedAt.has('c02')).toBe(false);
+  });
+
+  it('gives the same answer whatever order the clusters come in', () => {
+    const rules = rulesOf(THREE_WAVES);
+    const sim = simulate(rules, fleet(9, 9, 0.2, 0.1), () => control(), 100);
+    const step = sim.steps[60]!;
+    const shuffled = [...step.view].reverse();
+    expect(decideGate(rules, control(), shuffled, step.now)).toEqual(step.gate);
+  });
+});
