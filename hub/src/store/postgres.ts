@@ -12,8 +12,8 @@ import type { ReportSummary } from '../fleet/summary.js';
 import { FleetReads, type RunQuery } from './fleet-reads.js';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { backfillRollout } from './rollout-backfill.js';
 import { PostgresRollouts } from './postgres-rollouts.js';
+import { backfillRollout } from './rollout-backfill.js';
 import type {
   ClusterRecord,
   FleetCounts,
@@ -25,9 +25,9 @@ import type {
   PageRequest,
   PreviewRecord,
   RetentionPolicy,
+  RolloutAction,
   RolloutCounts,
   RolloutEntry,
-  RolloutAction,
   RolloutEvent,
   RolloutRecord,
   SaveOutcome,

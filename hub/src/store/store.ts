@@ -6,11 +6,11 @@
 
 import type { LabelSelector } from '../../../agent/src/model/selector.js';
 import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
-import type { RolloutState } from '../fleet/rollout.js';
-import type { ClusterHealth, ClusterPhase, ReportSummary } from '../fleet/summary.js';
 import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
 import type { RolloutControl } from '../fleet/gate.js';
+import type { RolloutState } from '../fleet/rollout.js';
 import type { RolloutObservation } from '../fleet/rollout-observe.js';
+import type { ClusterHealth, ClusterPhase, ReportSummary } from '../fleet/summary.js';
 
 /** A bearer token of one cluster. Only the hash of the secret is ever stored. */
 export interface TokenRecord {
