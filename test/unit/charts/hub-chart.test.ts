@@ -170,3 +170,48 @@ describe('strata-hub chart with every option set', () => {
     expect(result.stderr).toContain("at '/listenPort'");
   });
 });
+
+describe('strata-hub chart on PostgreSQL', () => {
+  let objects: KubeObject[];
+  const values = { replicas: 3, database: { existingSecret: 'hub-db', key: 'url' } };
+  beforeAll(() => {
+    objects = renderChart('strata-hub', values);
+  }, 60_000);
+
+  it('passes helm lint --strict', () => {
+    const lint = lintChart('strata-hub', values);
+    expect(lint.stderr + lint.stdout).not.toMatch(/\[(ERROR|WARNING)\]/);
+    expect(lint.ok, lint.stderr + lint.stdout).toBe(true);
+  });
+
+  it('runs N stateless replicas with a rolling update, the database URL from the Secret, and no volume for data', () => {
+    const deployment = only(objects, 'Deployment');
+    expect(at(deployment, 'spec', 'replicas')).toBe(3);
+    expect(at(deployment, 'spec', 'strategy')).toEqual({ type: 'RollingUpdate' });
+    expect(flag(objects, '--db')).toBe('$(STRATA_HUB_DB)');
+    const env = (hubContainer(objects).env as Obj[]).find((e) => e.name === 'STRATA_HUB_DB');
+    expect(env).toEqual({
+      name: 'STRATA_HUB_DB',
+      valueFrom: { secretKeyRef: { name: 'hub-db', key: 'url' } },
+    });
+    expect(objects.map((o) => o.kind)).not.toContain('PersistentVolumeClaim');
+    expect((hubContainer(objects).volumeMounts as Obj[]).map((m) => m.mountPath)).toEqual(['/tmp']);
+  });
+
+  it('takes a plain URL too', () => {
+    const plain = renderChart('strata-hub', {
+      replicas: 2,
+      database: { url: 'postgres://hub@db.example/strata' },
+    });
+    const env = (hubContainer(plain).env as Obj[]).find((e) => e.name === 'STRATA_HUB_DB');
+    expect(env).toEqual({ name: 'STRATA_HUB_DB', value: 'postgres://hub@db.example/strata' });
+  });
+
+  it('refuses more than one replica on SQLite, naming the values to set', () => {
+    const result = templateChart('strata-hub', { replicas: 2 });
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(
+      /replicas above 1 need PostgreSQL: set database\.url or database\.existingSecret/,
+    );
+  });
+});

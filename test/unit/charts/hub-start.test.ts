@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../support/eventually.js';
+import { startPostgres } from '../../support/postgres.js';
 import { HELM_BUILD_TIMEOUT_MS, helmBinary, REPO, renderChart } from './helm.js';
 import { buildApp, freePort, httpStatus, layOutPod } from './pod.js';
 
@@ -14,6 +15,11 @@ describe('the hub, started as the chart runs it', () => {
   const app = join(REPO, '.cache', `hub-chart-${process.pid}`);
   let hub: ChildProcess | undefined;
   let output = '';
+  let built: string | undefined;
+  const cliOf = () => {
+    built ??= buildApp(app);
+    return built;
+  };
 
   beforeAll(() => {
     helmBinary();
@@ -32,7 +38,7 @@ describe('the hub, started as the chart runs it', () => {
     const objects = renderChart('strata-hub', {});
     const root = join(work, 'pod');
     const pod = layOutPod(objects, root);
-    const cli = buildApp(app);
+    const cli = cliOf();
     const port = await freePort();
     // The one change outside a pod: listen on a free loopback port instead of 0.0.0.0:8080.
     const listen = pod.args.indexOf('--listen');
@@ -55,4 +61,50 @@ describe('the hub, started as the chart runs it', () => {
     expect(await httpStatus(`${base}/`)).toBe(200);
     expect(existsSync(join(root, 'var/lib/strata-hub/hub.db'))).toBe(true);
   }, 120_000);
+
+  it('serves from PostgreSQL when the values name a database, two replicas sharing it', async () => {
+    const postgres = await startPostgres();
+    const replicas: ChildProcess[] = [];
+    try {
+      const url = await postgres.createDatabase('chart');
+      const objects = renderChart('strata-hub', { replicas: 2, database: { url } });
+      const pod = layOutPod(objects, join(work, 'pg-pod'));
+      const cli = cliOf();
+      const listen = pod.args.indexOf('--listen');
+      const bases: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const port = await freePort();
+        // As the kubelet does: $(NAME) in args is the container's env value; loopback instead of 0.0.0.0.
+        const args = pod.args.map((a, j) =>
+          j === listen + 1
+            ? `127.0.0.1:${port}`
+            : a.replace(/\$\((\w+)\)/g, (_, name: string) => pod.env[name] ?? ''),
+        );
+        const child = spawn(process.execPath, [cli, ...args], {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...pod.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+        child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+        replicas.push(child);
+        bases.push(`http://127.0.0.1:${port}`);
+      }
+      for (const base of bases) {
+        await eventually(`${base}/healthz to answer 200`, 60_000, async () => {
+          if (replicas.some((r) => r.exitCode !== null))
+            throw new Error(`a replica exited:\n${output.slice(-4000)}`);
+          return (await httpStatus(`${base}/healthz`)) === 200 ? true : undefined;
+        });
+        expect(await httpStatus(`${base}/`)).toBe(200);
+      }
+    } finally {
+      for (const r of replicas) {
+        if (r.exitCode === null) {
+          r.kill('SIGTERM');
+          await new Promise((resolve) => r.once('exit', resolve));
+        }
+      }
+      await postgres.stop();
+    }
+  }, 180_000);
 });
