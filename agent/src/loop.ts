@@ -30,6 +30,7 @@ import {
 } from './report/schema.js';
 import type { RolloutGatekeeper, RolloutStatus } from './rollout/gatekeeper.js';
 import type { AgentMetrics } from './server/metrics.js';
+import { sopsModeFor } from './source/decryption-key.js';
 import { type GitSource, SourceCorruptError, type SourceState } from './source/git.js';
 import { subTree } from './source/subtree.js';
 import type { FileTree } from './source/tree.js';
@@ -490,7 +491,9 @@ export interface EngineOptions {
 export function enginePipeline(engine: EngineOptions): Pipeline {
   return {
     async reconcile({ source, commit, tree, log, previous }) {
+      const sops = await sopsModeFor(source.decryption);
       const rendered = await renderCluster(subTree(tree, source.path), engine.identity, {
+        ...(sops ? { sops } : {}),
         // Layer namespaces skip the kinds this cluster serves outside namespaces.
         scopeOf: async (apiVersion, kind) => {
           const info = await engine.client.resourceFor(apiVersion, kind);

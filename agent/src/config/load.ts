@@ -125,6 +125,8 @@ function resolveFilePaths(raw: Raw, base: string): Raw {
           Object.entries(src.auth).map(([k, v]) => [k, k.endsWith('File') ? abs(v) : v]),
         );
       }
+      if (isObject(src.decryption))
+        src.decryption = { ...src.decryption, ageKeyFile: abs(src.decryption.ageKeyFile) };
       if (isObject(src.verify) && Array.isArray(src.verify.keys)) {
         src.verify = { ...src.verify, keys: src.verify.keys.map(abs) };
       }

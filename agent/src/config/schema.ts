@@ -124,6 +124,8 @@ export const SourceConfig = z
         keys: z.array(z.string().min(1)).min(1, 'list at least one public key file').max(64),
       })
       .optional(),
+    /** SOPS-encrypted Secrets in this source are decrypted with the age identities of this file. */
+    decryption: z.strictObject({ ageKeyFile: z.string().min(1) }).optional(),
     /** Folder sources only: wait this long after the last change before re-rendering. */
     debounce: duration(0, 60_000).default(300),
   })

@@ -85,8 +85,8 @@ export async function previewFleet(input: FleetPreviewInput): Promise<FleetPrevi
 
 async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
   const parseCache = createParseCache();
-  const baseRenderer = createRenderer(input.base.tree, { parseCache });
-  const headRenderer = createRenderer(input.head.tree, { parseCache });
+  const baseRenderer = createRenderer(input.base.tree, { parseCache, sops: 'opaque' });
+  const headRenderer = createRenderer(input.head.tree, { parseCache, sops: 'opaque' });
   const sameInput = new SameInput(input.base.tree, input.head.tree);
   const previews: ClusterPreview[] = [];
   for (const cluster of clusters) {
@@ -102,8 +102,8 @@ async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentit
 }
 
 async function previewFully(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
-  const baseRenderer = createRenderer(input.base.tree, { readEagerly: true });
-  const headRenderer = createRenderer(input.head.tree, { readEagerly: true });
+  const baseRenderer = createRenderer(input.base.tree, { readEagerly: true, sops: 'opaque' });
+  const headRenderer = createRenderer(input.head.tree, { readEagerly: true, sops: 'opaque' });
   const previews: ClusterPreview[] = [];
   for (const cluster of clusters) {
     previews.push(

@@ -9,6 +9,7 @@ import type { Plan, PlanEntry } from '../plan/types.js';
 import type { ApplySetParentRef } from '../prune/applyset.js';
 import { createRenderer } from '../render/render.js';
 import type { PreviewStatus, ReportError } from '../report/schema.js';
+import { type DecryptionConfig, sopsModeFor } from '../source/decryption-key.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
 import type { SyncPolicy } from '../sync/policy.js';
@@ -17,7 +18,15 @@ import { parseRefPattern, type RefPattern } from './refs-pattern.js';
 
 export interface LivePreviewOptions {
   /** The source whose pull-request refs are previewed. */
-  source: { name: string; url: string; ref: string; path: string; previewRefs: string; auth?: SourceAuth };
+  source: {
+    name: string;
+    url: string;
+    ref: string;
+    path: string;
+    previewRefs: string;
+    auth?: SourceAuth;
+    decryption?: DecryptionConfig;
+  };
   /** A cache folder of its own: preview fetches never wait on, or disturb, the main sync's cache. */
   cacheDir: string;
   cluster: ClusterIdentity;
@@ -207,7 +216,8 @@ export class LivePreviews {
     }
     try {
       const tree = subTree(await this.git.tree(commit), this.opts.source.path);
-      const rendered = await createRenderer(tree).render(this.opts.cluster);
+      const sops = await sopsModeFor(this.opts.source.decryption);
+      const rendered = await createRenderer(tree, sops ? { sops } : {}).render(this.opts.cluster);
       if (!rendered.ok) {
         const first = rendered.errors[0]!;
         return {

@@ -26,7 +26,8 @@ export type RenderErrorCode =
   | 'selector'
   | 'variable'
   | 'patch'
-  | 'target';
+  | 'target'
+  | 'sops';
 
 export interface RenderErrorFields extends Partial<SourceLocation> {
   code: RenderErrorCode;

@@ -19,6 +19,7 @@ import { type DiscoverScope, discoverScopes, withDefaultNamespace } from './name
 import { applyPatchDocument } from './patches.js';
 import type { DroppedObject, LayerReport, RenderFailure, RenderResult, RenderSuccess } from './provenance.js';
 import { type RenderEntry, readDocument, readObject } from './read.js';
+import { readSopsFile, type SopsMode } from './sops/index.js';
 
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
@@ -45,6 +46,8 @@ export interface RenderOptions {
    * CRDs of the same layer: the agent passes its cluster's discovery. Used for layer namespaces.
    */
   scopeOf?: DiscoverScope;
+  /** SOPS files: decrypt with these age identities, or `opaque` (offline previews); unset, they fail. */
+  sops?: SopsMode;
 }
 
 /** Parsed YAML files by path and content, shared between renderers. */
@@ -128,7 +131,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     if (!read) return undefined;
     const layer: ParsedLayer = { docs: [], errors: [...read.errors] };
     for (const file of read.files) {
-      const parsed = parseCached(options.parseCache, file.path, file.text);
+      const parsed = readSopsFile(parseCached(options.parseCache, file.path, file.text), options.sops);
       layer.docs.push(...parsed.docs);
       layer.errors.push(...parsed.errors);
     }

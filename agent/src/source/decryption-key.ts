@@ -1,0 +1,36 @@
+/**
+ * The age identities a source decrypts SOPS files with, read from its key file at each use (a
+ * rotated Secret applies at the next reconcile). The file's text never reaches a log or a report.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseIdentities, type SopsMode } from '../render/sops/index.js';
+
+export interface DecryptionConfig {
+  /** File of age identities (`AGE-SECRET-KEY-1…`, one a line), e.g. a mounted Secret. */
+  ageKeyFile: string;
+}
+
+export class DecryptionKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecryptionKeyError';
+  }
+}
+
+/** The render option for a source: its identities, or undefined (SOPS files then fail to render). */
+export async function sopsModeFor(decryption: DecryptionConfig | undefined): Promise<SopsMode | undefined> {
+  if (!decryption) return undefined;
+  let text: string;
+  try {
+    text = await readFile(decryption.ageKeyFile, 'utf8');
+  } catch (err) {
+    throw new DecryptionKeyError(
+      `decryption.ageKeyFile ${decryption.ageKeyFile} cannot be read: ${(err as Error).message}`,
+    );
+  }
+  try {
+    return { identities: parseIdentities(text, decryption.ageKeyFile) };
+  } catch (err) {
+    throw new DecryptionKeyError((err as Error).message);
+  }
+}
