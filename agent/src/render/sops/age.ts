@@ -33,7 +33,7 @@ export function parseIdentities(text: string, file: string): AgeIdentity[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const decoded = bech32Decode(line.toLowerCase());
-    if (!decoded || decoded.hrp !== 'age-secret-key-' || decoded.data.length !== 32) {
+    if (decoded?.hrp !== 'age-secret-key-' || decoded.data.length !== 32) {
       throw new Error(`${file}:${i + 1}: not an age identity (AGE-SECRET-KEY-1…)`);
     }
     const key = createPrivateKey({

@@ -102,15 +102,21 @@ function readMetadata(raw: unknown, doc: number): Metadata {
     }
   }
   const age = Array.isArray(m.age) ? m.age : [];
-  return {
+  const metadata: Metadata = {
     lastmodified: m.lastmodified,
     mac: m.mac as string,
     age: age.filter(isMap).map((r) => ({ recipient: String(r.recipient), enc: String(r.enc) })),
-    ...(['unencrypted_suffix', 'encrypted_suffix', 'unencrypted_regex', 'encrypted_regex'] as const).reduce(
-      (o, k) => (typeof m[k] === 'string' && m[k] !== '' ? { ...o, [k]: m[k] } : o),
-      {},
-    ),
   };
+  for (const rule of [
+    'unencrypted_suffix',
+    'encrypted_suffix',
+    'unencrypted_regex',
+    'encrypted_regex',
+  ] as const) {
+    const value = m[rule];
+    if (typeof value === 'string' && value !== '') metadata[rule] = value;
+  }
+  return metadata;
 }
 
 function dataKey(metadata: Metadata, identities: AgeIdentity[], doc: number): Buffer {
