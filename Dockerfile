@@ -17,6 +17,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY agent/src ./agent/src
 COPY hub/src ./hub/src
+COPY contract ./contract
 COPY tools/bundle.ts ./tools/bundle.ts
 RUN npm run build \
  && node dist/agent/src/cli.js --version \

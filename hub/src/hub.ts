@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HubSettings } from './api/router.js';
-import { createHub, type HubServer, serveHub } from './api/server.js';
+import { createHub, type HubServer, serveHub } from './server.js';
 import { openStore } from './store/open.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 

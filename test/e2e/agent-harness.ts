@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { parseReport, type Report } from '../../agent/src/report/schema.js';
+import { parseReport, type Report } from '../../contract/report.js';
 
 const CLI = path.resolve('agent/src/cli.ts');
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PreviewView } from '../../hub/src/api/previews.js';
+import type { PreviewView } from '../../contract/live-preview.js';
 import {
   commitFiles,
   createRepo,

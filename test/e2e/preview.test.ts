@@ -11,10 +11,10 @@ import type { HttpKubeClient } from '../../agent/src/kube/http.js';
 import type { ClusterIdentity } from '../../agent/src/model/object.js';
 import { LivePreviews, previewFleet } from '../../agent/src/preview/index.js';
 import { renderCluster } from '../../agent/src/render/index.js';
-import type { PreviewStatus } from '../../agent/src/report/schema.js';
 import { openGitTree } from '../../agent/src/source/git-tree.js';
 import { syncCluster } from '../../agent/src/sync/index.js';
-import type { PreviewView } from '../../hub/src/api/previews.js';
+import type { PreviewView } from '../../contract/live-preview.js';
+import type { PreviewStatus } from '../../contract/report.js';
 import {
   commitFiles,
   createRepo,

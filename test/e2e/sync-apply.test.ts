@@ -4,8 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeApiClient } from '../../agent/src/kube/client.js';
-import { type KubeObject, objectId } from '../../agent/src/model/object.js';
 import {
   applySetId,
   GROUP_KINDS_ANNOTATION,
@@ -13,7 +11,9 @@ import {
   NAMESPACES_ANNOTATION,
   PART_OF_LABEL,
   TOOLING_ANNOTATION,
-} from '../../agent/src/prune/applyset.js';
+} from '../../agent/src/inventory/applyset.js';
+import type { KubeApiClient } from '../../agent/src/kube/client.js';
+import { type KubeObject, objectId } from '../../agent/src/model/object.js';
 import { planCluster, syncCluster } from '../../agent/src/sync/sync.js';
 import {
   cleanUp,

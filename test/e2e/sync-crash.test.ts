@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySetId, GROUP_KINDS_ANNOTATION, PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
 import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import { objectId } from '../../agent/src/model/object.js';
-import { applySetId, GROUP_KINDS_ANNOTATION, PART_OF_LABEL } from '../../agent/src/prune/applyset.js';
 import { labCluster } from './support/lab.js';
 import { cleanUp, labClient, PARENT_NAMESPACE } from './sync-fixtures.js';
 

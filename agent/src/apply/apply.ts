@@ -1,12 +1,12 @@
 import type { ObjectHealth } from '../health/status.js';
 import { KubeApiError } from '../kube/errors.js';
+import { mapBounded } from '../kube/pool.js';
 import type { KubeClient } from '../kube/types.js';
 import type { KubeObject } from '../model/object.js';
 import type { DesiredObject } from '../plan/desired.js';
+import { orderIntoWaves, stepOf } from '../plan/order.js';
 import { planErrorOf } from '../plan/plan.js';
 import { needsApply, type PlanEntry, type PlanError } from '../plan/types.js';
-import { orderIntoWaves, stepOf } from './order.js';
-import { mapBounded } from './pool.js';
 import { waitGone, waitHealthy } from './wait.js';
 
 export interface ApplyItem {

@@ -7,17 +7,23 @@ import type { AgentConfig, SourceConfig } from '../config/schema.js';
 import { KubeApiClient } from '../kube/client.js';
 import { loadAccess } from '../kube/kubeconfig.js';
 import { createLogger } from '../log.js';
-import { enginePipeline, type LoopSource, type Pipeline, type PreviewHook, ReconcileLoop } from '../loop.js';
+import {
+  enginePipeline,
+  type LoopSource,
+  type Pipeline,
+  type PreviewHook,
+  ReconcileLoop,
+} from '../loop/index.js';
+import { AgentMetrics } from '../loop/metrics.js';
+import { isSshUrl } from '../model/ssh-url.js';
 import { previewHook } from '../preview/live.js';
 import { Delivery } from '../report/delivery.js';
 import { hubSender } from '../report/hub-client.js';
 import { Outbox } from '../report/outbox.js';
 import { hubAsker, rolloutGatekeeper } from '../rollout/gatekeeper.js';
 import { type AgentServer, startAgentServer } from '../server/http.js';
-import { AgentMetrics } from '../server/metrics.js';
 import { FolderSource } from '../source/folder-source.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
-import { isSshUrl } from '../source/ssh-url.js';
 import { VERSION } from '../version.js';
 
 export default async function agent(argv: string[]): Promise<number> {

@@ -2,6 +2,8 @@ import type { KubeApiClient } from '../kube/client.js';
 import type { Palette } from '../plan/format.js';
 import { formatPlan, palette, summaryLine, wantsColor } from '../plan/format.js';
 import type { FileTree } from '../source/tree.js';
+import { syncCluster } from '../sync/sync.js';
+import type { SyncEvent, SyncResult } from '../sync/types.js';
 import {
   applySetFor,
   COMMON_HELP,
@@ -10,9 +12,7 @@ import {
   renderTarget,
   startOneShot,
   type Target,
-} from '../sync/oneshot.js';
-import { syncCluster } from '../sync/sync.js';
-import type { SyncEvent, SyncResult } from '../sync/types.js';
+} from './shared/oneshot.js';
 
 const HELP = `Usage: strata apply --repo DIR --cluster NAME [--labels K=V,...] [options]
 

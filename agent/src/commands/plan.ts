@@ -2,6 +2,7 @@ import type { KubeApiClient } from '../kube/client.js';
 import { formatPlan, hasChanges, palette, wantsColor } from '../plan/format.js';
 import { countActions } from '../plan/types.js';
 import type { FileTree } from '../source/tree.js';
+import { planCluster } from '../sync/sync.js';
 import {
   applySetFor,
   COMMON_HELP,
@@ -10,8 +11,7 @@ import {
   renderTarget,
   startOneShot,
   type Target,
-} from '../sync/oneshot.js';
-import { planCluster } from '../sync/sync.js';
+} from './shared/oneshot.js';
 
 const HELP = `Usage: strata plan --repo DIR --cluster NAME [--labels K=V,...] [options]
 

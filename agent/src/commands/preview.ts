@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { UsageError } from '../cli-args.js';
+import { UsageError } from '../../../contract/usage.js';
 import type { ClusterIdentity } from '../model/object.js';
 import {
   ClusterListError,

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openRepo, UsageError } from '../cli-args.js';
+import { UsageError } from '../../../contract/usage.js';
 import type { ClusterIdentity } from '../model/object.js';
 import {
   explainRender,
@@ -12,6 +12,7 @@ import {
 } from '../render/index.js';
 import { objectFileName } from '../render/output.js';
 import type { FileTree } from '../source/tree.js';
+import { openRepo } from './shared/args.js';
 
 const HELP = `Usage: strata render --repo DIR --cluster NAME [options]
 

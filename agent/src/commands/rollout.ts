@@ -1,7 +1,7 @@
 /** `strata rollout`: read a commit's staged rollout from the hub, and pause, resume, abort or approve it. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../cli-args.js';
+import { UsageError } from '../../../contract/usage.js';
 
 const USAGE = `Usage:
   strata rollout list   --hub URL                       recent rollouts and their state

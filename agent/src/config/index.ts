@@ -1,4 +1,4 @@
-export { formatDuration, intervalToCron, parseDuration } from './duration.js';
+export { formatDuration, intervalToCron, parseDuration } from '../../../contract/duration.js';
 export { AGENT_USAGE, ConfigError, type LoadedConfig, loadConfig, validate } from './load.js';
 export type {
   AgentConfig,

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { isSshUrl } from '../source/ssh-url.js';
+import { isSshUrl } from '../model/ssh-url.js';
 import { AgentConfig, type AgentConfig as AgentConfigValue } from './schema.js';
 
 export class ConfigError extends Error {

@@ -4,8 +4,8 @@
  */
 import cron from 'node-cron';
 import { z } from 'zod';
-import { isSshUrl } from '../source/ssh-url.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../../../contract/duration.js';
+import { isSshUrl } from '../model/ssh-url.js';
 
 /** A duration string (`30s`, `5m`) parsed to milliseconds, bounded. */
 const duration = (min: number, max: number) =>

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeDurable } from '../persist/durable.js';
 
 /** What the last verified sync saw of one object. */
 export interface CacheEntry {
@@ -43,10 +44,8 @@ export async function loadCache(file: string, applySetId: string): Promise<SyncC
   return emptyCache(applySetId);
 }
 
-/** Written to a temporary file and renamed, so a crash leaves the old cache or the new one. */
+/** Written durably (temp file, fsync, rename), so a crash leaves the old cache or the new one. */
 export async function saveCache(file: string, cache: SyncCache): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(cache));
-  await rename(tmp, file);
+  await writeDurable(file, JSON.stringify(cache));
 }

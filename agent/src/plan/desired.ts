@@ -1,8 +1,8 @@
-import { isCrd, waveOf } from '../apply/order.js';
+import { withMembership } from '../inventory/applyset.js';
 import type { KubeClient, ResourceInfo } from '../kube/types.js';
 import { groupOf, type KubeObject, objectId } from '../model/object.js';
-import { withMembership } from '../prune/applyset.js';
 import { hashOf } from './hash.js';
+import { isCrd, waveOf } from './order.js';
 
 export const DESIRED_HASH_ANNOTATION = 'strata.dev/desired-hash';
 export const REPLACE_ANNOTATION = 'strata.dev/replace';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { ClusterName, Labels } from '../../../contract/report.js';
 import type { ClusterIdentity } from '../model/object.js';
-import { ClusterName, Labels } from '../report/schema.js';
 
 /** Cluster identities could not be read: names the file (or hub) and the field. */
 export class ClusterListError extends Error {

@@ -1,3 +1,4 @@
+import { cell, code } from '../../../contract/markdown.js';
 import type { FieldChange } from '../plan/diff.js';
 import { formatLocation } from '../render/errors.js';
 import { groupChanges } from './group.js';
@@ -38,24 +39,6 @@ const STATUS_TEXT: Record<ClusterPreviewStatus, string> = {
 };
 
 const STATUS_ORDER: Record<ClusterPreviewStatus, number> = { failed: 0, fixed: 1, changed: 2, unchanged: 3 };
-
-/** A code span that survives any content: backticks in the text lengthen the fence. */
-export function code(text: string): string {
-  const runs = text.match(/`+/g) ?? [];
-  const fence = '`'.repeat(Math.max(0, ...runs.map((r) => r.length)) + 1);
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${text}${pad}${fence}`;
-}
-
-/** Text safe in a table cell and in HTML: pipes, angle brackets and newlines neutralised. */
-export function cell(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
-}
 
 function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

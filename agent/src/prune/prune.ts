@@ -1,9 +1,9 @@
-import { mapBounded } from '../apply/pool.js';
+import { PART_OF_LABEL } from '../inventory/applyset.js';
+import { mapBounded } from '../kube/pool.js';
 import type { KubeClient } from '../kube/types.js';
 import { type KubeObject, objectId } from '../model/object.js';
 import { planErrorOf } from '../plan/plan.js';
 import type { PlanError } from '../plan/types.js';
-import { PART_OF_LABEL } from './applyset.js';
 import { deletionRank } from './select.js';
 
 export interface PruneOutcome {

@@ -1,4 +1,4 @@
-import { type KubeObject, objectId } from '../model/object.js';
+import { groupOf, type KubeObject, objectId } from '../model/object.js';
 
 export const PRUNE_ANNOTATION = 'strata.dev/prune';
 
@@ -60,4 +60,13 @@ export function deletionRank(obj: KubeObject): number {
   if (obj.kind === 'CustomResourceDefinition') return DELETE_ORDER.indexOf('CustomResourceDefinition');
   if (obj.kind === 'Namespace' && obj.apiVersion === 'v1') return DELETE_ORDER.indexOf('Namespace');
   return obj.metadata.namespace ? 0 : 1;
+}
+
+/** An object whose kind prune may not touch (`allow`: `*`, `group/*`, `group/Kind`) carries the keep annotation. */
+export function protectFromPrune(object: KubeObject, allow: string[]): KubeObject {
+  const group = groupOf(object.apiVersion);
+  const allowed = allow.some((a) => a === '*' || a === `${group}/*` || a === `${group}/${object.kind}`);
+  if (allowed) return object;
+  const annotations = { ...object.metadata.annotations, [PRUNE_ANNOTATION]: 'false' };
+  return { ...object, metadata: { ...object.metadata, annotations } };
 }

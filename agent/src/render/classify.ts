@@ -1,10 +1,10 @@
-import { type KubeObject, objectId } from '../model/object.js';
 import {
   type LabelSelector,
   parseSelector,
   SelectorSyntaxError,
   selectorFromObject,
-} from '../model/selector.js';
+} from '../../../contract/selector.js';
+import { type KubeObject, objectId } from '../model/object.js';
 import type { ParsedDocument, ValuePath } from './documents.js';
 import { RenderError, type RenderErrorCode, type RenderErrorFields } from './errors.js';
 

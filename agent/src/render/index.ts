@@ -1,4 +1,4 @@
-export { matchesSelector, parseSelector } from '../model/selector.js';
+export { matchesSelector, parseSelector } from '../../../contract/selector.js';
 export type { ParsedDocument } from './documents.js';
 export { formatLocation, formatRenderError, RenderError, type SourceLocation } from './errors.js';
 export { DEFAULT_MAX_FILE_BYTES } from './files.js';

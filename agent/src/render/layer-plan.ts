@@ -1,5 +1,5 @@
+import { type LabelSelector, matchesSelector } from '../../../contract/selector.js';
 import type { ClusterIdentity } from '../model/object.js';
-import { type LabelSelector, matchesSelector } from '../model/selector.js';
 import type { ParsedDocument } from './documents.js';
 import type { DocumentRef, DroppedObject } from './provenance.js';
 import { factsOf, isPatchDocument, type RenderEntry, resolvesFor } from './read.js';

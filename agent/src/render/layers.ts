@@ -1,5 +1,5 @@
+import { parseRolloutRules, type RolloutRules } from '../../../contract/rollout-rules.js';
 import type { ClusterIdentity } from '../model/object.js';
-import { parseRolloutRules, type RolloutRules } from '../rollout/rules.js';
 import type { ParsedDocument } from './documents.js';
 import { RenderError } from './errors.js';
 
@@ -39,7 +39,7 @@ export interface SkippedLayer {
 
 export interface FleetConfig {
   layers: LayerTemplate[];
-  /** Staged rollout waves (agent/src/rollout/rules.ts); absent: every cluster applies a commit at once. */
+  /** Staged rollout waves (contract/rollout-rules.ts); absent: every cluster applies a commit at once. */
   rollout?: RolloutRules;
 }
 

@@ -1,6 +1,6 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { matchesSelector } from '../../../contract/selector.js';
 import { groupOf, type KubeObject, objectId } from '../model/object.js';
-import { matchesSelector } from '../model/selector.js';
 import { errorAt, type PatchSpec, type PatchTarget } from './classify.js';
 import type { ParsedDocument } from './documents.js';
 import type { RenderError } from './errors.js';

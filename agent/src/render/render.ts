@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { matchesSelector } from '../../../contract/selector.js';
 import type { ClusterIdentity, KubeObject } from '../model/object.js';
-import { matchesSelector } from '../model/selector.js';
 import type { FileTree } from '../source/tree.js';
 import { errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';

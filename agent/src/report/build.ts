@@ -1,6 +1,7 @@
 /** Building the status report (DESIGN.md §5) from the sources' latest status. */
+
+import type { PreviewStatus, ReportInput, SourceStatus } from '../../../contract/report.js';
 import type { ClusterIdentity } from '../model/object.js';
-import type { PreviewStatus, ReportInput, SourceStatus } from './schema.js';
 
 export interface AgentInfo {
   version: string;

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import type { ReportInput } from '../../../contract/report.js';
 import type { HubConfig } from '../config/schema.js';
-import type { ReportInput } from './schema.js';
 
 /** The answer of one delivery attempt. `retry: false` means the hub will never accept this report. */
 export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: string; status?: number };

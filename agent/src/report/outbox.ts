@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ReportInput } from './schema.js';
+import type { ReportInput } from '../../../contract/report.js';
 
 export interface OutboxEntry {
   seq: number;

@@ -10,16 +10,16 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { SourceStatus } from '../../../contract/report.js';
+import type { ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
+import { waveAt, waveOf } from '../../../contract/rollout-rules.js';
 import type { HubConfig, SourceConfig } from '../config/schema.js';
 import type { ClusterIdentity } from '../model/object.js';
+import { writeDurable } from '../persist/durable.js';
 import { readFleetConfig } from '../render/index.js';
 import { post } from '../report/hub-client.js';
-import type { SourceStatus } from '../report/schema.js';
-import { writeDurable } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
 import type { FileTree } from '../source/tree.js';
-import type { ReleaseAnswer, RolloutAnnouncement } from './contract.js';
-import { waveAt, waveOf } from './rules.js';
 
 export type RolloutStatus = NonNullable<SourceStatus['rollout']>;
 

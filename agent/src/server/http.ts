@@ -5,8 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { type ReconcileLoop, UnknownSourceError } from '../loop.js';
-import type { AgentMetrics } from './metrics.js';
+import { type ReconcileLoop, UnknownSourceError } from '../loop/index.js';
+import type { AgentMetrics } from '../loop/metrics.js';
 
 export interface AgentServer {
   readonly port: number;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FolderTree } from './folder.js';
-import type { SourceState } from './git.js';
+import type { SourceState } from './state.js';
 import type { FileTree } from './tree.js';
 
 /** Folder walks stop here: a folder source is meant for a fleet repository, not a disk. */

@@ -5,43 +5,22 @@
  * Render reads commits straight from the object store (no checkout).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git, { type HttpClient } from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { SourceAuth } from '../config/schema.js';
+import { isSshUrl, parseSshUrl, type SshRemote } from '../model/ssh-url.js';
+import { writeDurable } from '../persist/durable.js';
+import { classifyFetchError, describeFetchError, RefMissingError, SourceCorruptError } from './errors.js';
 import { gitFs as fs } from './git-fs.js';
 import { type GitCache, openGitTree } from './git-tree.js';
-import { deadlineHttpClient, GitTimeoutError, redactUrl } from './http.js';
+import { deadlineHttpClient, redactUrl } from './http.js';
 import { splitCommit, splitTag } from './signature.js';
-import { SshTransportError, sshHttpClient } from './ssh-transport.js';
-import { isSshUrl, parseSshUrl, type SshRemote } from './ssh-url.js';
+import { sshHttpClient } from './ssh-transport.js';
+import type { SourceState } from './state.js';
 import type { FileTree } from './tree.js';
 import { type LoadedKeys, loadKeys, SignatureError, type VerifyPolicy, verifySigned } from './verify.js';
-
-/** Why a source could not give a fresh commit. The commit in use, if any, stays in force. */
-export type SourceErrorReason =
-  | 'SourceUnavailable'
-  | 'SourceAuthFailed'
-  | 'RefNotFound'
-  | 'SourceCorrupt'
-  | 'SignatureRejected';
-
-export interface SourceError {
-  reason: SourceErrorReason;
-  message: string;
-  /** ISO time of the first failure of the current streak. */
-  since: string;
-}
-
-export interface SourceState {
-  /** The commit enforced; null before the first successful fetch. */
-  commit: string | null;
-  /** When `commit` was last confirmed by the remote. */
-  fetchedAt: string | null;
-  reachable: boolean;
-  error: SourceError | null;
-}
 
 export interface GitSourceOptions {
   url: string;
@@ -384,9 +363,9 @@ export class GitSource {
   }
 
   private fail(err: unknown): void {
-    const { reason, reachable } = classify(err);
+    const { reason, reachable } = classifyFetchError(err);
     const since = this.current.error?.reason === reason ? this.current.error.since : this.now().toISOString();
-    const message = describe(err, this.displayUrl, this.opts.ref);
+    const message = describeFetchError(err, this.displayUrl, this.opts.ref);
     this.current = { ...this.current, reachable, error: { reason, message, since } };
     this.opts.log.warn(
       { reason, since, commit: this.current.commit, err: message },
@@ -490,71 +469,4 @@ export class GitSource {
     });
     await writeDurable(file, body);
   }
-}
-
-export class SourceCorruptError extends Error {
-  constructor(readonly commit: string) {
-    super(`commit ${commit} is damaged or incomplete in the Git cache`);
-    this.name = 'SourceCorruptError';
-  }
-}
-
-export class RefMissingError extends Error {
-  constructor(readonly ref: string) {
-    super(`ref ${ref} does not exist on the remote`);
-    this.name = 'RefMissingError';
-  }
-}
-
-/** Write a file so that a crash leaves either the old or the new content: temp file, fsync, rename. */
-export async function writeDurable(file: string, body: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(body);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-function classify(err: unknown): { reason: SourceErrorReason; reachable: boolean } {
-  const e = err as { code?: string; data?: { statusCode?: number }; name?: string };
-  if (err instanceof RefMissingError || e.code === 'NotFoundError')
-    return { reason: 'RefNotFound', reachable: true };
-  if (err instanceof SignatureError) return { reason: 'SignatureRejected', reachable: true };
-  if (err instanceof SshTransportError) {
-    const trust = err.kind === 'HostKey' || err.kind === 'Auth';
-    return {
-      reason: trust ? 'SourceAuthFailed' : 'SourceUnavailable',
-      reachable: trust || err.kind === 'Remote',
-    };
-  }
-  const status = e.data?.statusCode;
-  if (status === 401 || status === 403 || e.code === 'UserCanceledError') {
-    return { reason: 'SourceAuthFailed', reachable: true };
-  }
-  if (err instanceof GitTimeoutError || status !== undefined || typeof e.code === 'string') {
-    return { reason: 'SourceUnavailable', reachable: false };
-  }
-  return { reason: 'SourceUnavailable', reachable: false };
-}
-
-function describe(err: unknown, url: string, ref: string): string {
-  const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
-  if (err instanceof RefMissingError || e.code === 'NotFoundError') return `ref ${ref} not found at ${url}`;
-  if (e.data?.statusCode) return `${url} answered HTTP ${e.data.statusCode}`;
-  if (err instanceof GitTimeoutError) return err.message;
-  if (err instanceof SshTransportError) return `${url}: ${err.message}`;
-  if (err instanceof SignatureError) return `${url} ${ref}: ${err.message}; not rendered or applied`;
-  const text = e.message ?? String(err);
-  // Messages may quote the URL; never let user info in a URL reach a log or a report.
-  return `${url}: ${text.replace(/\/\/[^/@\s]*@/g, '//')}`.slice(0, 1000);
 }

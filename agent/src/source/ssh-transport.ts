@@ -15,8 +15,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { knownHostsName, type SshRemote, shellQuote } from '../model/ssh-url.js';
 import { GitTimeoutError } from './http.js';
-import { knownHostsName, type SshRemote, shellQuote } from './ssh-url.js';
 
 export interface SshAuth {
   /** Private key file (OpenSSH or PEM format, no passphrase). */

@@ -1,7 +1,7 @@
-import type { Drift, SyncResult as ReportSync, SourceHealth } from '../report/schema.js';
+import type { Drift, SyncResult as ReportSync, SourceHealth } from '../../../contract/report.js';
 import type { SyncResult } from './types.js';
 
-/** The report bounds every string (report/schema.ts); apiserver messages can be long. */
+/** The report bounds every string (contract/report.ts); apiserver messages can be long. */
 const cut = (s: string, max = 4000) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 /** The report's `sources[].sync`, `health` and `drift` sections (DESIGN.md §5) from one sync. */

@@ -1,8 +1,17 @@
 import type { Logger } from 'pino';
 import { type ApplyItem, type ApplyOutcome, applyPlan } from '../apply/apply.js';
-import { mapBounded } from '../apply/pool.js';
 import { summariseHealth, syncPhase } from '../health/phase.js';
 import { type ObjectHealth, objectHealth } from '../health/status.js';
+import {
+  type ApplySetParentRef,
+  applySetId,
+  inventoryFor,
+  sameInventory,
+  unionInventory,
+} from '../inventory/applyset.js';
+import { listMembers } from '../inventory/members.js';
+import { readParent, writeParent } from '../inventory/parent.js';
+import { mapBounded } from '../kube/pool.js';
 import { type KubeClient, refOf } from '../kube/types.js';
 import { type KubeObject, objectId } from '../model/object.js';
 import {
@@ -16,15 +25,6 @@ import {
 import { type DesiredObject, prepareDesired } from '../plan/desired.js';
 import { deleteEntries, liveHashOf, type ObjectPlan, planObject } from '../plan/plan.js';
 import { needsApply, type Plan, type PlanEntry } from '../plan/types.js';
-import {
-  type ApplySetParentRef,
-  applySetId,
-  inventoryFor,
-  sameInventory,
-  unionInventory,
-} from '../prune/applyset.js';
-import { listMembers } from '../prune/members.js';
-import { readParent, writeParent } from '../prune/parent.js';
 import { type PruneOutcome, pruneMembers } from '../prune/prune.js';
 import { type PruneSelection, selectPrune } from '../prune/select.js';
 import { resolvePolicy, type SyncPolicy } from './policy.js';

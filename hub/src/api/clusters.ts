@@ -1,5 +1,5 @@
 /** The read API: the fleet, one cluster, its history, a commit's rollout. Lists are paged (api/page.ts). */
-import { ClusterName } from '../../../agent/src/report/schema.js';
+import { ClusterName } from '../../../contract/report.js';
 import { HttpError, json, type Reply } from './http.js';
 import type { RequestContext, Route } from './router.js';
 import { clusterDetail, clusterHistory, commitOf, fleetView, rolloutView } from './views.js';

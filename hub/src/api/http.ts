@@ -81,7 +81,7 @@ class BodyReader {
       this.chunks.push(chunk);
       return;
     }
-    // Stop buffering; the 413 answer closes the connection (see server.ts).
+    // Stop buffering; the 413 answer closes the connection (see hub/src/server.ts).
     this.stop();
     this.req.pause();
     this.reject(tooLarge(this.limit));

@@ -1,6 +1,6 @@
 /**
  * The hot path of report validation: a checker compiled once from the zod report schema
- * (agent/src/report/schema.ts) into plain closures, so the hub does not run zod's interpreter for
+ * (contract/report.ts) into plain closures, so the hub does not run zod's interpreter for
  * every report.
  *
  * It checks the parsed JSON in place (no copy) and is conservative: it vouches only for input that
@@ -12,7 +12,7 @@
  * same output. A schema construct this compiler does not know makes it throw at start-up.
  */
 import type { z } from 'zod';
-import { type ParsedReport, parseReport, Report } from '../../../agent/src/report/schema.js';
+import { type ParsedReport, parseReport, Report } from '../../../contract/report.js';
 
 /** Defaults to fill in once the whole input passed: object, key, value. */
 type Pending = [Record<string, unknown>, string, unknown][];

@@ -4,8 +4,8 @@
  * approve them (the admin token, `--admin-token-file`).
  */
 import { createHash } from 'node:crypto';
-import { type ReleaseAnswer, RolloutAnnouncement } from '../../../agent/src/rollout/contract.js';
-import { parseRolloutRules, type RolloutRules, waveAt } from '../../../agent/src/rollout/rules.js';
+import { type ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
+import { parseRolloutRules, type RolloutRules, waveAt } from '../../../contract/rollout-rules.js';
 import type { RolloutAction } from '../store/store.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { accepted, authenticate } from './reports.js';

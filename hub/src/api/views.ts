@@ -1,7 +1,7 @@
 /** The read models shared by the JSON API and the dashboard: what a person or a script sees. */
 
-import { type LabelSelector, parseSelector, SelectorSyntaxError } from '../../../agent/src/model/selector.js';
-import type { Report } from '../../../agent/src/report/schema.js';
+import type { Report } from '../../../contract/report.js';
+import { type LabelSelector, parseSelector, SelectorSyntaxError } from '../../../contract/selector.js';
 import { ROLLOUT_STATES, type RolloutCluster, type RolloutState } from '../fleet/rollout.js';
 import {
   CLUSTER_PHASES,

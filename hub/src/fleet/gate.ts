@@ -18,7 +18,7 @@ import {
   waveAt,
   waveCount,
   waveOf,
-} from '../../../agent/src/rollout/rules.js';
+} from '../../../contract/rollout-rules.js';
 import type { RolloutObservation } from './rollout-observe.js';
 
 /** The control state of a rollout, as stored. */

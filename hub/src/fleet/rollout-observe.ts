@@ -3,7 +3,7 @@
  * the store calls it inside the transaction that saves the report, so every replica folds the same
  * reports into the same record.
  */
-import type { Report } from '../../../agent/src/report/schema.js';
+import type { Report } from '../../../contract/report.js';
 import type { ReportSummary } from './summary.js';
 
 /** One cluster's standing on a rollout commit; times are hub receipt times, epoch ms. */

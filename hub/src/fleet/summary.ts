@@ -2,7 +2,7 @@
  * What the fleet views need from a report, derived once at ingest so list pages never parse full
  * reports: the cluster's phase, health and commit, and a short line per source. Pure.
  */
-import type { HealthStatus, Report, SourceStatus, SyncPhase } from '../../../agent/src/report/schema.js';
+import type { HealthStatus, Report, SourceStatus, SyncPhase } from '../../../contract/report.js';
 
 /** A cluster's phase: its worst source's sync phase; `Unknown` before any sync finished. */
 export type ClusterPhase = SyncPhase | 'Unknown';

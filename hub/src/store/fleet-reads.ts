@@ -4,7 +4,7 @@
  * the counters the schema's triggers keep, and lists are keyset pages in name order, so no query reads
  * more of the fleet than one page or the clusters a selector matches.
  */
-import type { LabelSelector, Requirement } from '../../../agent/src/model/selector.js';
+import type { LabelSelector, Requirement } from '../../../contract/selector.js';
 import { ROLLOUT_STATES, type RolloutState } from '../fleet/rollout.js';
 import {
   CLUSTER_PHASES,

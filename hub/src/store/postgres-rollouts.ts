@@ -6,7 +6,7 @@
  * storing reports of one cluster out of order cannot fold them out of order.
  */
 import type pg from 'pg';
-import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { RolloutRules } from '../../../contract/rollout-rules.js';
 import {
   type CommitStanding,
   EMPTY_OBSERVATION,

@@ -5,8 +5,8 @@
  * a report (or its retry) reaches. Reads are plain queries on a small connection pool.
  */
 import pg from 'pg';
-import type { LabelSelector } from '../../../agent/src/model/selector.js';
-import type { Report } from '../../../agent/src/report/schema.js';
+import type { Report } from '../../../contract/report.js';
+import type { LabelSelector } from '../../../contract/selector.js';
 import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
 import type { ReportSummary } from '../fleet/summary.js';
 import { FleetReads, type RunQuery } from './fleet-reads.js';

@@ -4,7 +4,7 @@
  * transaction that stores each report; everything else is written here, on the main connection.
  */
 import type Database from 'better-sqlite3';
-import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { RolloutRules } from '../../../contract/rollout-rules.js';
 import type { RolloutObservation } from '../fleet/rollout-observe.js';
 import type { RolloutAction, RolloutEvent, RolloutRecord } from './store.js';
 

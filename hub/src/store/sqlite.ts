@@ -10,8 +10,8 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import type { LabelSelector } from '../../../agent/src/model/selector.js';
-import type { Report } from '../../../agent/src/report/schema.js';
+import type { Report } from '../../../contract/report.js';
+import type { LabelSelector } from '../../../contract/selector.js';
 import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
 import { rolloutPairs } from '../fleet/rollout-observe.js';
 import type { ReportSummary } from '../fleet/summary.js';

@@ -4,9 +4,9 @@
  * async for that reason, even though SQLite answers synchronously.
  */
 
-import type { LabelSelector } from '../../../agent/src/model/selector.js';
-import type { PreviewStatus, Report } from '../../../agent/src/report/schema.js';
-import type { RolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { PreviewStatus, Report } from '../../../contract/report.js';
+import type { RolloutRules } from '../../../contract/rollout-rules.js';
+import type { LabelSelector } from '../../../contract/selector.js';
 import type { RolloutControl } from '../fleet/gate.js';
 import type { RolloutState } from '../fleet/rollout.js';
 import type { RolloutObservation } from '../fleet/rollout-observe.js';

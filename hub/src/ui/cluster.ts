@@ -1,5 +1,5 @@
 /** Cluster detail: summary, each source (commit, sync, errors), objects with health, drift, history. */
-import type { PreviewStatus, Report, SourceStatus } from '../../../agent/src/report/schema.js';
+import type { PreviewStatus, Report, SourceStatus } from '../../../contract/report.js';
 import type { ClusterView } from '../api/views.js';
 import { ago } from '../fleet/time.js';
 import type { HistoryEntry } from '../store/store.js';

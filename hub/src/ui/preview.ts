@@ -1,14 +1,14 @@
 /** Pull-request pages: the open previews, and one PR's plan on every cluster (with its rollout once merged). */
-import { json, type Reply } from '../api/http.js';
+
 import {
   PREVIEW_CLUSTER_STATES,
   type PreviewClusterView,
   type PreviewSummary,
   type PreviewView,
-  previewSummaries,
-  previewView,
-  refOf,
-} from '../api/previews.js';
+} from '../../../contract/live-preview.js';
+import { json, type Reply } from '../api/http.js';
+import { previewSummaries, previewView } from '../api/preview-view.js';
+import { refOf } from '../api/previews.js';
 import type { RequestContext, Route } from '../api/router.js';
 import { badge, clusterLink, commitLink, labelChips } from './format.js';
 import { html, type SafeHtml, seg } from './html.js';

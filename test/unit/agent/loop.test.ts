@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../../agent/src/commands/agent.js';
 import { validate } from '../../../agent/src/config/load.js';
 import { createLogger, REDACTED } from '../../../agent/src/log.js';
-import { type Pipeline, type PipelineInput, protectFromPrune } from '../../../agent/src/loop.js';
+import type { Pipeline, PipelineInput } from '../../../agent/src/loop/index.js';
+import { protectFromPrune } from '../../../agent/src/prune/select.js';
 import { renderCluster } from '../../../agent/src/render/index.js';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
 import { subTree } from '../../../agent/src/source/subtree.js';
+import type { ReportInput } from '../../../contract/report.js';
 import { commitFiles, createRepo, type GitServer, startGitServer, type TestRepo } from '../../git/index.js';
 
 /**

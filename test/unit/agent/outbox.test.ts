@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Delivery } from '../../../agent/src/report/delivery.js';
 import { hubSender } from '../../../agent/src/report/hub-client.js';
 import { Outbox } from '../../../agent/src/report/outbox.js';
-import { parseReport, type ReportInput } from '../../../agent/src/report/schema.js';
+import { parseReport, type ReportInput } from '../../../contract/report.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
+import type { ReportInput } from '../../../contract/report.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub, tempDir } from './helpers.js';
 
 // Each hub starts a writer thread: generous limits keep a busy shared CI machine from failing them.

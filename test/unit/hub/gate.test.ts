@@ -2,7 +2,7 @@
 // release, apply, turn healthy or fail at random times, fold their reports into observations the
 // way the store does, and are checked against the gate's promises at every step.
 import { describe, expect, it } from 'vitest';
-import { parseRolloutRules, type RolloutRules, waveOf } from '../../../agent/src/rollout/rules.js';
+import { parseRolloutRules, type RolloutRules, waveOf } from '../../../contract/rollout-rules.js';
 import { decideGate, type GateCluster, type RolloutControl } from '../../../hub/src/fleet/gate.js';
 import {
   type CommitStanding,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
+import type { ReportInput } from '../../../contract/report.js';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import type { HubSettings } from '../../../hub/src/api/router.js';
 import { type RunningHub, startHub } from '../../../hub/src/hub.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseReport, Report, type ReportInput } from '../../../agent/src/report/schema.js';
+import { parseReport, Report, type ReportInput } from '../../../contract/report.js';
 import { compileCheck, fastCheckReport, parseReportFast } from '../../../hub/src/api/report-check.js';
 import { makeReport } from './helpers.js';
 

@@ -1,8 +1,8 @@
 // The rollout API on a real hub and SQLite file: agents announce and ask, reports move the gate,
 // release managers pause, approve and abort with the admin token, and a restart loses nothing.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
-import { parseRolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { ReportInput } from '../../../contract/report.js';
+import { parseRolloutRules } from '../../../contract/rollout-rules.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-secret-token';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeIssues, parseReport, reportJsonSchema } from '../../../agent/src/report/schema.js';
+import { describeIssues, parseReport, reportJsonSchema } from '../../../contract/report.js';
 import { makeReport } from './helpers.js';
 
 describe('report schema', () => {

@@ -3,7 +3,7 @@
  * database of its own on one private PostgreSQL server per test file (test/support/postgres.ts).
  */
 import { join } from 'node:path';
-import { Report } from '../../../agent/src/report/schema.js';
+import { Report } from '../../../contract/report.js';
 import { summarizeReport } from '../../../hub/src/fleet/summary.js';
 import { openStore } from '../../../hub/src/store/open.js';
 import type { IncomingReport, RetentionPolicy, Store } from '../../../hub/src/store/store.js';

@@ -1,8 +1,8 @@
 /** One suite for both stores: every behaviour the hub relies on, against SQLite and a real PostgreSQL. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseSelector } from '../../../agent/src/model/selector.js';
-import type { PreviewStatus } from '../../../agent/src/report/schema.js';
-import { parseRolloutRules } from '../../../agent/src/rollout/rules.js';
+import type { PreviewStatus } from '../../../contract/report.js';
+import { parseRolloutRules } from '../../../contract/rollout-rules.js';
+import { parseSelector } from '../../../contract/selector.js';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { migrate as migratePostgres } from '../../../hub/src/store/postgres.js';
 import { POSTGRES_MIGRATIONS } from '../../../hub/src/store/postgres-migrations.js';

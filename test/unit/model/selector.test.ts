@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesSelector, parseSelector, SelectorSyntaxError } from '../../../agent/src/model/selector.js';
+import { matchesSelector, parseSelector, SelectorSyntaxError } from '../../../contract/selector.js';
 
 const labels = { env: 'prod', region: 'cn-hangzhou', tier: 'web' };
 const matches = (text: string, l: Record<string, string> = labels) => matchesSelector(parseSelector(text), l);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../agent/src/model/object.js';
 import {
   applySetId,
   GROUP_KINDS_ANNOTATION,
@@ -14,7 +13,8 @@ import {
   parseGroupKind,
   TOOLING_ANNOTATION,
   withMembership,
-} from '../../../agent/src/prune/applyset.js';
+} from '../../../agent/src/inventory/applyset.js';
+import type { KubeObject } from '../../../agent/src/model/object.js';
 import { deletionRank, selectPrune } from '../../../agent/src/prune/select.js';
 
 const cm = (name: string, namespace = 'app', annotations?: Record<string, string>): KubeObject => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { orderIntoWaves, stepOf, waveOf } from '../../../agent/src/apply/order.js';
-import { mapBounded } from '../../../agent/src/apply/pool.js';
+import { mapBounded } from '../../../agent/src/kube/pool.js';
 import type { KubeObject } from '../../../agent/src/model/object.js';
+import { orderIntoWaves, stepOf, waveOf } from '../../../agent/src/plan/order.js';
 
 const o = (apiVersion: string, kind: string, name: string, namespaced: boolean, wave?: string) => ({
   obj: {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../../agent/src/report/schema.js';
 import { reportSections } from '../../../agent/src/sync/report.js';
 import type { SyncResult } from '../../../agent/src/sync/types.js';
+import { parseReport } from '../../../contract/report.js';
 
 const result: SyncResult = {
   phase: 'Failed',

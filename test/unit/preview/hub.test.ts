@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
-import type { PreviewSummary, PreviewView } from '../../../hub/src/api/previews.js';
+import type { PreviewSummary, PreviewView } from '../../../contract/live-preview.js';
+import type { ReportInput } from '../../../contract/report.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub } from '../hub/helpers.js';
 
 const REF = 'refs/pull/7/head';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseYamlFile } from '../../../agent/src/render/documents.js';
 import { formatRenderError } from '../../../agent/src/render/index.js';
 import { parseFleetConfig } from '../../../agent/src/render/layers.js';
-import { DEFAULT_WAVE_POLICY, waveAt, waveCount, waveOf } from '../../../agent/src/rollout/rules.js';
+import { DEFAULT_WAVE_POLICY, waveAt, waveCount, waveOf } from '../../../contract/rollout-rules.js';
 
 function fleet(text: string) {
   return parseFleetConfig(parseYamlFile('strata.yaml', text).docs);

@@ -12,9 +12,9 @@ import git from 'isomorphic-git';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentConfig } from '../../../agent/src/config/schema.js';
+import { isSshUrl, knownHostsName, parseSshUrl, shellQuote } from '../../../agent/src/model/ssh-url.js';
 import { GitSource, type GitSourceOptions } from '../../../agent/src/source/git.js';
 import { sshArgs } from '../../../agent/src/source/ssh-transport.js';
-import { isSshUrl, knownHostsName, parseSshUrl, shellQuote } from '../../../agent/src/source/ssh-url.js';
 import { commitFiles, createRepo, type TestRepo } from '../../git/index.js';
 import { keygen, type SshGitServer, type SshKeyPair, startSshGitServer } from '../../git/sshd.js';
 

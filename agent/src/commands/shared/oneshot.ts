@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { openRepo, UsageError } from '../cli-args.js';
-import { KubeApiClient } from '../kube/client.js';
-import { contextNames } from '../kube/kubeconfig.js';
-import type { ClusterIdentity, KubeObject } from '../model/object.js';
-import { formatRenderError, renderCluster } from '../render/index.js';
-import type { FileTree } from '../source/tree.js';
-import type { SyncPolicy } from './policy.js';
+import { UsageError } from '../../../../contract/usage.js';
+import { KubeApiClient } from '../../kube/client.js';
+import { contextNames } from '../../kube/kubeconfig.js';
+import type { ClusterIdentity, KubeObject } from '../../model/object.js';
+import { formatRenderError, renderCluster } from '../../render/index.js';
+import type { FileTree } from '../../source/tree.js';
+import type { SyncPolicy } from '../../sync/policy.js';
+import { openRepo } from './args.js';
 
 /** One cluster a one-shot `strata plan|apply` works on. */
 export interface Target {

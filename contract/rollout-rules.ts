@@ -3,9 +3,9 @@
  * label selectors, each gated on the wave before it. Pure: parsing, defaults and wave assignment.
  * The rules travel with the commit, so a change to them is reviewed like any other change.
  */
-import { parseDuration } from '../config/duration.js';
-import type { ClusterIdentity } from '../model/object.js';
-import { matchesSelector, parseSelector, SelectorSyntaxError } from '../model/selector.js';
+
+import { parseDuration } from './duration.js';
+import { matchesSelector, parseSelector, SelectorSyntaxError } from './selector.js';
 
 /** How many clusters of a wave may fail before the rollout halts. */
 export type FailureBudget = { count: number } | { percent: number };
@@ -216,7 +216,10 @@ export function waveCount(rules: RolloutRules): number {
 }
 
 /** A cluster's wave, for messages: `1 (prod)`. */
-export function describeWave(rules: RolloutRules, cluster: ClusterIdentity): string {
+export function describeWave(
+  rules: RolloutRules,
+  cluster: { labels: Readonly<Record<string, string>> },
+): string {
   const i = waveOf(rules, cluster.labels);
   return `${i} (${waveAt(rules, i).name})`;
 }

@@ -1,6 +1,6 @@
 /** The agent's Prometheus metrics (prom-client), on their own registry. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { SourceHealth, SyncResult } from '../report/schema.js';
+import type { SourceHealth, SyncResult } from '../../../contract/report.js';
 
 const PHASES = ['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed'] as const;
 const OBJECT_STATUSES = ['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown'] as const;

@@ -5,18 +5,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
-import { previewPageRoutes } from '../ui/preview.js';
-import { uiRoutes } from '../ui/routes.js';
-import { credentialOf, readAllowed, TokenCache } from './auth.js';
-import { clusterRoutes } from './clusters.js';
-import { errorReply, HttpError, JSON_HEADERS, json, type Reply } from './http.js';
-import { ReportWriter } from './ingest.js';
-import { createMetrics } from './metrics.js';
-import { previewRoutes } from './previews.js';
-import { REPORTS_PATH, receiveReport, reportRoutes } from './reports.js';
-import { rolloutRoutes } from './rollouts.js';
-import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './router.js';
+import { credentialOf, readAllowed, TokenCache } from './api/auth.js';
+import { clusterRoutes } from './api/clusters.js';
+import { errorReply, HttpError, JSON_HEADERS, json, type Reply } from './api/http.js';
+import { ReportWriter } from './api/ingest.js';
+import { createMetrics } from './api/metrics.js';
+import { previewRoutes } from './api/previews.js';
+import { REPORTS_PATH, receiveReport, reportRoutes } from './api/reports.js';
+import { rolloutRoutes } from './api/rollouts.js';
+import { type Hub, type HubSettings, matchRoute, type RequestContext, type Route } from './api/router.js';
+import type { Store } from './store/store.js';
+import { previewPageRoutes } from './ui/preview.js';
+import { uiRoutes } from './ui/routes.js';
 
 const opsRoutes: Route[] = [
   { method: 'GET', path: '/healthz', access: 'public', handle: async () => json(200, { status: 'ok' }) },

@@ -4,7 +4,7 @@
  * Untrusted at the hub, so every size is bounded.
  */
 import { z } from 'zod';
-import { Labels } from '../report/schema.js';
+import { Labels } from './report.js';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 

@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FolderTree } from './source/folder.js';
-import { openGitTree } from './source/git-tree.js';
-import type { FileTree } from './source/tree.js';
-
-/** Bad command-line input: every command answers it with its help text and exit code 2. */
-export class UsageError extends Error {}
+import { UsageError } from '../../../../contract/usage.js';
+import { FolderTree } from '../../source/folder.js';
+import { openGitTree } from '../../source/git-tree.js';
+import type { FileTree } from '../../source/tree.js';
 
 /** `--repo DIR [--ref REF]`: the folder itself, or one commit of the Git repository in it (no checkout). */
 export async function openRepo(repo: string, ref: string | undefined): Promise<FileTree> {
