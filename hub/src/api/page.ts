@@ -6,7 +6,7 @@
  */
 import { HttpError } from './http.js';
 
-export const DEFAULT_PAGE = 500;
+export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
 type Position = string | number;

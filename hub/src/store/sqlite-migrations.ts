@@ -117,4 +117,10 @@ CREATE TABLE IF NOT EXISTS previews (
     description: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
     sql: ROLLOUT_SCHEMA,
   },
+  {
+    version: 5,
+    description:
+      'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
+    sql: 'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;',
+  },
 ];
