@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { parseSelector } from '../agent/src/model/selector.js';
 import { Report } from '../agent/src/report/schema.js';
 import { rolloutStates } from '../hub/src/fleet/rollout.js';
 import { summarizeReport } from '../hub/src/fleet/summary.js';
@@ -196,12 +197,25 @@ async function seedSqlite(file: string, clusters: number, tokens: number): Promi
   const token = db.prepare('INSERT INTO tokens (id, cluster, hash, created_at) VALUES (?, ?, ?, ?)');
   const now = Date.now();
   const at = new Date(now).toISOString();
-  // One transaction of prepared inserts; the schema's triggers fill labels, commits and counters.
+  // One transaction of prepared inserts. The schema's triggers are set aside meanwhile (SQLite cannot
+  // disable them) and the tables they keep are filled in one statement each, as the migration does.
+  const triggers = db
+    .prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    .all();
   db.transaction(() => {
+    for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
     for (let i = 0; i < clusters; i++) {
       insert.run(seedRow(i, now, at));
       if (i < tokens) token.run(tokenOf(i).id, clusterOf(i).name, tokenOf(i).hash, at);
     }
+    db.exec(`
+      INSERT INTO cluster_labels (key, value, cluster) SELECT j.key, j.value, c.name FROM clusters c, json_each(c.labels) j;
+      INSERT INTO cluster_commits (commit_sha, cluster, state)
+        SELECT json_extract(e.value, '$[0]'), c.name, json_extract(e.value, '$[1]') FROM clusters c, json_each(c.rollout) e;
+      INSERT INTO fleet_counts (phase, health, commit_sha, reported, n)
+        SELECT phase, health, coalesce(commit_sha, ''), seq IS NOT NULL, count(*) FROM clusters GROUP BY 1, 2, 3, 4;
+      INSERT INTO rollout_counts (commit_sha, state, n) SELECT commit_sha, state, count(*) FROM cluster_commits GROUP BY 1, 2;`);
+    for (const t of triggers) db.exec(t.sql);
   })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.exec('ANALYZE');
@@ -331,7 +345,25 @@ interface Row {
   ok: boolean;
 }
 
+/** The load is what the views will be asked about: every cluster counted, the canary tier exactly 1 %. */
+async function checkSeed(db: string, clusters: number): Promise<void> {
+  const store = await openStore(db, { retention: DEFAULT_RETENTION });
+  try {
+    const all = await store.countFleet({ selector: [] }, 0);
+    const canary = await store.countFleet({ selector: parseSelector('tier=canary') }, 0);
+    const expected = Math.floor((clusters - 43) / 100) + 1;
+    if (all.total !== clusters || canary.total !== expected) {
+      throw new Error(
+        `seeded ${all.total} clusters (${canary.total} canary): expected ${clusters} (${expected})`,
+      );
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 async function measureViews(store: string, db: string, clusters: number, rows: Row[]): Promise<void> {
+  await checkSeed(db, clusters);
   const hub = await startHub(db, null);
   try {
     const samples = Number(values.samples);
