@@ -63,12 +63,17 @@ function fieldRule(prop: SchemaProp): FieldRule | undefined {
   if (prop.type === 'array' && prop.items) {
     const rule: FieldRule = {};
     if (prop.items.$ref) rule.type = shortName(prop.items.$ref);
+    // kustomize's rule (kyaml): a list merges item by item only when its patch strategy says
+    // `merge`; it is then keyed by all its list-map keys (container ports by containerPort and
+    // protocol), else by its patch merge key, else it is a list of scalars merged as a set.
     const strategy = prop['x-kubernetes-patch-strategy']?.split(',') ?? [];
     const mergeKey = prop['x-kubernetes-patch-merge-key'];
     const mapKeys = prop['x-kubernetes-list-map-keys'];
-    if (mergeKey) rule.keys = [mergeKey];
-    else if (mapKeys && prop['x-kubernetes-list-type'] === 'map') rule.keys = [...mapKeys];
-    else if (strategy.includes('merge') && !prop.items.$ref) rule.union = true;
+    if (strategy.includes('merge')) {
+      if (mapKeys && mapKeys.length > 0) rule.keys = [...mapKeys];
+      else if (mergeKey) rule.keys = [mergeKey];
+      else if (!prop.items.$ref) rule.union = true;
+    }
     return rule.type || rule.keys || rule.union ? rule : undefined;
   }
   const values = prop.additionalProperties;

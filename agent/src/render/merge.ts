@@ -15,7 +15,6 @@ interface FieldRule {
 
 const kinds: Record<string, string> = table.kinds;
 const types: Record<string, Record<string, FieldRule>> = table.types;
-const OBJECT_META = 'apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 /** A merge that cannot be done, with the path inside the patch's `merge` value. */
 export class MergeError extends Error {
@@ -45,21 +44,15 @@ export function rootTypeOf(apiVersion: string, kind: string): string | undefined
  */
 export function strategicMerge(original: Json, patch: Json, apiVersion: string, kind: string): Json {
   const rootType = rootTypeOf(apiVersion, kind);
-  return mergeValue(original, patch, rootType, [], rootType === undefined);
+  return mergeValue(original, patch, rootType, []);
 }
 
-function ruleFor(type: string | undefined, field: string, atRootOfUnknown: boolean): FieldRule | undefined {
-  if (type) return types[type]?.[field];
-  return atRootOfUnknown && field === 'metadata' ? { type: OBJECT_META } : undefined;
+/** Kinds the OpenAPI table does not know (custom resources) have no rules, not even in metadata: as in kustomize. */
+function ruleFor(type: string | undefined, field: string): FieldRule | undefined {
+  return type ? types[type]?.[field] : undefined;
 }
 
-function mergeValue(
-  original: Json,
-  patch: Json,
-  type: string | undefined,
-  path: (string | number)[],
-  unknownRoot = false,
-): Json {
+function mergeValue(original: Json, patch: Json, type: string | undefined, path: (string | number)[]): Json {
   if (!isObject(patch)) return Array.isArray(patch) ? withoutDirectives(patch, path) : patch;
   const directive = patch.$patch;
   if (directive === 'replace') return withoutDirectives(omit(patch, '$patch'), path);
@@ -77,7 +70,7 @@ function mergeValue(
       delete result[field];
       continue;
     }
-    const rule = ruleFor(type, field, unknownRoot);
+    const rule = ruleFor(type, field);
     if (Array.isArray(value)) setOwn(result, field, mergeList(result[field], value, rule, at));
     else if (rule?.map && isObject(value))
       setOwn(result, field, mergeMapOf(result[field], value, rule.type, at));
@@ -116,20 +109,30 @@ function mergeList(
   }
   if (rule?.keys) return mergeKeyedList(Array.isArray(original) ? original : [], patch, rule, path);
   if (rule?.union) {
+    // The patch's values first, then the original's others: kustomize's order (and apimachinery's).
     const base = Array.isArray(original) ? original : [];
-    return [...base, ...patch.filter((v) => !base.some((b) => sameScalar(b, v)))];
+    const values: Json[] = [];
+    for (const v of [...withoutDirectives(patch, path), ...base]) {
+      if (!values.some((w) => sameScalar(w, v))) values.push(v);
+    }
+    return values;
   }
   return withoutDirectives(patch, path);
 }
 
 /**
- * Items named by the patch come first, in the patch's order, followed by the original items it did
- * not name: the order Kubernetes' strategic merge (and kustomize) produce.
+ * Kustomize's order: with one key, the items the patch names come first, in the patch's order,
+ * followed by the original items it did not name. With several keys in use (ports by number and
+ * protocol), the patch's new items come first, then the original items in their own order, merged.
  */
 function mergeKeyedList(original: Json[], patch: Json[], rule: FieldRule, path: (string | number)[]): Json[] {
   const keys = rule.keys!;
-  const remaining = [...original];
-  const named: Json[] = [];
+  const inUse = keys.filter((k) =>
+    [...original, ...patch].some((item) => isObject(item) && item[k] !== undefined),
+  );
+  type Named = { value: Json; from?: number };
+  const named: Named[] = [];
+  const taken = new Set<number>();
   patch.forEach((item, i) => {
     const at = [...path, i];
     if (!isObject(item))
@@ -137,30 +140,52 @@ function mergeKeyedList(original: Json[], patch: Json[], rule: FieldRule, path: 
     if (!keys.some((k) => item[k] !== undefined)) {
       throw new MergeError(at, `list item has no merge key '${keys.join("', '")}'`);
     }
-    const same = (existing: Json) =>
-      isObject(existing) && keys.every((k) => sameScalar(existing[k], item[k]));
-    const removeFrom = (list: Json[]) => {
-      for (let j = list.length - 1; j >= 0; j--) if (same(list[j])) list.splice(j, 1);
-    };
+    const same = (existing: Json) => isObject(existing) && sameItem(existing, item, keys);
     if (item.$patch === 'delete') {
-      removeFrom(remaining);
-      removeFrom(named);
+      for (let j = named.length - 1; j >= 0; j--) if (same(named[j]!.value)) named.splice(j, 1);
+      original.forEach((o, j) => {
+        if (same(o)) taken.add(j);
+      });
       return;
     }
-    const earlier = named.findIndex(same);
-    if (earlier >= 0) {
-      named[earlier] = mergeValue(named[earlier], item, rule.type, at);
+    const earlier = named.find((n) => same(n.value));
+    if (earlier) {
+      earlier.value = mergeValue(earlier.value, item, rule.type, at);
       return;
     }
-    const found = remaining.findIndex(same);
-    named.push(mergeValue(found >= 0 ? remaining[found] : {}, item, rule.type, at));
-    if (found >= 0) remaining.splice(found, 1);
+    const found = original.findIndex((o, j) => !taken.has(j) && same(o));
+    if (found >= 0) taken.add(found);
+    named.push({
+      value: mergeValue(found >= 0 ? original[found] : {}, item, rule.type, at),
+      ...(found >= 0 ? { from: found } : {}),
+    });
   });
-  return [...named, ...remaining];
+  const untouched = original.filter((_, j) => !taken.has(j));
+  if (inUse.length <= 1) return [...named.map((n) => n.value), ...untouched];
+  const mergedAt = new Map(named.flatMap((n) => (n.from === undefined ? [] : [[n.from, n.value] as const])));
+  const inOrder = original.flatMap((o, j) => (mergedAt.has(j) ? [mergedAt.get(j)] : taken.has(j) ? [] : [o]));
+  return [...named.filter((n) => n.from === undefined).map((n) => n.value), ...inOrder];
 }
 
 function sameScalar(a: Json, b: Json): boolean {
   return a === b;
+}
+
+/**
+ * Whether two items of a keyed list are the same item, as kustomize decides: every key either
+ * equal or missing on one side, and at least one key equal. So `{containerPort: 53}` is the
+ * `53/TCP` port, while `53/UDP` is another port beside it.
+ */
+function sameItem(a: JsonObject, b: JsonObject, keys: readonly string[]): boolean {
+  let common = false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === undefined || y === undefined) continue;
+    if (!sameScalar(x, y)) return false;
+    common = true;
+  }
+  return common;
 }
 
 function omit(obj: JsonObject, key: string): JsonObject {

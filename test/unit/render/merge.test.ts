@@ -59,7 +59,7 @@ describe('strategic merge', () => {
     ]);
   });
 
-  it('merges ports by containerPort and volumeMounts by mountPath', () => {
+  it('merges ports by containerPort and protocol, new ports first as kustomize orders them, and volumeMounts by mountPath', () => {
     const out = merge({
       spec: {
         containers: [
@@ -71,9 +71,11 @@ describe('strategic merge', () => {
         ],
       },
     });
+    // kustomize build gives the same order, but drops `protocol: TCP` from the merged port; Strata
+    // keeps what the patch wrote (the API server defaults it to TCP either way).
     expect(out.spec.containers[0]!.ports).toEqual([
-      { containerPort: 80, name: 'http', protocol: 'TCP' },
       { containerPort: 9090 },
+      { containerPort: 80, name: 'http', protocol: 'TCP' },
     ]);
     expect(out.spec.containers[0]!.volumeMounts).toEqual([
       { name: 'data', mountPath: '/data', readOnly: true },
@@ -105,9 +107,31 @@ describe('strategic merge', () => {
     expect(out.spec.containers[0]!.args).toEqual(['--c']);
   });
 
-  it('finalizers (patch strategy merge) are a set union', () => {
+  it("finalizers (patch strategy merge) are a set union, the patch's values first as kustomize orders them", () => {
     const out = merge({ metadata: { finalizers: ['b', 'a'] } });
-    expect(out.metadata.finalizers).toEqual(['a', 'b']);
+    expect(out.metadata.finalizers).toEqual(['b', 'a']);
+    const more = merge({ metadata: { finalizers: ['c'] } });
+    expect(more.metadata.finalizers).toEqual(['c', 'a']);
+  });
+
+  it('keeps 53/UDP beside 53/TCP, for container and Service ports alike', () => {
+    const out = merge({
+      spec: { containers: [{ name: 'web', ports: [{ containerPort: 53, protocol: 'UDP' }] }] },
+    });
+    expect(out.spec.containers[0]!.ports).toEqual([
+      { containerPort: 53, protocol: 'UDP' },
+      { containerPort: 80, name: 'http' },
+    ]);
+    const svc = strategicMerge(
+      { apiVersion: 'v1', kind: 'Service', spec: { ports: [{ port: 53, protocol: 'TCP', targetPort: 53 }] } },
+      { spec: { ports: [{ port: 53, protocol: 'UDP', targetPort: 53 }] } },
+      'v1',
+      'Service',
+    ) as { spec: { ports: unknown[] } };
+    expect(svc.spec.ports).toEqual([
+      { port: 53, protocol: 'UDP', targetPort: 53 },
+      { port: 53, protocol: 'TCP', targetPort: 53 },
+    ]);
   });
 
   it('applies to nested templates of workload kinds (Deployment → PodSpec)', () => {
