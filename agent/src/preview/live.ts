@@ -7,13 +7,14 @@ import type { SourceAuth, SourceConfig } from '../config/schema.js';
 import type { ApplySetParentRef } from '../inventory/applyset.js';
 import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
-import type { ClusterIdentity } from '../model/object.js';
-import type { Plan, PlanEntry } from '../plan/types.js';
+import { type ClusterIdentity, objectId } from '../model/object.js';
+import type { Plan } from '../plan/types.js';
 import { createRenderer } from '../render/render.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
 import type { SyncPolicy } from '../sync/policy.js';
 import { planCluster } from '../sync/sync.js';
+import { type GuardedEntry, guardPreviewPlan } from './guard.js';
 import { parseRefPattern, type RefPattern } from './refs-pattern.js';
 
 export interface LivePreviewOptions {
@@ -57,8 +58,9 @@ interface Tracked {
 const MAX_CHANGES = 100;
 
 /** A plan entry as reported: Secret values are already masked by the plan. */
-function reportEntry(e: PlanEntry): Record<string, unknown> & { id: string; action: string } {
+function reportEntry(e: GuardedEntry): Record<string, unknown> & { id: string; action: string } {
   const out: Record<string, unknown> & { id: string; action: string } = { id: e.id, action: e.action };
+  if (e.note) out.note = e.note;
   if (e.changes.length > 0) out.changes = e.changes.slice(0, MAX_CHANGES);
   if (e.changes.length > MAX_CHANGES) out.moreChanges = e.changes.length - MAX_CHANGES;
   if (e.conflicts?.length) out.conflicts = e.conflicts;
@@ -68,7 +70,9 @@ function reportEntry(e: PlanEntry): Record<string, unknown> & { id: string; acti
 }
 
 /** The plan as reported: every entry (unchanged ones by id only) and counts per action. */
-export function reportPlan(plan: Plan): NonNullable<PreviewStatus['plan']> {
+export function reportPlan(
+  plan: Omit<Plan, 'entries'> & { entries: GuardedEntry[] },
+): NonNullable<PreviewStatus['plan']> {
   const counts: Record<string, number> = {};
   for (const e of plan.entries) counts[e.action] = (counts[e.action] ?? 0) + 1;
   return {
@@ -235,13 +239,14 @@ export class LivePreviews {
           plan: { entries: [], renderErrors: rendered.errors.slice(0, 50).map((e) => e.toJSON()) },
         };
       }
-      const { plan } = await planCluster({
+      const planned = await planCluster({
         client: this.opts.client,
         objects: rendered.objects.map((o) => o.object),
         applySet: this.opts.applySet,
         policy: this.opts.policy ?? {},
         log,
       });
+      const plan = guardPreviewPlan(planned.plan, new Set(planned.members.map((m) => objectId(m))));
       log.info({ commit, entries: plan.entries.length }, 'Preview planned.');
       return { ref, commit, state: 'open', plannedAt, plan: reportPlan(plan), error: null };
     } catch (err) {
