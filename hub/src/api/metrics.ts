@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { CLUSTER_PHASES } from '../fleet/summary.js';
 import type { Store } from '../store/store.js';
+import { rolloutViewOf } from './rollout-view.js';
 
 export interface HubMetrics {
   registry: Registry;
@@ -95,5 +96,89 @@ export function createMetrics(store: Store, now: () => number): HubMetrics {
       for (const c of await perCluster()) this.set({ cluster: c.name }, (at - (c.receivedAt ?? at)) / 1000);
     },
   });
+  rolloutGauges(registry, store, now);
   return { registry, received, rejected };
+}
+
+/** Staged rollouts with their own series: the newest ones only, each decided at scrape time. */
+export const ROLLOUT_SERIES = 20;
+
+function rolloutGauges(registry: Registry, store: Store, now: () => number): void {
+  const views = async () =>
+    Promise.all((await store.listRollouts(ROLLOUT_SERIES)).map((r) => rolloutViewOf({ store, now }, r)));
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: Gauge, v: Awaited<ReturnType<typeof views>>) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        fill(this, await views());
+      },
+    });
+  gauge(
+    'strata_hub_rollout_state',
+    `1 for each of the newest ${ROLLOUT_SERIES} rollouts' current state (progressing, complete, paused, aborted, halted, superseded, conflict).`,
+    ['commit', 'state'],
+    (g, vs) => {
+      for (const v of vs) g.set({ commit: v.rollout.commit, state: v.gate.state }, 1);
+    },
+  );
+  gauge(
+    'strata_hub_rollout_wave_clusters',
+    'Clusters of a rollout wave, by their state in it (healthy, soaking, applying, released, waiting, failed, offline).',
+    ['commit', 'wave', 'state'],
+    (g, vs) => {
+      for (const v of vs)
+        for (const w of v.gate.waves)
+          for (const c of w.clusters) g.inc({ commit: v.rollout.commit, wave: w.name, state: c.state });
+    },
+  );
+  gauge(
+    'strata_hub_rollout_wave_open',
+    '1 when the wave is open or passed, 0 while it waits.',
+    ['commit', 'wave'],
+    (g, vs) => {
+      for (const v of vs)
+        for (const w of v.gate.waves)
+          g.set(
+            { commit: v.rollout.commit, wave: w.name },
+            w.state === 'open' || w.state === 'passed' ? 1 : 0,
+          );
+    },
+  );
+  gauge(
+    'strata_hub_rollout_wave_failures',
+    'Failed clusters of the wave (its failure budget spent).',
+    ['commit', 'wave'],
+    (g, vs) => {
+      for (const v of vs)
+        for (const w of v.gate.waves) g.set({ commit: v.rollout.commit, wave: w.name }, w.failures);
+    },
+  );
+  gauge(
+    'strata_hub_rollout_wave_failure_budget',
+    'Failures the wave tolerates before the rollout halts.',
+    ['commit', 'wave'],
+    (g, vs) => {
+      for (const v of vs)
+        for (const w of v.gate.waves) g.set({ commit: v.rollout.commit, wave: w.name }, w.allowedFailures);
+    },
+  );
+  gauge(
+    'strata_hub_rollout_wave_soak_remaining_seconds',
+    "Longest soak time left among the wave's healthy clusters.",
+    ['commit', 'wave'],
+    (g, vs) => {
+      for (const v of vs)
+        for (const w of v.gate.waves)
+          g.set({ commit: v.rollout.commit, wave: w.name }, (w.soakLeftMs ?? 0) / 1000);
+    },
+  );
 }

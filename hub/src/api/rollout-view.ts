@@ -25,7 +25,7 @@ export function sourceKey(source: { url: string; ref: string; path?: string }): 
  * report of it on this source yet (a cluster that joins mid-rollout).
  */
 export async function rolloutViewOf(
-  hub: Hub,
+  hub: Pick<Hub, 'store' | 'now'>,
   rollout: RolloutRecord,
   asking?: { name: string; labels: Record<string, string> },
 ): Promise<RolloutView> {
@@ -57,7 +57,10 @@ export async function rolloutViewOf(
 }
 
 /** A rollout by full commit or by an unambiguous prefix of at least 7 hex digits. */
-export async function findRollout(hub: Hub, sha: string): Promise<RolloutRecord | undefined | 'ambiguous'> {
+export async function findRollout(
+  hub: Pick<Hub, 'store'>,
+  sha: string,
+): Promise<RolloutRecord | undefined | 'ambiguous'> {
   const exact = await hub.store.getRollout(sha);
   if (exact || sha.length >= 40) return exact;
   const matches = (await hub.store.listRollouts(1000)).filter((r) => r.commit.startsWith(sha));

@@ -222,7 +222,7 @@ function standWave(
   now: number,
 ): Standing[] {
   const standings = members.map((c) => standOne(c, index, policy, control, now));
-  const busy = (s: Standing) => s.state === 'applying' || s.state === 'waiting' || s.state === 'offline';
+  const busy = (s: Standing) => s.state === 'applying' || s.state === 'released' || s.state === 'offline';
   let inFlight = standings.filter((s) => s.released && busy(s)).length;
   for (const s of standings) {
     if (s.released || s.failed) continue;
@@ -291,5 +291,6 @@ function standOne(
     };
   }
   if (o.appliedAt !== null) return { ...base, state: 'applying', reason: 'applied, not healthy yet' };
+  if (released) return { ...base, state: 'released', reason: 'released, not applied yet' };
   return { ...base, state: 'waiting', reason: 'not applied yet' };
 }

@@ -113,6 +113,11 @@ tr.is-stale td { background: #fff8f6; }
 .b-degraded, .b-terminating { background: #fde9dc; color: var(--orange); }
 .b-failed, .b-notfound { background: #fde4e4; color: var(--red); }
 .b-notreported { background: #edf2f7; color: var(--gray); }
+.b-soaking, .b-applying, .b-released, .b-open, .b-waiting, .b-awaiting-approval, .b-paused { background: #e4efff; color: var(--blue); }
+.b-passed, .b-complete { background: #e3f5ea; color: var(--green); }
+.b-halted, .b-aborted, .b-conflict { background: #fde4e4; color: var(--red); }
+.b-offline, .b-pending, .b-superseded { background: #edf2f7; color: var(--gray); }
+.wave { margin: 12px 0 18px; } .blocked { color: var(--orange); }
 .stale { color: var(--red); font-weight: 600; }
 .warn { color: var(--orange); font-weight: 600; margin-right: 8px; }
 .ok { color: var(--green); }

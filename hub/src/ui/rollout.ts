@@ -1,11 +1,13 @@
 /** A commit's rollout: which clusters run it and are healthy, which are behind or silent. */
 import { DEFAULT_PAGE } from '../api/page.js';
+import type { RolloutView as StagedView } from '../api/rollout-view.js';
 import type { RolloutView } from '../api/views.js';
 import { ROLLOUT_STATES } from '../fleet/rollout.js';
 import { ago } from '../fleet/time.js';
 import { badge, clusterLink, commitLink, labelChips } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
+import { wavesSection } from './waves.js';
 
 const STATE_TEXT: Record<string, string> = {
   healthy: 'running it, healthy',
@@ -15,14 +17,15 @@ const STATE_TEXT: Record<string, string> = {
   notReported: 'never reported',
 };
 
-export function rolloutPage(view: RolloutView, now: number): Page {
+export function rolloutPage(view: RolloutView, now: number, staged?: StagedView): Page {
   return {
     title: `Rollout of ${view.commit.slice(0, 8)}`,
-    sections: { counts: counts(view), clusters: table(view, now) },
+    sections: { counts: counts(view), waves: wavesSection(staged), clusters: table(view, now) },
     body: (section) => html`
 <p class="crumbs"><a href="/">Fleet</a> › commit</p>
 <h1>Rollout of <code>${view.commit}</code></h1>
 ${section('counts')}
+${section('waves')}
 ${section('clusters')}`,
   };
 }

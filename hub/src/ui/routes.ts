@@ -1,6 +1,7 @@
 /** Dashboard routes. `?format=sections` answers a page's refreshable sections as JSON. */
 import { clusterNameOf } from '../api/clusters.js';
 import { HttpError, json, type Reply } from '../api/http.js';
+import { findRollout, rolloutViewOf } from '../api/rollout-view.js';
 import type { Hub, RequestContext, Route } from '../api/router.js';
 import {
   clusterDetail,
@@ -103,7 +104,9 @@ async function rollout(ctx: RequestContext): Promise<Reply> {
     limit: q.get('limit'),
     continue: q.get('continue'),
   };
-  return answer(ctx, rolloutPage(await rolloutView(ctx.hub, sha, filter), ctx.hub.now()));
+  const staged = await findRollout(ctx.hub, sha);
+  const gate = staged && staged !== 'ambiguous' ? await rolloutViewOf(ctx.hub, staged) : undefined;
+  return answer(ctx, rolloutPage(await rolloutView(ctx.hub, sha, filter), ctx.hub.now(), gate));
 }
 
 function notFound(ctx: RequestContext, message: string): Reply {

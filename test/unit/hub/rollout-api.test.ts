@@ -125,6 +125,17 @@ describe('rollout API', () => {
       expect.arrayContaining(['started', 'applied', 'healthy', 'approved', 'released', 'paused', 'resumed']),
     );
     expect(view.events.find((e) => e.kind === 'approved')?.detail).toBe('wave 1 by ann');
+    const metrics = await (await hub.get('/metrics')).text();
+    expect(metrics).toContain(`strata_hub_rollout_state{commit="${COMMIT_A}",state="progressing"} 1`);
+    expect(metrics).toContain(`strata_hub_rollout_wave_open{commit="${COMMIT_A}",wave="rest"} 1`);
+    expect(metrics).toMatch(
+      new RegExp(
+        `strata_hub_rollout_wave_clusters\\{commit="${COMMIT_A}",wave="canary",state="healthy"\\} 1`,
+      ),
+    );
+    const page = await (await hub.get(`/commits/${COMMIT_A}`)).text();
+    expect(page).toMatch(/<section class="wave" data-wave="prod" data-state="passed">/);
+    expect(page).toMatch(/<tr data-cluster="r1" data-state="released">/);
   });
 
   it('halts on a degraded canary, and refuses control without an admin token configured', async () => {
@@ -142,6 +153,12 @@ describe('rollout API', () => {
     const answer = await announce(hub, p1, 'p1');
     expect(answer.body).toMatchObject({ released: false, state: 'halted' });
     expect(String(answer.body.reason)).toMatch(/failure budget spent: 1 of 1 failed \(c1\)/);
+    const page = await (await hub.get(`/commits/${COMMIT_A}`)).text();
+    expect(page).toContain('<span class="badge b-halted">halted</span>');
+    expect(page).toMatch(/Blocked: failure budget spent: 1 of 1 failed \(c1\), 0 allowed/);
+    expect(await (await hub.get('/metrics')).text()).toContain(
+      `strata_hub_rollout_wave_failures{commit="${COMMIT_A}",wave="canary"} 1`,
+    );
     expect((await admin(hub, COMMIT_A, 'abort')).status).toBe(403);
   });
 
