@@ -21,6 +21,10 @@ export interface GuideStep {
 
 export const PR_REF = 'refs/pull/7/head';
 
+/** The rollout section step 5 appends to the demo fleet's strata.yaml (printf escapes). */
+export const ROLLOUT_RULES =
+  '\\nrollout:\\n  soak: 20s\\n  waves:\\n    - name: canary\\n      selector: tier=edge\\n    - name: rest\\n';
+
 export function demoGuide({ hubUrl, gitUrl, dir }: GuideContext): GuideStep[] {
   const clone = `${dir}/fleet`;
   return [
@@ -55,6 +59,25 @@ export function demoGuide({ hubUrl, gitUrl, dir }: GuideContext): GuideStep[] {
       title: 'Bring Git back: the agents fetch again and report it reachable',
       commands: [`npm run demo -- git start --dir ${dir}`],
       look: [`${hubUrl}/`],
+    },
+    {
+      title: 'Stage the next commit in two waves: edge-1 first, the others once it was healthy for 20 s',
+      commands: [
+        `git -C ${clone} checkout -q main`,
+        `printf '${ROLLOUT_RULES}' >> ${clone}/strata.yaml`,
+        `sed -i 's/LOG_LEVEL: info/LOG_LEVEL: debug/' ${clone}/global/shop/config.yaml`,
+        `git -C ${clone} commit -qam 'Two waves; debug logging' && git -C ${clone} push -q origin main`,
+      ],
+      look: [
+        `${hubUrl}/  (edge-1 applies the commit at once; prod-hz and prod-sh keep their commit and say "waiting for wave 1 (rest) gate")`,
+      ],
+    },
+    {
+      title: 'Watch the rollout: waves, each cluster, soak time left, why a wave waits',
+      commands: [`npm run -s strata -- rollout status $(git -C ${clone} rev-parse HEAD) --hub ${hubUrl}`],
+      look: [
+        `${hubUrl}/commits/<commit>  (the same on the dashboard; pause, resume, abort and approve need the hub's --admin-token-file)`,
+      ],
     },
   ];
 }

@@ -169,7 +169,7 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
       return readState(dir);
     });
     guide = demoGuide({ hubUrl: state.hubUrl, gitUrl: state.gitUrl, dir });
-    expect(guide).toHaveLength(4);
+    expect(guide).toHaveLength(6);
   }, 15 * 60_000);
 
   afterAll(async () => {
@@ -297,6 +297,41 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
       const e = cluster(await fetchFleet(state.hubUrl), 'edge-1');
       return e && !e.sourceUnavailable && e.phase === 'Synced' ? e : undefined;
     });
+  });
+
+  it('stages a commit in two waves: edge-1 first, prod-hz and prod-sh only after its 20 s soak', async () => {
+    await runStep(guide[4]!, demo.output());
+    const head = (await shell(`git -C ${dir}/fleet rev-parse HEAD`)).stdout.trim();
+    const atEdge = await until('edge-1 to apply the staged commit', 120_000, async () => {
+      const f = await fetchFleet(state.hubUrl);
+      return cluster(f, 'edge-1')?.commit === head && cluster(f, 'edge-1')?.phase === 'Synced'
+        ? f
+        : undefined;
+    });
+    // The others keep enforcing their commit meanwhile (the soak has 20 s to run).
+    for (const name of ['prod-hz', 'prod-sh']) expect(cluster(atEdge, name)?.commit, name).not.toBe(head);
+    const status = await until('the hub to show the rollout', 60_000, async () => {
+      const out = await shell(guide[5]!.commands[0]!);
+      return out.code === 0 ? out.stdout : undefined;
+    });
+    expect(status).toMatch(/wave 0 canary: /);
+    expect(status).toMatch(/wave 1 rest: /);
+    await until('every cluster on the staged commit', 180_000, async () => {
+      const f = await fetchFleet(state.hubUrl);
+      return NAMES.every((n) => cluster(f, n)?.commit === head && cluster(f, n)?.phase === 'Synced')
+        ? f
+        : undefined;
+    });
+    const rollout = (await (await fetch(`${state.hubUrl}/api/v1/rollouts/${head}`)).json()) as {
+      events: { at: string; kind: string; detail: string }[];
+    };
+    const at = (kind: string, detail: string) =>
+      Date.parse(rollout.events.find((e) => e.kind === kind && e.detail === detail)?.at ?? 'NaN');
+    for (const name of ['prod-hz', 'prod-sh'])
+      expect(at('released', name) - at('healthy', 'edge-1'), name).toBeGreaterThanOrEqual(20_000);
+    console.log(
+      `rollout timeline of ${head.slice(0, 12)}:\n${rollout.events.map((e) => `  ${e.at} ${e.kind} ${e.detail}`).join('\n')}`,
+    );
   });
 
   it('installs the agent chart with the README values and command (helm install against prod-hz)', async () => {

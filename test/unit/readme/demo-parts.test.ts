@@ -147,7 +147,7 @@ describe('the commands the demo prints', () => {
 
   it('push, open a PR, stop and start Git, all from the repository root with the given ports and folder', () => {
     const steps = demoGuide(ctx);
-    expect(steps.map((s) => s.commands.length)).toEqual([3, 4, 1, 1]);
+    expect(steps.map((s) => s.commands.length)).toEqual([3, 4, 1, 1, 4, 1]);
     const all = steps.flatMap((s) => s.commands).join('\n');
     expect(all).toContain(
       'git clone -q -c user.name=demo -c user.email=demo@example.invalid http://127.0.0.1:9001/fleet.git /tmp/d/fleet',
@@ -156,6 +156,9 @@ describe('the commands the demo prints', () => {
     expect(all).toContain(`--head ${PR_REF} --hub http://127.0.0.1:9000`);
     expect(steps[2]!.commands).toEqual(['npm run demo -- git stop --dir /tmp/d']);
     expect(steps[3]!.commands).toEqual(['npm run demo -- git start --dir /tmp/d']);
+    expect(steps[5]!.commands).toEqual([
+      'npm run -s strata -- rollout status $(git -C /tmp/d/fleet rev-parse HEAD) --hub http://127.0.0.1:9000',
+    ]);
   });
 
   it('prints the dashboard, the PR preview page and every command', () => {
