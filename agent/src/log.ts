@@ -3,8 +3,7 @@
  * headers) and Secret objects' values removed wherever an object is logged.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-
-export const REDACTED = '[redacted]';
+import { REDACTED } from '../../contract/redact.js';
 
 /** Field paths whose values never reach a log line. */
 export const REDACT_PATHS = [

@@ -2,12 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { redactUrl } from '../../contract/redact.js';
 import { reportJsonSchema } from '../../contract/report.js';
 import { UsageError } from '../../contract/usage.js';
 import { generateToken } from './api/auth.js';
 import { startHub } from './hub.js';
 import { openStore } from './store/open.js';
-import { redactDbUrl } from './store/postgres.js';
 
 const USAGE = `Usage:
   strata hub serve [--db FILE] [--listen HOST:PORT] [options]
@@ -101,7 +101,7 @@ async function serve(argv: string[]): Promise<number> {
     },
   });
   logger.info(
-    { url: running.url, db: redactDbUrl(values.db), readAuth: readToken !== undefined },
+    { url: running.url, db: redactUrl(values.db), readAuth: readToken !== undefined },
     'Hub listening.',
   );
   await new Promise<void>((resolve) => {

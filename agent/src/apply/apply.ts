@@ -1,7 +1,7 @@
 import type { ObjectHealth } from '../health/status.js';
 import { KubeApiError } from '../kube/errors.js';
 import { mapBounded } from '../kube/pool.js';
-import type { KubeClient } from '../kube/types.js';
+import { type KubeClient, refOf } from '../kube/types.js';
 import type { KubeObject } from '../model/object.js';
 import type { DesiredObject } from '../plan/desired.js';
 import { orderIntoWaves, stepOf } from '../plan/order.js';
@@ -136,11 +136,6 @@ async function establishCrds(
 /** Events leave the stored object out: it may be a Secret. */
 function withoutObject({ object: _object, ...rest }: ApplyOutcome): Omit<ApplyOutcome, 'object'> {
   return rest;
-}
-
-function refOf(obj: KubeObject) {
-  const { name, namespace } = obj.metadata;
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name, ...(namespace ? { namespace } : {}) };
 }
 
 /**

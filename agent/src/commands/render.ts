@@ -12,7 +12,7 @@ import {
 } from '../render/index.js';
 import { objectFileName } from '../render/output.js';
 import type { FileTree } from '../source/tree.js';
-import { openRepo } from './shared/args.js';
+import { openRepo, parseLabels } from './shared/args.js';
 
 const HELP = `Usage: strata render --repo DIR --cluster NAME [options]
 
@@ -38,19 +38,6 @@ interface RenderArgs {
   format: 'yaml' | 'json';
   explain: boolean;
   out?: string;
-}
-
-/** `k=v,k2=v2` → labels; an empty string gives no labels. */
-export function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
-    const eq = pair.indexOf('=');
-    const key = pair.slice(0, eq).trim();
-    if (eq <= 0 || key === '') throw new UsageError(`--labels: '${pair}' is not KEY=VALUE`);
-    if (Object.hasOwn(labels, key)) throw new UsageError(`--labels: label '${key}' given twice`);
-    labels[key] = pair.slice(eq + 1).trim();
-  }
-  return labels;
 }
 
 function parseRenderArgs(argv: string[]): RenderArgs | 'help' {

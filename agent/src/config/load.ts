@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { LabelListError, parseLabelList } from '../model/labels.js';
 import { isSshUrl } from '../model/ssh-url.js';
 import { AgentConfig, type AgentConfig as AgentConfigValue } from './schema.js';
 
@@ -228,14 +229,12 @@ function applyFlags(raw: Raw, f: Flags, cwd: string): Raw {
 }
 
 function parseLabels(text: string, field: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const pair of text.split(',').filter((p) => p.trim())) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0)
-      throw new ConfigError(`${field}: "${pair}" must be KEY=VALUE`, undefined, [{ field, message: pair }]);
-    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  try {
+    return parseLabelList(text);
+  } catch (err) {
+    if (!(err instanceof LabelListError)) throw err;
+    throw new ConfigError(`${field}: ${err.message}`, undefined, [{ field, message: err.pair }]);
   }
-  return labels;
 }
 
 /** Give every source a unique name (explicit, or derived from its URL). */

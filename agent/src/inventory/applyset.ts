@@ -15,6 +15,14 @@ export interface ApplySetParentRef {
   namespace: string;
 }
 
+/**
+ * The name of the ApplySet parent Secret that `owner` (an agent's source, or the cluster of a
+ * one-shot `strata apply`) records its objects under. Changing it orphans every applied object.
+ */
+export function applySetName(owner: string): string {
+  return `strata-${owner}`;
+}
+
 /** The recorded inventory: which kinds and namespaces may hold members. */
 export interface ApplySetInventory {
   groupKinds: string[];

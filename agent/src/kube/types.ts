@@ -54,6 +54,7 @@ export interface KubeClient {
   readonly requestCount: number;
 }
 
+/** The API address of an object (apiVersion, kind, namespace, name): what get, apply and delete take. */
 export function refOf(obj: KubeObject): ObjectRef {
   return {
     apiVersion: obj.apiVersion,

@@ -1,5 +1,6 @@
 /** The real pipeline behind the loop: render, then the sync engine (plan → apply → prune → health). */
 
+import { applySetName } from '../inventory/applyset.js';
 import { sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
 import type { ClusterIdentity } from '../model/object.js';
@@ -48,7 +49,7 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
       const result = await syncCluster({
         client: engine.client,
         objects: rendered.objects.map((o) => protectFromPrune(o.object, engine.pruneAllow ?? ['*'])),
-        applySet: { name: `strata-${source.name}`, namespace: engine.namespace },
+        applySet: { name: applySetName(source.name), namespace: engine.namespace },
         policy: engine.policy,
         stateDir: engine.stateDir,
         log,

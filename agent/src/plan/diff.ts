@@ -1,4 +1,4 @@
-import { isSensitive, REDACTED } from './secrets.js';
+import { isSensitive } from './secrets.js';
 
 /** One field that differs between the live object and what applying would make it. */
 export interface FieldChange {
@@ -107,5 +107,3 @@ export function diffFields(before: Json, after: Json, sensitive: string[] = []):
   diffValues('', before, after, sensitive, out);
   return out;
 }
-
-export { REDACTED };

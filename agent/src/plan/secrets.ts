@@ -1,7 +1,5 @@
+import { REDACTED } from '../../../contract/redact.js';
 import type { KubeObject } from '../model/object.js';
-
-/** Shown in place of a Secret value anywhere the engine prints or reports. */
-export const REDACTED = '(redacted)';
 
 export function isSecret(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): boolean {
   return obj.kind === 'Secret' && obj.apiVersion === 'v1';

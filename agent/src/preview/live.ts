@@ -4,7 +4,7 @@ import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { PreviewStatus, ReportError } from '../../../contract/report.js';
 import type { SourceAuth, SourceConfig } from '../config/schema.js';
-import type { ApplySetParentRef } from '../inventory/applyset.js';
+import { type ApplySetParentRef, applySetName } from '../inventory/applyset.js';
 import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
 import { type ClusterIdentity, objectId } from '../model/object.js';
@@ -284,7 +284,7 @@ export function previewHook(engine: PreviewEngine): PreviewRunner {
           cacheDir: path.join(engine.cacheDir, cacheFolderName(source.name, source.url)),
           cluster: identity,
           client: engine.client,
-          applySet: { name: `strata-${source.name}`, namespace: engine.namespace },
+          applySet: { name: applySetName(source.name), namespace: engine.namespace },
           policy: engine.policy,
           timeoutMs: source.timeout,
           log,

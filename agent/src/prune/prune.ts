@@ -1,6 +1,6 @@
 import { PART_OF_LABEL } from '../inventory/applyset.js';
 import { mapBounded } from '../kube/pool.js';
-import type { KubeClient } from '../kube/types.js';
+import { type KubeClient, refOf } from '../kube/types.js';
 import { type KubeObject, objectId } from '../model/object.js';
 import { planErrorOf } from '../plan/plan.js';
 import type { PlanError } from '../plan/types.js';
@@ -10,11 +10,6 @@ export interface PruneOutcome {
   id: string;
   result: 'pruned' | 'kept' | 'failed';
   error?: PlanError;
-}
-
-function refOf(obj: KubeObject) {
-  const { name, namespace } = obj.metadata;
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name, ...(namespace ? { namespace } : {}) };
 }
 
 /**

@@ -30,7 +30,8 @@ interface LayerShape {
 const shapes = new WeakMap<readonly ParsedDocument[], LayerShape | null>();
 const NONE = Object.freeze([]) as never[];
 
-export const refOf = (doc: ParsedDocument): DocumentRef => ({
+/** Where a document was defined (file, document index, line), for provenance and errors. */
+export const documentRefOf = (doc: ParsedDocument): DocumentRef => ({
   file: doc.file,
   doc: doc.index,
   line: doc.locate([]).line,
@@ -89,7 +90,7 @@ function planFor(
     if (template && !resolvesFor(template.variables, cluster)) return undefined;
     const result = (template?.result ?? fixed?.result)!;
     if (result.type !== 'resource') return undefined;
-    const definedAt = Object.freeze(refOf(doc));
+    const definedAt = Object.freeze(documentRefOf(doc));
     if (result.clusterSelector && !matchesSelector(result.clusterSelector, cluster.labels)) {
       dropped.push(Object.freeze({ id: result.id, definedAt, reason: 'cluster-selector does not match' }));
       continue;

@@ -6,7 +6,7 @@ import { errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
-import { type LayerPlan, planLayer, refOf } from './layer-plan.js';
+import { documentRefOf, type LayerPlan, planLayer } from './layer-plan.js';
 import {
   FLEET_FILE,
   type FleetConfig,
@@ -318,7 +318,7 @@ function readLayer(state: ClusterRender, layer: Layer, docs: readonly ParsedDocu
       if (result.type === 'resource') {
         state.dropped.push({
           id: result.id,
-          definedAt: refOf(doc),
+          definedAt: documentRefOf(doc),
           reason: 'cluster-selector does not match',
         });
       }
@@ -341,7 +341,7 @@ function readLayer(state: ClusterRender, layer: Layer, docs: readonly ParsedDocu
     }
     definedHere.set(result.id, doc);
     const replaced = replacing(state.objects.get(result.id));
-    const provenance = { layer: layer.dir, definedAt: refOf(doc), replaced, patches: [] };
+    const provenance = { layer: layer.dir, definedAt: documentRefOf(doc), replaced, patches: [] };
     const value = object ? { object } : { view, viewHasLabels };
     state.objects.set(result.id, { id: result.id, provenance, source: doc, ...value });
   }

@@ -1,4 +1,5 @@
 /** Why a fetch failed, as the reason a report carries, and the errors a Git source throws. */
+import { redactUrlsIn } from '../../../contract/redact.js';
 import { GitTimeoutError } from './http.js';
 import { SshTransportError } from './ssh-transport.js';
 import { SignatureError } from './verify.js';
@@ -68,5 +69,5 @@ export function describeFetchError(err: unknown, url: string, ref: string): stri
   if (err instanceof SignatureError) return `${url} ${ref}: ${err.message}; not rendered or applied`;
   const text = e.message ?? String(err);
   // Messages may quote the URL; never let user info in a URL reach a log or a report.
-  return `${url}: ${text.replace(/\/\/[^/@\s]*@/g, '//')}`.slice(0, 1000);
+  return `${url}: ${redactUrlsIn(text)}`.slice(0, 1000);
 }

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { redactUrl } from '../../../contract/redact.js';
 
 export class GitTimeoutError extends Error {
   constructor(
@@ -103,19 +104,6 @@ function withoutAuth(headers: Record<string, string>): Record<string, string> {
 
 function withoutBodyHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !/^content-/i.test(k)));
-}
-
-/** A URL without user info, safe for logs and reports. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
 }
 
 async function collect(body: AsyncIterableIterator<Uint8Array>): Promise<Uint8Array> {

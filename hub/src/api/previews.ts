@@ -24,7 +24,8 @@ function stateOf(text: string | null): 'open' | 'closed' | 'all' {
   throw new HttpError(400, `state must be open, closed or all, got "${text}"`);
 }
 
-export function refOf(text: string): string {
+/** A Git ref from a URL path segment (`refs%2Fpull%2F7%2Fhead`); a 400 when it is not one. */
+export function gitRefParam(text: string): string {
   if (text.length > 1024 || !/^refs\/[^\s\0]+$/.test(text)) {
     throw new HttpError(
       400,
@@ -39,7 +40,7 @@ async function listPreviews({ hub, url }: RequestContext): Promise<Reply> {
 }
 
 async function viewOr404(hub: Hub, text: string): Promise<PreviewView> {
-  const ref = refOf(text);
+  const ref = gitRefParam(text);
   const view = await previewView(hub, ref);
   if (!view) throw new HttpError(404, `no cluster has reported a preview of "${ref}"`);
   return view;

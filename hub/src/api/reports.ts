@@ -1,6 +1,8 @@
 /** `POST /api/v1/reports`: an agent's status report, authenticated by its cluster's token. */
+
+import { redactUrl } from '../../../contract/redact.js';
 import { describeIssues, type Report } from '../../../contract/report.js';
-import { redactUrl, summarizeReport } from '../fleet/summary.js';
+import { summarizeReport } from '../fleet/summary.js';
 import { credentialOf, type TokenCheck } from './auth.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { parseReportFast } from './report-check.js';

@@ -3,9 +3,9 @@
  * and the gate decided from them now. Every replica computes the same view from the same rows.
  */
 
+import { redactUrl } from '../../../contract/redact.js';
 import { decideGate, type GateCluster, type RolloutGate } from '../fleet/gate.js';
 import { EMPTY_OBSERVATION } from '../fleet/rollout-observe.js';
-import { redactUrl } from '../fleet/summary.js';
 import type { RolloutRecord } from '../store/store.js';
 import type { Hub } from './router.js';
 

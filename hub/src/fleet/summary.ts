@@ -97,8 +97,3 @@ function worst<T extends string>(values: T[], severity: Record<T, number>, empty
   if (values.length === 0) return empty;
   return values.reduce((a, b) => (severity[b] > severity[a] ? b : a));
 }
-
-/** Removes credentials a user may have written into a source URL (`https://user:pass@host`). */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
-}

@@ -5,6 +5,7 @@
  * a report (or its retry) reaches. Reads are plain queries on a small connection pool.
  */
 import pg from 'pg';
+import { redactUrl } from '../../../contract/redact.js';
 import type { Report } from '../../../contract/report.js';
 import type { LabelSelector } from '../../../contract/selector.js';
 import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
@@ -46,11 +47,6 @@ export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//i.test(db);
 }
 
-/** The URL without its password, for logs and errors. */
-export function redactDbUrl(db: string): string {
-  return db.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
-}
-
 /** 64-bit integers as numbers: seqs and epoch milliseconds stay far below 2^53. */
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -74,7 +70,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await backfillRollout(runOn(pool));
   } catch (err) {
     await pool.end();
-    throw new Error(`hub database ${redactDbUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`hub database ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   return new PostgresStore(pool, options.retention);
 }

@@ -8,7 +8,7 @@ import {
 } from '../../../contract/live-preview.js';
 import { json, type Reply } from '../api/http.js';
 import { previewSummaries, previewView } from '../api/preview-view.js';
-import { refOf } from '../api/previews.js';
+import { gitRefParam } from '../api/previews.js';
 import type { RequestContext, Route } from '../api/router.js';
 import { badge, clusterLink, commitLink, labelChips } from './format.js';
 import { html, type SafeHtml, seg } from './html.js';
@@ -115,7 +115,7 @@ function headline(view: PreviewView): SafeHtml {
 }
 
 async function detailPage(ctx: RequestContext): Promise<Reply> {
-  const ref = refOf(ctx.params.ref!);
+  const ref = gitRefParam(ctx.params.ref!);
   const view = await previewView(ctx.hub, ref);
   if (!view) {
     return answer(

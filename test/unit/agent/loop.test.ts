@@ -8,11 +8,12 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../../agent/src/commands/agent.js';
 import { validate } from '../../../agent/src/config/load.js';
-import { createLogger, REDACTED } from '../../../agent/src/log.js';
+import { createLogger } from '../../../agent/src/log.js';
 import type { Pipeline, PipelineInput } from '../../../agent/src/loop/index.js';
 import { protectFromPrune } from '../../../agent/src/prune/select.js';
 import { renderCluster } from '../../../agent/src/render/index.js';
 import { subTree } from '../../../agent/src/source/subtree.js';
+import { REDACTED } from '../../../contract/redact.js';
 import type { ReportInput } from '../../../contract/report.js';
 import { commitFiles, createRepo, type GitServer, startGitServer, type TestRepo } from '../../git/index.js';
 

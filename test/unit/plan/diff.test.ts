@@ -3,7 +3,8 @@ import type { KubeObject } from '../../../agent/src/model/object.js';
 import { diffFields } from '../../../agent/src/plan/diff.js';
 import { canonicalJson, hashOf } from '../../../agent/src/plan/hash.js';
 import { normalise } from '../../../agent/src/plan/normalise.js';
-import { REDACTED, redactObject, sensitivePaths } from '../../../agent/src/plan/secrets.js';
+import { redactObject, sensitivePaths } from '../../../agent/src/plan/secrets.js';
+import { REDACTED } from '../../../contract/redact.js';
 
 const live: KubeObject = {
   apiVersion: 'apps/v1',

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../../../contract/usage.js';
+import { LabelListError, parseLabelList } from '../../model/labels.js';
 import { FolderTree } from '../../source/folder.js';
 import { openGitTree } from '../../source/git-tree.js';
 import type { FileTree } from '../../source/tree.js';
@@ -19,5 +20,15 @@ export async function openRepo(repo: string, ref: string | undefined): Promise<F
     return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
   } catch (e) {
     throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
+  }
+}
+
+/** `--labels k=v,k2=v2` → labels; a malformed list is a usage error naming the flag. */
+export function parseLabels(text: string): Record<string, string> {
+  try {
+    return parseLabelList(text);
+  } catch (err) {
+    if (err instanceof LabelListError) throw new UsageError(`--labels: ${err.message}`);
+    throw err;
   }
 }

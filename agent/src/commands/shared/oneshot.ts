@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../../../contract/usage.js';
+import { applySetName } from '../../inventory/applyset.js';
 import { KubeApiClient } from '../../kube/client.js';
 import { contextNames } from '../../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../../model/object.js';
 import { formatRenderError, renderCluster } from '../../render/index.js';
 import type { FileTree } from '../../source/tree.js';
 import type { SyncPolicy } from '../../sync/policy.js';
-import { openRepo } from './args.js';
+import { openRepo, parseLabels } from './args.js';
 
 /** One cluster a one-shot `strata plan|apply` works on. */
 export interface Target {
@@ -48,17 +49,6 @@ export const COMMON_HELP = `  --repo DIR                 the fleet repository (a
   --concurrency N            objects in flight at once (default 16)
   -h, --help                 show this help
 `;
-
-function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
-    const eq = pair.indexOf('=');
-    const key = pair.slice(0, eq).trim();
-    if (eq <= 0 || key === '') throw new UsageError(`--labels: '${pair}' is not KEY=VALUE`);
-    labels[key] = pair.slice(eq + 1).trim();
-  }
-  return labels;
-}
 
 function parseNumber(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -217,7 +207,7 @@ export function connect(target: Target): KubeApiClient {
 }
 
 export function applySetFor(args: OneShotArgs, target: Target): { name: string; namespace: string } {
-  return { name: args.applySetName ?? `strata-${target.identity.name}`, namespace: args.applySetNamespace };
+  return { name: args.applySetName ?? applySetName(target.identity.name), namespace: args.applySetNamespace };
 }
 
 /**
