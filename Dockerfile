@@ -3,6 +3,17 @@
 #   docker build -t strata:0.1.0 .
 #   docker run --rm strata:0.1.0 --version
 
+# Tools stage: kustomize and helm, which render kustomizations and HelmChart documents inside layers,
+# built from the Go modules pinned in tools/ by the same script the tests and CI use.
+FROM golang:1.26-bookworm AS tools
+WORKDIR /src
+COPY tools/build.sh ./tools/build.sh
+COPY tools/kustomize ./tools/kustomize
+COPY tools/helm ./tools/helm
+RUN install -D -m 0755 "$(bash tools/build.sh kustomize)" /opt/strata-tools/kustomize \
+ && install -D -m 0755 "$(bash tools/build.sh helm)" /opt/strata-tools/helm \
+ && /opt/strata-tools/kustomize version && /opt/strata-tools/helm version --short
+
 # Build stage: the same commands CI runs (.ci/run), then drop the dev dependencies.
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 is a native addon: node-gyp compiles it when no prebuilt binary can be fetched.
@@ -40,6 +51,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The agent finds them on PATH; each run gets no network, a memory, time and output limit of its own.
+COPY --from=tools /opt/strata-tools/kustomize /opt/strata-tools/helm /usr/local/bin/
 USER 10001:10001
 EXPOSE 9090 8080
 ENTRYPOINT ["node", "/app/dist/bundle/strata.js"]

@@ -5,7 +5,11 @@
  *  2. RSS of an agent process managing 1,000 objects on a real lab cluster, beside Node's own
  *     baseline (an idle `node` process) (target ≤ 70 MB);
  *  3. time from a push to the object applied, with POST /sync and with a 5 s schedule.
- * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone, `--agent-only` parts 2–3.
+ *  4. reconciles of a repository whose layers hold a 30-template Helm chart and a kustomize overlay:
+ *     the first (tool processes started), a no-op one of the same commit, and one after a restart
+ *     with the same state directory (target: 0 tool processes for both).
+ * Parts 2–3 start a lab cluster (`.lab/bench`); `--fetch-only` runs part 1 alone, `--agent-only` parts 2–3,
+ * `--tools-only` part 4.
  * The agent runs as the image runs it (the Dockerfile's ENTRYPOINT and ENV, on the compiled dist/).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -16,10 +20,15 @@ import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { renderCluster } from '../agent/src/render/index.js';
+import { createRenderTools } from '../agent/src/render-tools/index.js';
+import { FolderTree } from '../agent/src/source/folder.js';
 import { GitSource } from '../agent/src/source/git.js';
 import { labDown, labUp } from '../test/cluster/lab-api.js';
 import { commitFiles, createRepo, git, startGitServer } from '../test/git/index.js';
+import { toolPath } from '../test/support/tools.js';
 import { execForm, parseDockerfile, stageEnv } from '../test/unit/dockerfile/dockerfile.js';
+import { toolClusters, writeToolsFleet } from './lib/tools-fleet.js';
 
 const silent = pino({ level: 'silent' });
 const fetchOnly = process.argv.includes('--fetch-only');
@@ -295,12 +304,49 @@ async function benchCluster(tmp: string): Promise<void> {
   }
 }
 
+/** Part 4: the agent's render step (renderCluster with the agent's tools and state directory) on an unchanged commit. */
+async function benchToolReconciles(tmp: string): Promise<void> {
+  const work = path.join(tmp, 'tools-fleet');
+  await writeToolsFleet(work, false);
+  const tree = new FolderTree(work);
+  const cluster = toolClusters(1)[0]!;
+  const binaries = { kustomize: toolPath('kustomize'), helm: toolPath('helm') };
+  const stateDir = path.join(tmp, 'tools-state');
+  const reconcile = async (tools: ReturnType<typeof createRenderTools>) => {
+    const before = tools.runner.stats.processes;
+    const began = performance.now();
+    const result = await renderCluster(tree, cluster, { tools });
+    if (!result.ok) throw new Error(`render failed: ${result.errors[0]?.message}`);
+    return {
+      ms: performance.now() - began,
+      processes: tools.runner.stats.processes - before,
+      objects: result.objects.length,
+    };
+  };
+  const agent = createRenderTools({ binaries, env: {}, stateDir });
+  const first = await reconcile(agent);
+  const noop = await reconcile(agent);
+  const restarted = await reconcile(createRenderTools({ binaries, env: {}, stateDir }));
+  console.log(
+    `## render step with a 30-template Helm chart and a kustomize overlay (${first.objects} objects)`,
+  );
+  console.log(`  first reconcile       ${ms(first.ms)}, tool processes ${first.processes}`);
+  console.log(
+    `  no-op reconcile       ${ms(noop.ms)}, tool processes ${noop.processes}  (target 0: ${noop.processes === 0 ? 'met' : 'MISSED'})`,
+  );
+  console.log(
+    `  after a restart       ${ms(restarted.ms)}, tool processes ${restarted.processes}  (target 0: ${restarted.processes === 0 ? 'met' : 'MISSED'})`,
+  );
+}
+
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(tmpdir(), 'strata-bench-agent-'));
   try {
     console.log(`# bench:agent (node ${process.version}, ${execFileSync('nproc').toString().trim()} cores)`);
-    if (!process.argv.includes('--agent-only')) await benchFetch(tmp);
-    if (!fetchOnly) await benchCluster(tmp);
+    const toolsOnly = process.argv.includes('--tools-only');
+    if (!process.argv.includes('--agent-only') && !toolsOnly) await benchFetch(tmp);
+    if (!fetchOnly && !toolsOnly) await benchCluster(tmp);
+    if (!fetchOnly && !process.argv.includes('--agent-only')) await benchToolReconciles(tmp);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

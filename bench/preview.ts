@@ -3,17 +3,27 @@
  * layer per region), a pull request touching one region and a few global objects, previewed for
  * 100 clusters. Both refs are real commits of a real Git repository read through GitTree.
  *
- *   npm run bench:preview [-- --clusters 100 --objects 5000]
+ *   npm run bench:preview [-- --clusters 100 --objects 5000] [--tools-only]
  * Target: under 10 s for 100 clusters x 5,000 objects.
+ *
+ * Then the same 100 clusters over a fleet whose layers hold a 30-template Helm chart (values per
+ * region) and a kustomize overlay, rendered by the real helm and kustomize: distinct renders, tool
+ * processes started and wall time, against one process pair per cluster and ref (what rendering
+ * each cluster on its own costs), timed in the same run.
  */
+
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatJson, formatMarkdown, previewFleet } from '../agent/src/preview/index.js';
+import { createRenderTools } from '../agent/src/render-tools/index.js';
 import { openGitTree } from '../agent/src/source/git-tree.js';
 import { commitFolder, createRepo } from '../test/git/index.js';
+import { toolPath } from '../test/support/tools.js';
+import { toolClusters, writeToolsFleet } from './lib/tools-fleet.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +33,8 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     /** `global`: the PR touches global objects and one region (every cluster changes); `region`: one region only. */
     change: { type: 'string', default: 'global' },
+    /** Only the chart-and-overlay fleet. */
+    'tools-only': { type: 'boolean', default: false },
   },
 });
 const CLUSTERS = Number(values.clusters);
@@ -146,4 +158,61 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** The chart-and-overlay fleet previewed for every cluster, through one runner as `strata preview` does. */
+async function toolsPreview(): Promise<void> {
+  const root = await mkdtemp(path.join(tmpdir(), 'strata-bench-preview-tools-'));
+  try {
+    const repo = await createRepo(root, 'fleet');
+    const work = path.join(root, 'work');
+    await writeToolsFleet(work, false);
+    const base = await commitFolder(repo, work, { message: 'base' });
+    await writeToolsFleet(work, true);
+    const head = await commitFolder(repo, work, { branch: 'pr', parent: base, message: 'pr' });
+    const binaries = { kustomize: toolPath('kustomize'), helm: toolPath('helm') };
+    // The peer: one `helm template` and one `kustomize build` of a cluster, as rendering each cluster alone does.
+    const peerStart = performance.now();
+    const peerRuns = 3;
+    for (let i = 0; i < peerRuns; i++) {
+      execFileSync(
+        binaries.helm,
+        ['template', 'app', path.join(work, 'charts/app'), '--namespace', 'apps', '--set', 'region=eu'],
+        { stdio: 'ignore' },
+      );
+      execFileSync(binaries.kustomize, ['build', path.join(work, 'global/edge')], { stdio: 'ignore' });
+    }
+    const peerPair = (performance.now() - peerStart) / peerRuns / 1000;
+    const tools = createRenderTools({ binaries, env: {}, stateDir: path.join(root, 'state') });
+    const clusters = toolClusters(CLUSTERS);
+    const began = performance.now();
+    const preview = await previewFleet({
+      base: { ref: 'main', commit: base, tree: await openGitTree({ fs, gitdir: repo.dir, commit: base }) },
+      head: { ref: 'pr', commit: head, tree: await openGitTree({ fs, gitdir: repo.dir, commit: head }) },
+      clusters,
+      tools,
+    });
+    const seconds = (performance.now() - began) / 1000;
+    const failed = preview.clusters.filter((c) => c.status === 'failed').length;
+    const changed = preview.clusters.filter((c) => c.status === 'changed').length;
+    const { processes, cacheHits } = tools.runner.stats;
+    const perCluster = 2 * CLUSTERS * peerPair;
+    console.log(
+      `offline preview with a ${30}-template Helm chart and a kustomize overlay: ${CLUSTERS} clusters`,
+    );
+    console.log(`  ${changed} clusters changed, ${failed} failed`);
+    console.log(
+      `  tool runs asked ${processes + cacheHits}, distinct renders ${processes}, tool processes started ${processes}`,
+    );
+    console.log(`  total           ${seconds.toFixed(2)} s wall`);
+    console.log(
+      `  peer            one helm template + kustomize build per cluster and ref: ${peerPair.toFixed(2)} s x ${2 * CLUSTERS} = ${perCluster.toFixed(1)} s (Strata ${(perCluster / seconds).toFixed(1)}x faster)`,
+    );
+    console.log(
+      `  machine load    ${os.loadavg()[0]!.toFixed(1)} (1-min average, ${os.cpus().length} cores)`,
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (!values['tools-only']) await main();
+await toolsPreview();

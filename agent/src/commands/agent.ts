@@ -17,6 +17,8 @@ import {
 import { AgentMetrics } from '../loop/metrics.js';
 import { isSshUrl } from '../model/ssh-url.js';
 import { previewHook } from '../preview/live.js';
+import { cachedCapabilities } from '../render-tools/capabilities.js';
+import { createRenderTools } from '../render-tools/index.js';
 import { Delivery } from '../report/delivery.js';
 import { hubSender } from '../report/hub-client.js';
 import { Outbox } from '../report/outbox.js';
@@ -188,8 +190,9 @@ function engineOptions(config: AgentConfig) {
     ...(config.kube.context ? { context: config.kube.context } : {}),
     inCluster: config.kube.inCluster,
   });
+  const client = new KubeApiClient(access);
   return {
-    client: new KubeApiClient(access),
+    client,
     identity: config.cluster,
     namespace: config.kube.namespace,
     policy: {
@@ -199,6 +202,16 @@ function engineOptions(config: AgentConfig) {
     },
     pruneAllow: config.prune.allow,
     stateDir: path.join(config.stateDir, 'sync'),
+    renderTools: createRenderTools({
+      env: process.env,
+      stateDir: config.stateDir,
+      binaries: {
+        ...(config.render.kustomize ? { kustomize: config.render.kustomize } : {}),
+        ...(config.render.helm ? { helm: config.render.helm } : {}),
+      },
+      chartCredentials: config.render.chartCredentials,
+    }),
+    capabilities: cachedCapabilities(() => client.capabilities()),
   };
 }
 

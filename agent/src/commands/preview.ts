@@ -14,7 +14,9 @@ import {
   RefError,
   readClustersFile,
 } from '../preview/index.js';
+import type { ClusterCapabilities } from '../render/helm-render.js';
 import { subTree } from '../source/subtree.js';
+import { commandTools } from './shared/oneshot.js';
 
 const HELP = `Usage: strata preview --repo DIR|URL --base REF --head REF (--clusters FILE | --hub URL) [options]
 
@@ -35,6 +37,8 @@ Options:
   --format markdown|json output format (default markdown, fit for a pull-request comment)
   --max-chars N          cap the Markdown at N characters (default 60000)
   --out FILE             write the preview to FILE instead of standard output
+  --kube-version V       the Kubernetes version HelmChart documents render for (default: helm's)
+  --api-versions L       comma-separated API versions charts may test for (.Capabilities.APIVersions)
   -h, --help             show this help
 
 Exit codes: 0 preview written (also when a cluster fails to render: that is part of the preview),
@@ -53,6 +57,8 @@ interface PreviewArgs {
   format: 'markdown' | 'json';
   maxChars?: number;
   out?: string;
+  /** For `helm template`: the hub's reports do not carry them yet, so a flag gives them. */
+  capabilities: ClusterCapabilities;
 }
 
 function parse(argv: string[]): PreviewArgs | 'help' {
@@ -71,6 +77,8 @@ function parse(argv: string[]): PreviewArgs | 'help' {
       format: { type: 'string', default: 'markdown' },
       'max-chars': { type: 'string' },
       out: { type: 'string' },
+      'kube-version': { type: 'string' },
+      'api-versions': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,6 +107,12 @@ function parse(argv: string[]): PreviewArgs | 'help' {
     format: values.format,
     maxChars,
     out: values.out,
+    capabilities: {
+      ...(values['kube-version'] ? { kubeVersion: values['kube-version'] } : {}),
+      ...(values['api-versions']
+        ? { apiVersions: values['api-versions'].split(',').filter((v) => v.trim() !== '') }
+        : {}),
+    },
   };
 }
 
@@ -143,7 +157,13 @@ export default async function preview(argv: string[]): Promise<number> {
     });
     try {
       const side = (r: OpenedRef) => ({ ...r, tree: subTree(r.tree, args.path) });
-      const result = await previewFleet({ base: side(refs.base), head: side(refs.head), clusters });
+      const result = await previewFleet({
+        base: side(refs.base),
+        head: side(refs.head),
+        clusters,
+        tools: commandTools(),
+        capabilities: () => args.capabilities,
+      });
       const text =
         args.format === 'json'
           ? formatJson(result)

@@ -11,6 +11,7 @@ import {
   toYamlStream,
 } from '../render/index.js';
 import { objectFileName } from '../render/output.js';
+import { createRenderTools } from '../render-tools/index.js';
 import type { FileTree } from '../source/tree.js';
 import { openRepo, parseLabels } from './shared/args.js';
 
@@ -26,6 +27,10 @@ Options:
   --format yaml|json  output format (default yaml; json prints a v1 List)
   --explain           print where every object came from (layers, definitions, patches) instead of the objects
   --out DIR           write one file per object into DIR instead of printing them
+  --kustomize PATH    the kustomize binary for kustomizations (default: $STRATA_KUSTOMIZE, then PATH)
+  --helm PATH         the helm binary for HelmChart documents (default: $STRATA_HELM, then PATH)
+  --kube-version V    the Kubernetes version charts are rendered for (default: helm's own)
+  --api-versions L    comma-separated API versions charts may test for (.Capabilities.APIVersions)
   -h, --help          show this help
 
 Exit codes: 0 rendered, 1 render errors (each printed with file, document and line), 2 usage error.
@@ -38,6 +43,10 @@ interface RenderArgs {
   format: 'yaml' | 'json';
   explain: boolean;
   out?: string;
+  kustomize?: string;
+  helm?: string;
+  kubeVersion?: string;
+  apiVersions?: string[];
 }
 
 function parseRenderArgs(argv: string[]): RenderArgs | 'help' {
@@ -52,6 +61,10 @@ function parseRenderArgs(argv: string[]): RenderArgs | 'help' {
       format: { type: 'string', default: 'yaml' },
       explain: { type: 'boolean', default: false },
       out: { type: 'string' },
+      kustomize: { type: 'string' },
+      helm: { type: 'string' },
+      'kube-version': { type: 'string' },
+      'api-versions': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -68,6 +81,10 @@ function parseRenderArgs(argv: string[]): RenderArgs | 'help' {
     format: values.format,
     explain: values.explain,
     out: values.out,
+    kustomize: values.kustomize,
+    helm: values.helm,
+    kubeVersion: values['kube-version'],
+    apiVersions: values['api-versions']?.split(',').filter((v) => v.trim() !== ''),
   };
 }
 
@@ -88,7 +105,17 @@ export default async function render(argv: string[]): Promise<number> {
     process.stderr.write(`strata render: ${(e as Error).message}\n\n${HELP}`);
     return 2;
   }
-  const result = await renderCluster(tree, args.cluster);
+  const binaries = {
+    ...(args.kustomize ? { kustomize: args.kustomize } : {}),
+    ...(args.helm ? { helm: args.helm } : {}),
+  };
+  const result = await renderCluster(tree, args.cluster, {
+    tools: createRenderTools({ binaries, env: process.env }),
+    capabilities: {
+      ...(args.kubeVersion ? { kubeVersion: args.kubeVersion } : {}),
+      ...(args.apiVersions ? { apiVersions: args.apiVersions } : {}),
+    },
+  });
   if (!result.ok) {
     process.stderr.write(
       `strata render: ${tree.description} failed to render for cluster ${args.cluster.name}:\n`,

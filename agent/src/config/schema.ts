@@ -217,6 +217,30 @@ export const OutboxConfig = z.strictObject({
   maxBackoff: duration(10, 86_400_000).default(300_000),
 });
 
+/** Credentials for chart repositories and OCI registries, by URL prefix, read from files at each use. */
+export const ChartCredential = z
+  .strictObject({
+    /** `https://charts.example.com/` or `oci://registry.example.com/charts/`: the longest matching prefix wins. */
+    url: z.string().regex(/^(https?|oci):\/\/[^/]+/, 'must be an http(s):// or oci:// URL prefix'),
+    tokenFile: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    usernameFile: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+  })
+  .refine(
+    (c) => (c.tokenFile === undefined) !== (c.passwordFile === undefined),
+    'needs tokenFile or passwordFile (not both)',
+  );
+
+/** kustomize and helm for layers that use them. */
+export const RenderConfig = z.strictObject({
+  /** Path of the kustomize binary; default `STRATA_KUSTOMIZE`, then PATH (the image ships one). */
+  kustomize: z.string().min(1).optional(),
+  /** Path of the helm binary; default `STRATA_HELM`, then PATH. */
+  helm: z.string().min(1).optional(),
+  chartCredentials: z.array(ChartCredential).max(64).default([]),
+});
+
 export const AgentConfig = z.strictObject({
   cluster: ClusterConfig,
   sources: z.array(SourceConfig).min(1, 'needs at least one source').max(64),
@@ -228,6 +252,7 @@ export const AgentConfig = z.strictObject({
   outbox: OutboxConfig.default({ maxReports: 500, minBackoff: 1000, maxBackoff: 300_000 }),
   /** Folder for the Git cache, the outbox and the seq counter. Must be persistent for no report to be lost. */
   stateDir: z.string().min(1).default('/var/lib/strata'),
+  render: RenderConfig.default({ chartCredentials: [] }),
   /** Address of /healthz, /readyz, /metrics and POST /sync: `host:port`. */
   listen: z
     .string()

@@ -69,6 +69,22 @@ export class KubeApiClient implements KubeClient {
     this.mapper.invalidate();
   }
 
+  /** The server's Kubernetes version and served group/versions: what `helm template` is told. */
+  async capabilities(): Promise<{ kubeVersion: string; apiVersions: string[] }> {
+    const get = async (path: string) => {
+      const res = await this.send('GET', path);
+      if (res.status >= 300) throw errorFromResponse(res.status, res.body, 'discover');
+      return JSON.parse(res.body);
+    };
+    const [version, core, apis] = await Promise.all([get('/version'), get('/api'), get('/apis')]);
+    const groups = (apis.groups ?? []) as { versions?: { groupVersion: string }[] }[];
+    const apiVersions = [
+      ...((core.versions ?? []) as string[]),
+      ...groups.flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
+    ];
+    return { kubeVersion: String(version.gitVersion), apiVersions: [...new Set(apiVersions)].sort() };
+  }
+
   async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
     const ref = { apiVersion: obj.apiVersion, kind: obj.kind, ...obj.metadata };
     const info = await this.mustResolve(ref, 'apply');

@@ -43,7 +43,8 @@ export function errorOf(err: unknown, reason: string): ReportError {
 /** Render errors as report errors, each with its location. */
 export function renderErrorsOf(errors: RenderError[]): ReportError[] {
   return errors.slice(0, MAX_ERRORS).map((e) => ({
-    reason: 'RenderError',
+    // An unreachable chart source is the source's fault, not the commit's: said as Git says it.
+    reason: e.code === 'source' ? 'SourceUnavailable' : 'RenderError',
     message: e.message.slice(0, MAX_MESSAGE),
     ...(e.file ? { file: e.file } : {}),
     ...(e.doc !== undefined ? { doc: e.doc } : {}),

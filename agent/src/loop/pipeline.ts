@@ -5,7 +5,9 @@ import { sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
 import type { ClusterIdentity } from '../model/object.js';
 import { protectFromPrune } from '../prune/select.js';
+import type { ClusterCapabilities } from '../render/helm-render.js';
 import { formatRenderError, renderCluster } from '../render/index.js';
+import type { RenderTools } from '../render/tools.js';
 import { subTree } from '../source/subtree.js';
 import { reportSections, type SyncPolicy, syncCluster } from '../sync/index.js';
 import { failureSections, renderErrorsOf } from './failure.js';
@@ -21,6 +23,10 @@ export interface EngineOptions {
   pruneAllow?: string[];
   /** Folder for the sync engine's no-op cache. */
   stateDir: string;
+  /** kustomize and helm for layers that use them, behind their cache. */
+  renderTools?: RenderTools;
+  /** The cluster's Kubernetes and API versions, for `helm template`. */
+  capabilities?: () => Promise<ClusterCapabilities>;
 }
 
 /** The real pipeline: render (agent/src/render) then plan → apply → prune → health (agent/src/sync). */
@@ -35,6 +41,8 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
           const info = await engine.client.resourceFor(apiVersion, kind);
           return info ? (info.namespaced ? 'Namespaced' : 'Cluster') : undefined;
         },
+        ...(engine.renderTools ? { tools: engine.renderTools } : {}),
+        ...(engine.capabilities ? { capabilities: await engine.capabilities() } : {}),
       });
       if (!rendered.ok) {
         const first = rendered.errors[0];

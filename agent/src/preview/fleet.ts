@@ -1,6 +1,8 @@
 import type { ClusterIdentity } from '../model/object.js';
+import type { ClusterCapabilities } from '../render/helm-render.js';
 import type { RenderFailure, RenderResult } from '../render/provenance.js';
 import { createParseCache, createRenderer, type EntriesResult } from '../render/render.js';
+import type { RenderTools } from '../render/tools.js';
 import type { FileTree } from '../source/tree.js';
 import { countChanges, diffObjects, diffRenders } from './diff.js';
 import { sameSource } from './same-document.js';
@@ -16,6 +18,9 @@ export interface FleetPreviewInput {
    * slow; the reference the default is tested against.
    */
   full?: boolean;
+  /** kustomize and helm, shared by every cluster's render: each distinct input runs once. */
+  tools?: RenderTools;
+  capabilities?: (cluster: ClusterIdentity) => ClusterCapabilities;
 }
 
 const failed = (cluster: ClusterIdentity, head: RenderFailure): ClusterPreview => ({
@@ -83,15 +88,23 @@ export async function previewFleet(input: FleetPreviewInput): Promise<FleetPrevi
   };
 }
 
+const toolOptions = (input: FleetPreviewInput) => ({
+  ...(input.tools ? { tools: input.tools } : {}),
+  ...(input.capabilities ? { capabilities: input.capabilities } : {}),
+});
+
 async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
   const parseCache = createParseCache();
-  const baseRenderer = createRenderer(input.base.tree, { parseCache, sops: 'opaque' });
-  const headRenderer = createRenderer(input.head.tree, { parseCache, sops: 'opaque' });
+  const baseRenderer = createRenderer(input.base.tree, { parseCache, sops: 'opaque', ...toolOptions(input) });
+  const headRenderer = createRenderer(input.head.tree, { parseCache, sops: 'opaque', ...toolOptions(input) });
   const sameInput = new SameInput(input.base.tree, input.head.tree);
   const previews: ClusterPreview[] = [];
   for (const cluster of clusters) {
     const head = await headRenderer.renderEntries(cluster);
-    if (head.ok && (await sameInput.same(head.layers.flatMap((l) => (l.dir ? [l.dir] : []))))) {
+    const dirs = head.ok
+      ? [...head.layers.flatMap((l) => (l.dir ? [l.dir] : [])), ...(head.reads ?? [])]
+      : [];
+    if (head.ok && (await sameInput.same(dirs))) {
       previews.push(unchanged(cluster));
       continue;
     }
@@ -102,8 +115,16 @@ async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentit
 }
 
 async function previewFully(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
-  const baseRenderer = createRenderer(input.base.tree, { readEagerly: true, sops: 'opaque' });
-  const headRenderer = createRenderer(input.head.tree, { readEagerly: true, sops: 'opaque' });
+  const baseRenderer = createRenderer(input.base.tree, {
+    readEagerly: true,
+    sops: 'opaque',
+    ...toolOptions(input),
+  });
+  const headRenderer = createRenderer(input.head.tree, {
+    readEagerly: true,
+    sops: 'opaque',
+    ...toolOptions(input),
+  });
   const previews: ClusterPreview[] = [];
   for (const cluster of clusters) {
     previews.push(

@@ -9,7 +9,9 @@ import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
 import { type ClusterIdentity, objectId } from '../model/object.js';
 import type { Plan } from '../plan/types.js';
+import type { ClusterCapabilities } from '../render/helm-render.js';
 import { createRenderer } from '../render/render.js';
+import type { RenderTools } from '../render/tools.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
 import type { SyncPolicy } from '../sync/policy.js';
@@ -46,6 +48,8 @@ export interface LivePreviewOptions {
   timeoutMs?: number;
   log: Logger;
   now?: () => Date;
+  renderTools?: RenderTools;
+  capabilities?: () => Promise<ClusterCapabilities>;
 }
 
 interface Tracked {
@@ -221,7 +225,11 @@ export class LivePreviews {
     try {
       const tree = subTree(await this.git.tree(commit), this.opts.source.path);
       const sops = await sopsModeFor(this.opts.source.decryption);
-      const rendered = await createRenderer(tree, sops ? { sops } : {}).render(this.opts.cluster);
+      const rendered = await createRenderer(tree, {
+        ...(sops ? { sops } : {}),
+        ...(this.opts.renderTools ? { tools: this.opts.renderTools } : {}),
+        ...(this.opts.capabilities ? { capabilities: await this.opts.capabilities() } : {}),
+      }).render(this.opts.cluster);
       if (!rendered.ok) {
         const first = rendered.errors[0]!;
         return {
@@ -264,6 +272,9 @@ export interface PreviewEngine {
   /** Folder for the preview fetch caches, one per source. */
   cacheDir: string;
   maxRefsPerPass?: number;
+  /** kustomize/helm for the previewed commits (the agent's own runner and cache). */
+  renderTools?: RenderTools;
+  capabilities?: () => Promise<ClusterCapabilities>;
 }
 
 /** What the agent's reconcile loop calls after a main reconcile of a source with `previewRefs`. */
@@ -289,6 +300,8 @@ export function previewHook(engine: PreviewEngine): PreviewRunner {
           timeoutMs: source.timeout,
           log,
           ...(engine.maxRefsPerPass ? { maxRefsPerPass: engine.maxRefsPerPass } : {}),
+          ...(engine.renderTools ? { renderTools: engine.renderTools } : {}),
+          ...(engine.capabilities ? { capabilities: engine.capabilities } : {}),
         });
         previews.catch(() => bySource.delete(source.name));
         bySource.set(source.name, previews);

@@ -135,8 +135,8 @@ function classifyResource(check: Checker, value: Record<string, unknown>) {
   const namespace = check.string(meta.namespace, ['metadata', 'namespace'], 'metadata.namespace', false);
   check.stringMap(meta.labels, ['metadata', 'labels'], 'label');
   check.stringMap(meta.annotations, ['metadata', 'annotations'], 'annotation');
-  if (apiVersion === STRATA_API)
-    check.fail(['kind'], `unknown ${STRATA_API} kind '${kind}' (expected Patch)`);
+  if (apiVersion === STRATA_API && kind !== 'HelmChart')
+    check.fail(['kind'], `unknown ${STRATA_API} kind '${kind}' (expected Patch or HelmChart)`);
   if (check.errors.length > 0 || !apiVersion || !kind || !name) return undefined;
   const clusterSelector = takeClusterSelector(check, meta);
   const object = value as KubeObject;

@@ -15,6 +15,8 @@ export interface ParsedDocument {
   value: unknown;
   /** The 1-based line and column of the deepest node along `path` that exists. */
   locate(path: ValuePath): { line: number; column: number };
+  /** For documents a tool produced: `kustomize from <dir>`, `helm from <chart>`. */
+  builtBy?: string;
 }
 
 export interface ParsedFile {

@@ -27,7 +27,10 @@ export type RenderErrorCode =
   | 'variable'
   | 'patch'
   | 'target'
-  | 'sops';
+  | 'sops'
+  | 'tool'
+  /** A chart source (repository, registry) could not be reached: the agent says SourceUnavailable. */
+  | 'source';
 
 export interface RenderErrorFields extends Partial<SourceLocation> {
   code: RenderErrorCode;

@@ -1,11 +1,19 @@
 import { posix } from 'node:path';
 import type { FileTree, TreeEntry } from '../source/tree.js';
 import { RenderError } from './errors.js';
+import { kustomizationIn } from './kustomize-inputs.js';
 
 /** A YAML file of a layer: where it was found and the text it holds. */
 export interface LayerFile {
   path: string;
   text: string;
+}
+
+/** A folder holding a kustomization: built by kustomize as a whole, in the walk's place. */
+export interface KustomizeFolder {
+  path: string;
+  /** The folder's real repository path (after symlinks). */
+  kustomize: string;
 }
 
 export interface FileLimits {
@@ -99,10 +107,12 @@ async function readText(tree: FileTree, entry: TreeEntry, shownAs: string, limit
 
 /**
  * Every YAML file under `dir`, walked recursively in sorted order; `undefined` when the folder does
- * not exist. Problems (oversized files, symlinks leaving the repository) come back as errors.
+ * not exist. A folder with a kustomization (the layer itself, too) is not walked: it is listed, in
+ * its place, for kustomize to build. Problems (oversized files, symlinks leaving the repository)
+ * come back as errors.
  */
 export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLimits) {
-  const files: LayerFile[] = [];
+  const files: (LayerFile | KustomizeFolder)[] = [];
   const errors: RenderError[] = [];
   const list = async (path: string) => {
     try {
@@ -115,7 +125,11 @@ export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLi
   const root = await list(dir);
   if (!root) return undefined;
   const visited = new Set<string>([dir]);
-  const walk = async (entries: TreeEntry[], shownDir: string, depth: number): Promise<void> => {
+  const walk = async (entries: TreeEntry[], shownDir: string, depth: number, real: string): Promise<void> => {
+    if (kustomizationIn(entries)) {
+      files.push({ path: shownDir, kustomize: real });
+      return;
+    }
     for (const entry of [...entries].sort(byPath)) {
       const name = baseName(entry.path);
       const shown = shownDir === '' ? name : `${shownDir}/${name}`;
@@ -128,7 +142,7 @@ export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLi
       if (real.type === 'dir') {
         if (visited.has(real.path) || depth >= MAX_DEPTH) continue;
         visited.add(real.path);
-        await walk((await list(real.path)) ?? [], shown, depth + 1);
+        await walk((await list(real.path)) ?? [], shown, depth + 1, real.path);
       } else if (isYaml(name)) {
         const text = await readText(tree, real, shown, limits);
         if (text instanceof RenderError) errors.push(text);
@@ -136,7 +150,7 @@ export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLi
       }
     }
   };
-  await walk(root, dir, 0);
+  await walk(root, dir, 0, dir);
   return { files, errors };
 }
 

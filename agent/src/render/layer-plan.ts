@@ -35,6 +35,7 @@ export const documentRefOf = (doc: ParsedDocument): DocumentRef => ({
   file: doc.file,
   doc: doc.index,
   line: doc.locate([]).line,
+  ...(doc.builtBy ? { builtBy: doc.builtBy } : {}),
 });
 
 /** The layer's plan for this cluster, or undefined when it must be read document by document. */

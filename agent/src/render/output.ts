@@ -21,7 +21,10 @@ export function objectFileName(object: KubeObject): string {
   return `${parts.map((p) => p.replace(/[^A-Za-z0-9.-]/g, '-')).join('_')}.yaml`;
 }
 
-const at = (ref: DocumentRef) => formatLocation({ file: ref.file, line: ref.line, doc: ref.doc });
+const at = (ref: DocumentRef) =>
+  ref.builtBy
+    ? `built by ${ref.builtBy} (output doc ${ref.doc})`
+    : formatLocation({ file: ref.file, line: ref.line, doc: ref.doc });
 
 function explainObject({ id, provenance }: RenderedObject): string[] {
   const lines = [`  ${id}`, `    defined   ${at(provenance.definedAt)}  [layer ${provenance.layer}]`];
@@ -45,6 +48,11 @@ export function explainRender(
   }
   lines.push(`objects (${result.objects.length}):`);
   for (const o of result.objects) lines.push(...explainObject(o));
+  for (const chart of result.charts ?? []) {
+    lines.push(`chart ${chart.id}: ${chart.chart}, release ${chart.releaseName} in ${chart.namespace}`);
+    if (chart.values.length === 0) lines.push('    values    (chart defaults only)');
+    for (const v of chart.values) lines.push(`    ${v.path.padEnd(24)} set by ${at(v)}`);
+  }
   if (result.dropped.length > 0) {
     lines.push(`dropped (${result.dropped.length}):`);
     for (const d of result.dropped) lines.push(`  ${d.id}  ${at(d.definedAt)}: ${d.reason}`);

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../model/object.js';
 import type { RenderError } from './errors.js';
+import type { ChartReport } from './helm-render.js';
 
 /** A document in the fleet repository. */
 export interface DocumentRef {
@@ -7,6 +8,8 @@ export interface DocumentRef {
   /** 0-based index of the document in its file. */
   doc: number;
   line: number;
+  /** Set when a tool built the document: `kustomize from regions/eu/ingress`, `helm from …`. */
+  builtBy?: string;
 }
 
 /** One operation of a Patch document, as applied to one object. */
@@ -56,6 +59,13 @@ export interface RenderSuccess {
   /** Every declared layer in order: the folder it resolved to, and why it was skipped if it was. */
   layers: LayerReport[];
   dropped: DroppedObject[];
+  /** Every HelmChart rendered: its chart, release and who set each value. Absent without charts. */
+  charts?: ChartReport[];
+  /**
+   * Repository folders read besides the layer folders (kustomize bases and components, charts,
+   * values files' folders): what a render's result depends on, for callers comparing inputs.
+   */
+  reads?: string[];
 }
 
 export interface RenderFailure {

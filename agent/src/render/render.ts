@@ -6,6 +6,9 @@ import { errorAt, type PatchSpec } from './classify.js';
 import { type ParsedDocument, type ParsedFile, parseYamlFile } from './documents.js';
 import { RenderError } from './errors.js';
 import { DEFAULT_MAX_FILE_BYTES, readLayerFiles, readRootFile } from './files.js';
+import { createChartMemo, expandCharts, usesCharts } from './helm-layers.js';
+import type { ClusterCapabilities } from './helm-render.js';
+import { buildKustomization } from './kustomize.js';
 import { documentRefOf, type LayerPlan, planLayer } from './layer-plan.js';
 import {
   FLEET_FILE,
@@ -20,6 +23,7 @@ import { applyPatchDocument } from './patches.js';
 import type { DroppedObject, LayerReport, RenderFailure, RenderResult, RenderSuccess } from './provenance.js';
 import { type RenderEntry, readDocument, readObject } from './read.js';
 import { readSopsFile, type SopsMode } from './sops/index.js';
+import type { RenderTools } from './tools.js';
 
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
@@ -48,6 +52,13 @@ export interface RenderOptions {
   scopeOf?: DiscoverScope;
   /** SOPS files: decrypt with these age identities, or `opaque` (offline previews); unset, they fail. */
   sops?: SopsMode;
+  /**
+   * The kustomize/helm runner and the chart store, for layers that use them. Without them a
+   * kustomization or a HelmChart is a render error that says so.
+   */
+  tools?: RenderTools;
+  /** What `helm template` is told about a cluster (its Kubernetes version and served API versions). */
+  capabilities?: ClusterCapabilities | ((cluster: ClusterIdentity) => ClusterCapabilities);
 }
 
 /** Parsed YAML files by path and content, shared between renderers. */
@@ -94,6 +105,10 @@ export type EntriesResult = RenderFailure | EntriesSuccess;
 interface ParsedLayer {
   docs: ParsedDocument[];
   errors: RenderError[];
+  /** Holds HelmChart documents or patches of them. */
+  charts: boolean;
+  /** Folders outside the layer that its kustomizations read (bases, components). */
+  reads: string[];
 }
 
 interface ClusterRender {
@@ -129,12 +144,25 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
   const loadLayer = async (dir: string): Promise<ParsedLayer | undefined> => {
     const read = await readLayerFiles(tree, dir, limits);
     if (!read) return undefined;
-    const layer: ParsedLayer = { docs: [], errors: [...read.errors] };
+    const layer: ParsedLayer = { docs: [], errors: [...read.errors], charts: false, reads: [] };
     for (const file of read.files) {
+      if ('kustomize' in file) {
+        const built = await buildKustomization(
+          tree,
+          file.kustomize,
+          options.tools?.runner,
+          limits.maxFileBytes,
+        );
+        layer.docs.push(...built.docs);
+        layer.errors.push(...built.errors);
+        layer.reads.push(...built.reads.filter((r) => r !== dir && !r.startsWith(`${dir}/`)));
+        continue;
+      }
       const parsed = readSopsFile(parseCached(options.parseCache, file.path, file.text), options.sops);
       layer.docs.push(...parsed.docs);
       layer.errors.push(...parsed.errors);
     }
+    layer.charts = usesCharts(layer.docs);
     return layer;
   };
 
@@ -147,6 +175,9 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     return cached;
   };
 
+  const chartMemo = createChartMemo();
+  const capabilitiesOf = (cluster: ClusterIdentity): ClusterCapabilities =>
+    typeof options.capabilities === 'function' ? options.capabilities(cluster) : (options.capabilities ?? {});
   const share = options.shareObjects === true;
   const eager = options.readEagerly === true;
 
@@ -174,6 +205,9 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       },
     };
     const reports: LayerReport[] = [];
+    const used: { layer: Layer; docs: readonly ParsedDocument[] }[] = [];
+    const reads: string[] = [];
+    let anyCharts = false;
     for (const layer of layers) {
       if ('reason' in layer) {
         reports.push({ template: layer.template, used: false, reason: layer.reason });
@@ -193,8 +227,27 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       const docs = layer.namespace
         ? withDefaultNamespace(parsed.docs, layer.namespace, scopeOf)
         : parsed.docs;
-      renderLayer(state, layer, docs);
+      used.push({ layer, docs });
+      reads.push(...parsed.reads);
+      anyCharts ||= parsed.charts;
     }
+    const withCharts = anyCharts
+      ? await expandCharts(
+          tree,
+          used,
+          cluster,
+          options.tools ?? {},
+          capabilitiesOf(cluster),
+          limits.maxFileBytes,
+          chartMemo,
+        )
+      : undefined;
+    if (withCharts) {
+      reads.push(...withCharts.reads);
+      state.errors.push(...withCharts.errors);
+      state.dropped.push(...withCharts.dropped);
+    }
+    for (const { layer, docs } of used) renderLayer(state, layer, withCharts?.docs.get(layer.dir) ?? docs);
     if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
     if (state.errors.length > 0) return { ok: false, errors: state.errors };
     return {
@@ -202,6 +255,8 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       entries: state.objects,
       layers: reports,
       dropped: state.dropped,
+      ...(withCharts ? { charts: withCharts.charts } : {}),
+      ...(reads.length > 0 ? { reads: [...new Set(reads)].sort() } : {}),
       objectOf: objectOfEntry,
     };
   };
@@ -211,13 +266,20 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     async render(cluster) {
       const result = await renderEntries(cluster);
       if (!result.ok) return result;
-      const { entries, layers, dropped } = result;
+      const { entries, layers, dropped, charts, reads } = result;
       const objects = [...entries.values()].map((e) => ({
         id: e.id,
         object: result.objectOf(e),
         provenance: e.provenance,
       }));
-      return { ok: true, objects, layers, dropped };
+      return {
+        ok: true,
+        objects,
+        layers,
+        dropped,
+        ...(charts ? { charts } : {}),
+        ...(reads ? { reads } : {}),
+      };
     },
   };
 }

@@ -13,7 +13,7 @@ export const AGENT_LAYERS: string[][] = [
   ['config'],
   ['source', 'kube', 'health'],
   ['render', 'inventory'],
-  ['plan', 'keys'],
+  ['plan', 'keys', 'render-tools'],
   ['apply'],
   ['prune'],
   ['sync'],

@@ -24,7 +24,10 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
 };
 
 const build = stages.find((s) => s.name === 'build')!;
+const toolsStage = stages.find((s) => s.name === 'tools')!;
 const runtime = stages.at(-1)!;
+/** Where the tools stage installs kustomize and helm; replayed into a temporary folder instead. */
+const TOOLS_DIR = '/opt/strata-tools';
 
 function instructions(stage: Stage, keyword: string) {
   return stage.instructions.filter((i) => i.keyword === keyword);
@@ -141,12 +144,31 @@ describe('Dockerfile', () => {
   });
 
   it('copies only package.json, node_modules and dist from the build stage into the runtime', () => {
-    const fromBuild = copies(runtime);
+    const fromBuild = copies(runtime).filter((c) => c.from !== 'tools');
     expect(fromBuild.every((c) => c.from === 'build')).toBe(true);
     expect(fromBuild.flatMap((c) => c.sources).sort()).toEqual([
       '/src/dist',
       '/src/node_modules',
       '/src/package.json',
+    ]);
+  });
+});
+
+describe('Dockerfile tools stage', () => {
+  it('builds kustomize and helm with tools/build.sh from the pinned modules, and ships only them onto PATH', () => {
+    expect(toolsStage.image).toMatch(/^golang:1\.\d+-bookworm$/);
+    expect(
+      copies(toolsStage)
+        .flatMap((c) => c.sources)
+        .sort(),
+    ).toEqual(['tools/build.sh', 'tools/helm', 'tools/kustomize']);
+    const runs = instructions(toolsStage, 'RUN').flatMap(runCommands);
+    expect(runs.filter((c) => c.includes('tools/build.sh'))).toEqual([
+      `install -D -m 0755 "$(bash tools/build.sh kustomize)" ${TOOLS_DIR}/kustomize`,
+      `install -D -m 0755 "$(bash tools/build.sh helm)" ${TOOLS_DIR}/helm`,
+    ]);
+    expect(copies(runtime).filter((c) => c.from === 'tools')).toEqual([
+      { from: 'tools', sources: [`${TOOLS_DIR}/kustomize`, `${TOOLS_DIR}/helm`], dest: '/usr/local/bin/' },
     ]);
   });
 });
@@ -158,6 +180,7 @@ describe('Dockerfile', () => {
 describe('Dockerfile replayed outside Docker', () => {
   let work: string;
   let app: string;
+  let tools: string;
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'strata-dockerfile-'));
@@ -173,7 +196,18 @@ describe('Dockerfile replayed outside Docker', () => {
       if (normalise(command) === 'npm ci') continue;
       sh(command, src);
     }
+    // The tools stage: its RUN lines in a copy of its sources, installing into the replay's folder (the
+    // builds come from tools/build.sh's cache, as in CI).
+    const toolsSrc = join(work, 'tools-src');
+    tools = join(work, 'tools-out');
+    for (const copy of copies(toolsStage)) {
+      for (const source of copy.sources)
+        copyInto(join(repo, source), toolsSrc, source, copy.dest.replace(/^\/src\/?/, './'));
+    }
+    for (const command of instructions(toolsStage, 'RUN').flatMap(runCommands))
+      sh(command.replaceAll(TOOLS_DIR, tools), toolsSrc);
     for (const copy of copies(runtime)) {
+      if (copy.from === 'tools') continue;
       for (const source of copy.sources) {
         const inStage = join(work, source.replace(/^\/src/, 'src'));
         copyInto(inStage, app, source, copy.dest.replace(/^\/app/, '.'), { link: true });
@@ -184,6 +218,11 @@ describe('Dockerfile replayed outside Docker', () => {
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   }, 120_000);
+
+  it('gives the image a working kustomize and helm', () => {
+    expect(sh(`${tools}/kustomize version`, work).trim()).toMatch(/^v5\./);
+    expect(sh(`${tools}/helm version --short`, work).trim()).toMatch(/^v3\./);
+  });
 
   it('gives a runtime image whose entrypoint prints the package version', () => {
     const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;

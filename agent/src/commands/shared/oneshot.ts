@@ -7,9 +7,15 @@ import { KubeApiClient } from '../../kube/client.js';
 import { contextNames } from '../../kube/kubeconfig.js';
 import type { ClusterIdentity, KubeObject } from '../../model/object.js';
 import { formatRenderError, renderCluster } from '../../render/index.js';
+import type { RenderTools } from '../../render/tools.js';
+import { createRenderTools } from '../../render-tools/index.js';
 import type { FileTree } from '../../source/tree.js';
 import type { SyncPolicy } from '../../sync/policy.js';
 import { openRepo, parseLabels } from './args.js';
+
+let shared: RenderTools | undefined;
+/** One kustomize/helm runner (and its cache) for every target of a command. */
+export const commandTools = (): RenderTools => (shared ??= createRenderTools({ env: process.env }));
 
 /** One cluster a one-shot `strata plan|apply` works on. */
 export interface Target {
@@ -193,8 +199,9 @@ export async function parseOneShotArgs(argv: string[]): Promise<OneShotArgs | 'h
 export async function renderTarget(
   tree: FileTree,
   identity: ClusterIdentity,
+  tools: RenderTools = commandTools(),
 ): Promise<{ ok: true; objects: KubeObject[] } | { ok: false; errors: string[] }> {
-  const result = await renderCluster(tree, identity);
+  const result = await renderCluster(tree, identity, { tools });
   if (!result.ok) return { ok: false, errors: result.errors.map(formatRenderError) };
   return { ok: true, objects: result.objects.map((o) => o.object) };
 }
