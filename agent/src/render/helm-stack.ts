@@ -1,5 +1,5 @@
-import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { matchesSelector } from '../../../contract/selector.js';
+import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import { errorAt } from './classify.js';
 import type { ParsedDocument } from './documents.js';
 import type { RenderError } from './errors.js';
