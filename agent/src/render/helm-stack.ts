@@ -104,7 +104,11 @@ export function stackCharts(
       if (!result || read.errors.length > 0) continue;
       if (result.clusterSelector && !matchesSelector(result.clusterSelector, cluster.labels)) {
         if (result.type === 'resource')
-          dropped.push({ id: result.id, definedAt: documentRefOf(doc), reason: 'cluster-selector does not match' });
+          dropped.push({
+            id: result.id,
+            definedAt: documentRefOf(doc),
+            reason: 'cluster-selector does not match',
+          });
         continue;
       }
       if (result.type === 'resource') {
