@@ -189,6 +189,7 @@ function engineOptions(config: AgentConfig) {
     ...(config.kube.kubeconfig ? { kubeconfig: config.kube.kubeconfig } : {}),
     ...(config.kube.context ? { context: config.kube.context } : {}),
     inCluster: config.kube.inCluster,
+    policy: { allowInsecureSkipTlsVerify: config.kube.insecureSkipTlsVerify, execEnv: config.kube.execEnv },
   });
   const client = new KubeApiClient(access);
   return {

@@ -52,6 +52,7 @@ Options (each overrides the config file; environment variables in brackets):
   --kubeconfig FILE       kubeconfig path                    [STRATA_KUBECONFIG]
   --context NAME          kubeconfig context                 [STRATA_KUBE_CONTEXT]
   --in-cluster            use the pod's service account      [STRATA_IN_CLUSTER=true]
+  --insecure-skip-tls-verify  accept a kubeconfig cluster that skips TLS verification (refused otherwise)
   --drift-policy P        correct | report                   [STRATA_DRIFT_POLICY]
   --state-dir DIR         cache, outbox and seq              [STRATA_STATE_DIR]
   --listen HOST:PORT      health, metrics and POST /sync     [STRATA_LISTEN]
@@ -186,6 +187,7 @@ function parseFlags(argv: string[]) {
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
         'in-cluster': { type: 'boolean' },
+        'insecure-skip-tls-verify': { type: 'boolean' },
         'drift-policy': { type: 'string' },
         'state-dir': { type: 'string' },
         listen: { type: 'string' },
@@ -221,6 +223,7 @@ function applyFlags(raw: Raw, f: Flags, cwd: string): Raw {
   if (f.kubeconfig) section(out, 'kube').kubeconfig = abs(f.kubeconfig);
   if (f.context) section(out, 'kube').context = f.context;
   if (f['in-cluster']) section(out, 'kube').inCluster = true;
+  if (f['insecure-skip-tls-verify']) section(out, 'kube').insecureSkipTlsVerify = true;
   if (f['drift-policy']) section(out, 'drift').policy = f['drift-policy'];
   if (f['state-dir']) out.stateDir = abs(f['state-dir']);
   if (f.listen) out.listen = f.listen;

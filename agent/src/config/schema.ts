@@ -183,6 +183,13 @@ export const KubeConfig = z
     kubeconfig: z.string().min(1).optional(),
     /** Context of the kubeconfig to use; default its current-context. */
     context: z.string().min(1).optional(),
+    /** Accept a kubeconfig cluster with insecure-skip-tls-verify (refused otherwise). */
+    insecureSkipTlsVerify: z.boolean().default(false),
+    /** Environment variables passed to kubeconfig exec plugins besides PATH and HOME (none by default). */
+    execEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
+      .max(64)
+      .default([]),
     /** The agent's namespace: holds the ApplySet parent Secret of each source (created if missing). */
     namespace: dnsName.default('strata-system'),
   })
@@ -246,7 +253,12 @@ export const AgentConfig = z.strictObject({
   sources: z.array(SourceConfig).min(1, 'needs at least one source').max(64),
   /** Optional: without a hub, reports stay in the outbox (folded, bounded). */
   hub: HubConfig.optional(),
-  kube: KubeConfig.default({ inCluster: false, namespace: 'strata-system' }),
+  kube: KubeConfig.default({
+    inCluster: false,
+    namespace: 'strata-system',
+    insecureSkipTlsVerify: false,
+    execEnv: [],
+  }),
   drift: DriftConfig.default({ policy: 'correct', interval: 300_000 }),
   prune: PruneConfig.default({ enabled: true, maxFraction: 0.5, allow: ['*'] }),
   outbox: OutboxConfig.default({ maxReports: 500, minBackoff: 1000, maxBackoff: 300_000 }),

@@ -101,13 +101,34 @@ function material(kc: Kubeconfig, inline: string | undefined, file: string | und
 }
 
 /** Exec credential plugins (client.authentication.k8s.io), cached until shortly before they expire. */
-function execCredentials(kc: Kubeconfig, exec: ExecConfig): () => Promise<string> {
+/**
+ * What a kubeconfig may ask of the agent beyond the safe defaults: skipping TLS verification only
+ * when the operator says so, and environment variables an exec plugin may see besides its own.
+ */
+export interface AccessPolicy {
+  allowInsecureSkipTlsVerify?: boolean;
+  /** Names of the agent's environment variables passed to exec plugins (besides PATH and HOME). */
+  execEnv?: string[];
+}
+
+/** The environment an exec plugin starts with: PATH, HOME and the allowlisted names only. */
+function execEnvironment(allow: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', ...allow]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function execCredentials(kc: Kubeconfig, exec: ExecConfig, allow: string[]): () => Promise<string> {
   let cached: { token: string; until: number } | undefined;
   return async () => {
     if (cached && Date.now() < cached.until) return cached.token;
     const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
+    // Not the agent's whole environment: its tokens and proxies are none of a plugin's business.
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...execEnvironment(allow),
       KUBERNETES_EXEC_INFO: JSON.stringify({
         apiVersion,
         kind: 'ExecCredential',
@@ -132,7 +153,7 @@ function execCredentials(kc: Kubeconfig, exec: ExecConfig): () => Promise<string
 }
 
 /** Access to the cluster of one context (the current one by default). */
-export function accessFor(kc: Kubeconfig, contextName?: string): ClusterAccess {
+export function accessFor(kc: Kubeconfig, contextName?: string, policy: AccessPolicy = {}): ClusterAccess {
   const name = contextName ?? kc.currentContext;
   if (!name) throw new KubeconfigError(kc.file, 'no current-context; pass --context');
   const ctx = kc.contexts.find((c) => c.name === name)?.context;
@@ -146,6 +167,12 @@ export function accessFor(kc: Kubeconfig, contextName?: string): ClusterAccess {
       kc.file,
       `user '${ctx.user}': auth-provider is not supported; use an exec plugin`,
     );
+  if (cluster['insecure-skip-tls-verify'] && !policy.allowInsecureSkipTlsVerify) {
+    throw new KubeconfigError(
+      kc.file,
+      `cluster '${ctx.cluster}' sets insecure-skip-tls-verify: refused unless the agent runs with --insecure-skip-tls-verify (kube.insecureSkipTlsVerify: true)`,
+    );
+  }
   const tls: TlsMaterial = {
     rejectUnauthorized: !cluster['insecure-skip-tls-verify'],
   };
@@ -156,7 +183,7 @@ export function accessFor(kc: Kubeconfig, contextName?: string): ClusterAccess {
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
   if (cluster['tls-server-name']) tls.servername = cluster['tls-server-name'];
-  const exec = user.exec ? execCredentials(kc, user.exec) : undefined;
+  const exec = user.exec ? execCredentials(kc, user.exec, policy.execEnv ?? []) : undefined;
   const bearer = async (): Promise<string | undefined> => {
     if (user.token) return user.token;
     if (user.tokenFile) return readRelative(kc, user.tokenFile).toString('utf8').trim();
@@ -193,11 +220,11 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env): ClusterAc
 
 /** The usual lookup: an explicit or found kubeconfig (and context), else in-cluster access. */
 export function loadAccess(
-  opts: { kubeconfig?: string; context?: string; inCluster?: boolean } = {},
+  opts: { kubeconfig?: string; context?: string; inCluster?: boolean; policy?: AccessPolicy } = {},
 ): ClusterAccess {
   if (opts.inCluster) return inClusterAccess();
   const file = findKubeconfig(opts.kubeconfig);
-  if (file) return accessFor(readKubeconfig(file), opts.context);
+  if (file) return accessFor(readKubeconfig(file), opts.context, opts.policy);
   if (process.env.KUBERNETES_SERVICE_HOST) return inClusterAccess();
   throw new Error(
     'no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running in a cluster',

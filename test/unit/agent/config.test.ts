@@ -58,6 +58,8 @@ listen: 127.0.0.1:0
       kubeconfig: path.join(dir, 'kube/config'),
       context: 'lab',
       namespace: 'strata-system',
+      insecureSkipTlsVerify: false,
+      execEnv: [],
     });
     expect(config.drift.policy).toBe('report');
     expect(config.prune).toEqual({

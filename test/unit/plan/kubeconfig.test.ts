@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,15 +72,45 @@ describe('kubeconfig loading', () => {
 
   it('sends a static token, a token file (re-read each time) and an exec plugin token as bearer tokens', async () => {
     const kc = readKubeconfig(file);
-    expect((await accessFor(kc, 'token').requestOptions()).headers).toEqual({
+    const insecure = { allowInsecureSkipTlsVerify: true };
+    expect((await accessFor(kc, 'token', insecure).requestOptions()).headers).toEqual({
       Authorization: 'Bearer static-token',
     });
-    expect((await accessFor(kc, 'token').requestOptions()).tls.rejectUnauthorized).toBe(false);
+    expect((await accessFor(kc, 'token', insecure).requestOptions()).tls.rejectUnauthorized).toBe(false);
     const fromFile = accessFor(kc, 'tokenfile');
     expect((await fromFile.requestOptions()).headers.Authorization).toBe('Bearer token-from-file');
     await writeFile(join(dir, 'token'), 'rotated\n');
     expect((await fromFile.requestOptions()).headers.Authorization).toBe('Bearer rotated');
     expect((await accessFor(kc, 'exec').requestOptions()).headers.Authorization).toBe('Bearer exec-abc');
+  });
+
+  it('refuses insecure-skip-tls-verify unless the operator allows it', () => {
+    const kc = readKubeconfig(file);
+    expect(() => accessFor(kc, 'token')).toThrow(
+      `kubeconfig ${file}: cluster 'b' sets insecure-skip-tls-verify: refused unless the agent runs with --insecure-skip-tls-verify`,
+    );
+  });
+
+  it("starts exec plugins with PATH, HOME, their own env and the allowlist only, not the agent's environment", async () => {
+    const dump = join(dir, 'plugin-env');
+    await writeFile(
+      join(dir, 'cred.sh'),
+      `#!/bin/sh\nenv > ${dump}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    );
+    process.env.STRATA_TEST_AGENT_SECRET = 'agent-only-secret';
+    process.env.STRATA_TEST_ALLOWED = 'allowed-value';
+    try {
+      const kc = readKubeconfig(file);
+      await accessFor(kc, 'exec', { execEnv: ['STRATA_TEST_ALLOWED'] }).requestOptions();
+      const seen = (await readFile(dump, 'utf8')).split('\n');
+      expect(seen).toContain('EXTRA=abc');
+      expect(seen).toContain('STRATA_TEST_ALLOWED=allowed-value');
+      expect(seen.some((l) => l.startsWith('KUBERNETES_EXEC_INFO='))).toBe(true);
+      expect(seen.join('\n')).not.toContain('agent-only-secret');
+    } finally {
+      delete process.env.STRATA_TEST_AGENT_SECRET;
+      delete process.env.STRATA_TEST_ALLOWED;
+    }
   });
 
   it('names the file and the problem for a missing context or cluster', () => {
