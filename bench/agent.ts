@@ -1,5 +1,5 @@
 /**
- * `npm run bench:agent` — figures for the agent (issue 5):
+ * `npm run bench:agent` — figures for the agent's resident memory and reaction time:
  *  1. fetch of one new commit in a 10,000-file repository: isomorphic-git (the agent's GitSource)
  *     vs `git fetch --depth 1`, both from the same git http-backend on loopback (target ≤ 2×);
  *  2. RSS of an agent process managing 1,000 objects on a real lab cluster, beside Node's own

@@ -1,5 +1,5 @@
 /**
- * The status report an agent sends to the hub (DESIGN.md §5): the ONE shared contract between
+ * The status report an agent sends to the hub (docs/design.md §5): the ONE shared contract between
  * agent/src/report (producer) and hub/src/api (consumer). Reports are untrusted input at the hub,
  * so the schema is strict about types and bounds the size of every string and list.
  */
@@ -22,7 +22,7 @@ export const ClusterName = z
 
 export const Labels = z.record(text(317), text(63));
 
-/** The sync phase of one source (DESIGN.md §2 step 6). */
+/** The sync phase of one source (docs/design.md §2, step 6). */
 export const SyncPhase = z.enum(['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed']);
 export type SyncPhase = z.infer<typeof SyncPhase>;
 
@@ -143,7 +143,7 @@ export const PreviewPlan = z.looseObject({
 });
 export type PreviewPlan = z.infer<typeof PreviewPlan>;
 
-/** A live dry-run plan of one watched pull-request ref (DESIGN.md §4); `closed` when the ref is gone. */
+/** A live dry-run plan of one watched pull-request ref (docs/design.md §4); `closed` when the ref is gone. */
 export const PreviewStatus = z.object({
   ref: text(1024),
   commit: text(64),

@@ -1,6 +1,6 @@
 /**
  * `npm run build` step 2: the shipped program as a few bundled, tree-shaken, minified ESM files in
- * dist/bundle/ (issue 5: the agent's resident memory). One module graph instead of hundreds of files
+ * dist/bundle/ (the agent's resident memory: it runs for months on small edge nodes). One module graph instead of hundreds of files
  * drops per-module overhead, the code nothing calls (zod's locales, most of every dependency) and
  * most of the source text V8 keeps. Outputs:
  *   strata.js        the CLI (the image's ENTRYPOINT and the npm bin);

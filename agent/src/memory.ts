@@ -1,5 +1,5 @@
 /**
- * V8 settings for the long-running agent (issue 5: its resident memory). Node's defaults suit short,
+ * V8 settings for the long-running agent (an agent lives for months on small edge nodes, so its resident memory matters). Node's defaults suit short,
  * throughput-bound programs: a young generation that grows to 32 MB, an old generation left to grow
  * several times its live size before a full collection, and the optimising compiler. For an agent
  * that idles between I/O-bound reconciles that is over 100 MB of resident garbage and compiled code.

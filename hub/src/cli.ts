@@ -1,4 +1,4 @@
-/** `strata hub serve|token|report-schema`: the thin status collector (DESIGN.md §3). */
+/** `strata hub serve|token|report-schema`: the thin status collector (docs/design.md §3). */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';

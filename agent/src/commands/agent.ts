@@ -1,4 +1,4 @@
-/** `strata agent`: the long-running daemon of one spoke cluster (DESIGN.md §2). */
+/** `strata agent`: the long-running daemon of one spoke cluster (docs/design.md §2). */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';

@@ -47,7 +47,7 @@ export interface SourceAccess {
 }
 
 /**
- * Live previews of pull-request refs (issue 7): called after a main reconcile of a source that has
+ * Live previews of pull-request refs (docs/design.md §4): called after a main reconcile of a source that has
  * `previewRefs`, apart from the main sync (never awaited by it, one run at a time per source).
  * It must plan with dry-run only and return the status of every watched ref (closed ones too).
  */

@@ -1,4 +1,4 @@
-/** Building the status report (DESIGN.md §5) from the sources' latest status. */
+/** Building the status report (docs/design.md §5) from the sources' latest status. */
 
 import type { PreviewStatus, ReportInput, SourceStatus } from '../../../contract/report.js';
 import type { ClusterIdentity } from '../model/object.js';

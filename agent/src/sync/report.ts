@@ -4,7 +4,7 @@ import type { SyncResult } from './types.js';
 /** The report bounds every string (contract/report.ts); apiserver messages can be long. */
 const cut = (s: string, max = 4000) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
-/** The report's `sources[].sync`, `health` and `drift` sections (DESIGN.md §5) from one sync. */
+/** The report's `sources[].sync`, `health` and `drift` sections (docs/design.md §5) from one sync. */
 export function reportSections(
   result: SyncResult,
   commit: string,

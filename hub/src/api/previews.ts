@@ -1,5 +1,5 @@
 /**
- * Pull requests as deployments, at the hub (DESIGN.md §4): every cluster's live dry-run plan of one
+ * Pull requests as deployments, at the hub (docs/design.md §4): every cluster's live dry-run plan of one
  * PR ref, which clusters have not reported it, and which planned an older commit than the PR's head.
  *
  *   GET /api/v1/previews[?state=open|closed|all]   one line per ref (default: open refs)

@@ -65,7 +65,7 @@ export interface HistoryEntry {
   applied: boolean;
 }
 
-/** The latest live plan of one cluster for one preview ref (DESIGN.md §4). */
+/** The latest live plan of one cluster for one preview ref (docs/design.md §4). */
 export interface PreviewRecord {
   cluster: string;
   ref: string;

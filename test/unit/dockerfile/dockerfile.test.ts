@@ -135,11 +135,11 @@ describe('Dockerfile', () => {
     expect(user).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
     const entrypoints = instructions(runtime, 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
-    // The bundle (tools/bundle.ts, built by `npm run build`): issue 5, the agent's resident memory.
+    // The bundle (tools/bundle.ts, built by `npm run build`): it keeps the agent's resident memory low.
     expect(execForm(entrypoints[0]!)).toEqual(['node', '/app/dist/bundle/strata.js']);
   });
 
-  it('runs in production mode with one malloc arena (issue 5: the agent resident memory)', () => {
+  it('runs in production mode with one malloc arena (the agent resident memory)', () => {
     expect(stageEnv(runtime)).toMatchObject({ NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' });
   });
 
