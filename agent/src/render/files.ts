@@ -106,6 +106,27 @@ async function readText(tree: FileTree, entry: TreeEntry, shownAs: string, limit
 }
 
 /**
+ * The real folder a layer path names, following symlinks on the way with the tree's own entries,
+ * so that a folder and a Git commit of the same files resolve alike: a symlink inside the
+ * repository is followed by both readers, one leaving it is refused by both, with its place.
+ * `undefined` when there is no such folder.
+ */
+async function resolveDir(tree: FileTree, dir: string): Promise<string | RenderError | undefined> {
+  let resolved = '';
+  for (const segment of dir.split('/')) {
+    if (segment === '') continue;
+    const path = resolved === '' ? segment : `${resolved}/${segment}`;
+    const entry = await entryAt(tree, path).catch(() => undefined);
+    if (!entry) return undefined;
+    const real = entry.type === 'symlink' ? await followLink(tree, entry) : entry;
+    if (real instanceof RenderError) return real;
+    if (real.type !== 'dir') return undefined;
+    resolved = real.path;
+  }
+  return resolved;
+}
+
+/**
  * Every YAML file under `dir`, walked recursively in sorted order; `undefined` when the folder does
  * not exist. A folder with a kustomization (the layer itself, too) is not walked: it is listed, in
  * its place, for kustomize to build. Problems (oversized files, symlinks leaving the repository)
@@ -122,9 +143,12 @@ export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLi
       return [];
     }
   };
-  const root = await list(dir);
+  const resolved = await resolveDir(tree, dir);
+  if (resolved instanceof RenderError) return { files, errors: [resolved] };
+  if (resolved === undefined) return undefined;
+  const root = await list(resolved);
   if (!root) return undefined;
-  const visited = new Set<string>([dir]);
+  const visited = new Set<string>([resolved]);
   const walk = async (entries: TreeEntry[], shownDir: string, depth: number, real: string): Promise<void> => {
     if (kustomizationIn(entries)) {
       files.push({ path: shownDir, kustomize: real });
@@ -150,7 +174,7 @@ export async function readLayerFiles(tree: FileTree, dir: string, limits: FileLi
       }
     }
   };
-  await walk(root, dir, 0, dir);
+  await walk(root, dir, 0, resolved);
   return { files, errors };
 }
 
