@@ -13,7 +13,6 @@
  * The agent runs as the image runs it (the Dockerfile's ENTRYPOINT and ENV, on the compiled dist/).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,7 +26,7 @@ import { GitSource } from '../agent/src/source/git.js';
 import { labDown, labUp } from '../test/cluster/lab-api.js';
 import { commitFiles, createRepo, git, startGitServer } from '../test/git/index.js';
 import { toolPath } from '../test/support/tools.js';
-import { execForm, parseDockerfile, stageEnv } from '../test/unit/dockerfile/dockerfile.js';
+import { type AgentRun, agentLaunch, startAgent } from './lib/agent-launch.js';
 import { toolClusters, writeToolsFleet } from './lib/tools-fleet.js';
 
 const silent = pino({ level: 'silent' });
@@ -112,37 +111,6 @@ async function benchFetch(tmp: string): Promise<void> {
   }
 }
 
-/**
- * How the image runs the agent: the runtime stage's ENTRYPOINT (its /app paths pointing into this
- * repository) and ENV, read from the Dockerfile, so the bench measures exactly what ships. Falls back
- * to the sources through tsx when dist/ is older than them.
- */
-function agentLaunch(): { command: string[]; env: Record<string, string> } {
-  const runtime = parseDockerfile(readFileSync(path.resolve('Dockerfile'), 'utf8')).at(-1);
-  const entry = runtime?.instructions.find((i) => i.keyword === 'ENTRYPOINT');
-  const argv = entry && execForm(entry);
-  if (!runtime || !argv || argv[0] !== 'node') throw new Error('Dockerfile: no exec-form node ENTRYPOINT');
-  const env = stageEnv(runtime);
-  const args = argv.slice(1).map((a) => a.replace(/^\/app\//, `${process.cwd()}/`));
-  const script = args.find((a) => a.endsWith('.js'));
-  if (script && existsSync(script) && statSync(script).mtimeMs >= newestSource(path.resolve('agent/src'))) {
-    return { command: [process.execPath, ...args], env };
-  }
-  return {
-    command: [process.execPath, '--import', 'tsx', path.resolve('agent/src/cli.ts')],
-    env,
-  };
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 /** The agent's own heap figures from its /metrics (prom-client's default Node metrics). */
 async function heapFigures(port: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -166,32 +134,10 @@ async function nodeBaseline(): Promise<number> {
   return rss;
 }
 
-interface AgentRun {
-  pid: number;
-  port: number;
-  stop(): void;
-}
-
 async function runAgent(configFile: string): Promise<AgentRun> {
-  const { command, env } = agentLaunch();
-  const [cmd, ...args] = command as [string, ...string[]];
   // BENCH_AGENT_NODE_ARGS='--flag …' adds Node/V8 options to the agent's command line (experiments).
-  const extra = process.env.BENCH_AGENT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-  const child = spawn(cmd, [...extra, ...args, 'agent', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"port":(\d+)[^\n]*"msg":"Listening\."/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
-  });
-  child.stdout?.resume();
-  return { pid: child.pid as number, port, stop: () => child.kill('SIGTERM') };
+  const extraNodeArgs = process.env.BENCH_AGENT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  return startAgent(configFile, { extraNodeArgs });
 }
 
 async function benchCluster(tmp: string): Promise<void> {
@@ -254,7 +200,7 @@ async function benchCluster(tmp: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 11_000));
     const idle = await rssOf(agent.pid);
     const idleHeap = await heapFigures(agent.port);
-    agent.stop();
+    await agent.stop();
     console.log('\n## Agent managing 1,000 objects (999 ConfigMaps + 1 Namespace), real kube-apiserver');
     const launch = agentLaunch();
     const envText = Object.entries(launch.env)
@@ -294,7 +240,7 @@ async function benchCluster(tmp: string): Promise<void> {
       while ((await live('cm-0')) !== `s${round}`) await new Promise((r) => setTimeout(r, 20));
       sched.push(performance.now() - t);
     }
-    scheduled.stop();
+    await scheduled.stop();
     console.log(
       `push → applied with a 5 s schedule: median ${ms(median(sched))} [${sched.map((x) => x.toFixed(0)).join(', ')}]`,
     );

@@ -120,7 +120,7 @@ const COVERAGE: Coverage[] = [
     how: 'test',
     evidence: [{ file: DEMO_TEST, contains: ["startsWith('npm run lab -- ')"] }],
   },
-  ...['render', 'sync', 'agent', 'hub', 'preview', 'fleet'].map(
+  ...['render', 'sync', 'agent', 'hub', 'preview', 'fleet', 'real', 'peers'].map(
     (name): Coverage => ({
       name: `npm run bench:${name}`,
       match: exact(`npm run bench:${name}`),
