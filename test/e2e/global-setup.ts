@@ -11,6 +11,7 @@ import { type Logger, pino } from 'pino';
 import type { TestProject } from 'vitest/node';
 import { labDown, labUp } from '../cluster/lab-api.js';
 import { processAlive } from '../cluster/lab-lock.js';
+import { ensureBundle } from './support/bundle.js';
 import { LAB_CLUSTER_NAMES } from './support/lab.js';
 
 const LAB_ROOT = '.lab';
@@ -21,6 +22,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const dir = resolve(reuseDir || DEFAULT_LAB_DIR);
   const log = pino({ level: process.env.STRATA_LAB_LOG ?? 'info' }, pino.destination(2)).child({ lab: dir });
   await reapAbandonedLabs(log);
+  // The agent and hub tests run the bundled CLI the image ships: never a stale build of it.
+  ensureBundle();
   const began = Date.now();
   const clusters = await labUp({ names: [...LAB_CLUSTER_NAMES], dir, log });
   const servers = Object.fromEntries(clusters.map((c) => [c.name, c.server]));

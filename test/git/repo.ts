@@ -15,8 +15,8 @@ export interface TestRepo {
   dir: string;
 }
 
-/** File contents by repository path; `null` deletes the path from the branch's tree. */
-export type FileSet = Record<string, string | Uint8Array | null>;
+/** File contents by repository path (`{ symlink }` for a link); `null` deletes the path from the branch's tree. */
+export type FileSet = Record<string, string | Uint8Array | { symlink: string } | null>;
 
 export interface CommitOptions {
   branch?: string;
@@ -158,7 +158,9 @@ async function stageFiles(
 ): Promise<void> {
   const entries = Object.entries(files);
   const removed = entries.filter(([, c]) => c === null).map(([p]) => p);
-  const written = entries.filter((e): e is [string, string | Uint8Array] => e[1] !== null);
+  const written = entries.filter(
+    (e): e is [string, string | Uint8Array | { symlink: string }] => e[1] !== null,
+  );
   if (removed.length) {
     // Mode 0 in --index-info removes the path; this needs no work tree.
     const zero = '0'.repeat(40);
@@ -171,7 +173,11 @@ async function stageFiles(
   const blobPaths = await Promise.all(
     written.map(async ([, content], i) => {
       const p = path.join(blobs, String(i));
-      await writeFile(p, content);
+      // A symlink is a blob holding its target, with mode 120000.
+      await writeFile(
+        p,
+        typeof content === 'string' || content instanceof Uint8Array ? content : content.symlink,
+      );
       return p;
     }),
   );
@@ -181,7 +187,9 @@ async function stageFiles(
       input: `${blobPaths.join('\n')}\n`,
     })
   ).split('\n');
-  const info = written.map(([p], i) => `100644 ${shas[i]}\t${p}\0`).join('');
+  const mode = (c: string | Uint8Array | { symlink: string }) =>
+    typeof c === 'string' || c instanceof Uint8Array ? '100644' : '120000';
+  const info = written.map(([p, c], i) => `${mode(c)} ${shas[i]}\t${p}\0`).join('');
   await git(['update-index', '--add', '-z', '--index-info'], { cwd: repo.dir, env, input: info });
 }
 

@@ -21,6 +21,8 @@ export interface GitServerOptions {
   port?: number;
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
+  /** Called as each request arrives, before it is served (fault tests kill the server mid-fetch). */
+  onRequest?: (method: string, url: string) => void;
 }
 
 export interface GitServer {
@@ -49,6 +51,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     requests++;
+    options.onRequest?.(req.method ?? 'GET', req.url ?? '/');
     const user = authorize(req, options.auth);
     if (user === undefined) {
       res.writeHead(401, {

@@ -85,6 +85,8 @@ export async function startAgent(
   await mkdir(config.stateDir, { recursive: true });
   const outbox = Outbox.open(path.join(config.stateDir, 'outbox.db'), {
     maxReports: config.outbox.maxReports,
+    onQuarantine: (movedTo, err) =>
+      log.error({ movedTo, err: err.message }, 'Outbox file damaged; moved aside, starting a new outbox.'),
   });
   const metrics = new AgentMetrics(() => outbox.stats().pending);
   const delivery = config.hub
@@ -191,7 +193,7 @@ function engineOptions(config: AgentConfig) {
     inCluster: config.kube.inCluster,
     policy: { allowInsecureSkipTlsVerify: config.kube.insecureSkipTlsVerify, execEnv: config.kube.execEnv },
   });
-  const client = new KubeApiClient(access);
+  const client = new KubeApiClient(access, { timeoutMs: config.kube.timeout });
   return {
     client,
     identity: config.cluster,

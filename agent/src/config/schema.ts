@@ -192,6 +192,8 @@ export const KubeConfig = z
       .default([]),
     /** The agent's namespace: holds the ApplySet parent Secret of each source (created if missing). */
     namespace: dnsName.default('strata-system'),
+    /** Limit for one apiserver request: a frozen apiserver or etcd fails the request instead of hanging the sync. */
+    timeout: duration(1000, 600_000).default(60_000),
   })
   .refine((k) => !(k.inCluster && k.kubeconfig), {
     message: 'set either inCluster: true or kubeconfig, not both',
@@ -258,6 +260,7 @@ export const AgentConfig = z.strictObject({
     namespace: 'strata-system',
     insecureSkipTlsVerify: false,
     execEnv: [],
+    timeout: 60_000,
   }),
   drift: DriftConfig.default({ policy: 'correct', interval: 300_000 }),
   prune: PruneConfig.default({ enabled: true, maxFraction: 0.5, allow: ['*'] }),

@@ -4,7 +4,14 @@ import type { ClusterAccess } from './access.js';
 import { RestMapper, resourcePath } from './discovery.js';
 import { errorFromResponse, KubeApiError } from './errors.js';
 import { loadAccess } from './kubeconfig.js';
-import type { ApplyOptions, KubeClient, ListOptions, ObjectRef, ResourceInfo } from './types.js';
+import type {
+  ApplyOptions,
+  DeleteOptions,
+  KubeClient,
+  ListOptions,
+  ObjectRef,
+  ResourceInfo,
+} from './types.js';
 
 export interface ConnectOptions {
   kubeconfig?: string;
@@ -138,13 +145,13 @@ export class KubeApiClient implements KubeClient {
     return this.expectObject(res, 'patch', ref);
   }
 
-  async delete(
-    ref: ObjectRef,
-    opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {},
-  ): Promise<boolean> {
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
     const info = await this.resourceFor(ref.apiVersion, ref.kind);
     if (!info) return false;
-    const body = JSON.stringify({ propagationPolicy: opts.propagationPolicy ?? 'Background' });
+    const body = JSON.stringify({
+      propagationPolicy: opts.propagationPolicy ?? 'Background',
+      ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
+    });
     const res = await this.send(
       'DELETE',
       resourcePath(info, ref.namespace, ref.name),

@@ -24,6 +24,11 @@ export interface ApplyOptions {
   dryRun?: boolean;
 }
 
+export interface DeleteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  preconditions?: { uid: string; resourceVersion?: string };
+}
+
 export interface ListOptions {
   labelSelector?: string;
   namespace?: string;
@@ -45,11 +50,11 @@ export interface KubeClient {
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** JSON merge patch (RFC 7386). */
   mergePatch(ref: ObjectRef, patch: unknown, fieldManager: string): Promise<KubeObject>;
-  /** false when the object was already gone. */
-  delete(
-    ref: ObjectRef,
-    opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' },
-  ): Promise<boolean>;
+  /**
+   * false when the object was already gone. With `preconditions` the apiserver deletes only the very
+   * object that was read (same uid, and same resourceVersion when given) and answers 409 otherwise.
+   */
+  delete(ref: ObjectRef, opts?: DeleteOptions): Promise<boolean>;
   /** Count of HTTP requests sent so far (benchmarks and tests). */
   readonly requestCount: number;
 }

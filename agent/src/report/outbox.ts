@@ -6,7 +6,7 @@
  * holds more than `maxReports`, the oldest reports are folded into the next newer report of the
  * same key (latest wins) and that report's `compacted` count grows: nothing vanishes silently.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ReportInput } from '../../../contract/report.js';
@@ -47,6 +47,22 @@ CREATE TABLE IF NOT EXISTS rejected (
 INSERT OR IGNORE INTO meta (key, value) VALUES ('folded', 0);
 `;
 
+/** The outbox file is not a readable SQLite database. */
+export class OutboxCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`outbox ${file} is damaged: ${detail}`);
+    this.name = 'OutboxCorruptError';
+  }
+}
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return err instanceof OutboxCorruptError || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
+
 /** Rejected reports kept for inspection; older ones are deleted beyond this. */
 const MAX_REJECTED = 100;
 
@@ -59,16 +75,39 @@ export class Outbox {
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      // A damaged page is found now, at start, rather than by the first report written into it.
+      const check = this.db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new OutboxCorruptError(file, String(check));
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     // A new state directory starts seq at the clock (ms), above anything an earlier state directory
     // of this cluster sent, so the hub never takes its reports for stale replays.
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)").run(Date.now());
   }
 
-  static open(file: string, opts: { maxReports: number }): Outbox {
-    return new Outbox(file, opts.maxReports);
+  /**
+   * Opens (or creates) the outbox. A file SQLite cannot read (a damaged disk, a torn copy) is moved
+   * aside to `<file>.corrupt-<time>` (kept for inspection, never deleted) and a new outbox is started,
+   * so the agent keeps reporting instead of failing at every start; `onQuarantine` is told where.
+   */
+  static open(file: string, opts: { maxReports: number; onQuarantine?: (movedTo: string, err: Error) => void }): Outbox {
+    try {
+      return new Outbox(file, opts.maxReports);
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      }
+      opts.onQuarantine?.(movedTo, err as Error);
+      return new Outbox(file, opts.maxReports);
+    }
   }
 
   /**
