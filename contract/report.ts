@@ -166,6 +166,8 @@ export const Report = z.object({
   /** How many older reports of the outbox were folded into this one (latest wins). */
   compacted: count.optional(),
   agent: z.object({ version: text(64), startedAt: timestamp }),
+  /** Set when the agent trimmed this report to fit the hub's body limit: how much of each section it left out. */
+  truncated: z.object({ limitBytes: count, omitted: z.record(text(64), count) }).optional(),
   sources: z.array(SourceStatus).max(64),
   previews: z.array(PreviewStatus).max(1000).default([]),
 });

@@ -173,6 +173,11 @@ export const HubConfig = z.strictObject({
   caFile: z.string().min(1).optional(),
   /** Limit for one delivery attempt. */
   timeout: duration(100, 300_000).default(10_000),
+  /**
+   * Largest report body sent (the hub's --body-limit, 4 MiB by default): a larger report is trimmed,
+   * section by section with counts of what was left out. A 413 answer halves it and sends again.
+   */
+  maxReportBytes: z.number().int().min(65_536).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
 });
 
 export const KubeConfig = z

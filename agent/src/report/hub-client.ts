@@ -8,32 +8,47 @@ import http from 'node:http';
 import https from 'node:https';
 import type { ReportInput } from '../../../contract/report.js';
 import type { HubConfig } from '../config/schema.js';
+import { fitReport } from './fit.js';
+
+/** The smallest body a 413 can shrink the limit to: a trimmed report is far below it. */
+const MIN_LIMIT_BYTES = 16 * 1024;
 
 /** The answer of one delivery attempt. `retry: false` means the hub will never accept this report. */
 export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: string; status?: number };
 
 export type SendReport = (report: ReportInput) => Promise<SendResult>;
 
-export function hubSender(hub: HubConfig): SendReport {
+export function hubSender(hub: Omit<HubConfig, 'maxReportBytes'> & { maxReportBytes?: number }): SendReport {
   const endpoint = new URL('api/v1/reports', hub.url.endsWith('/') ? hub.url : `${hub.url}/`);
   const ca = hub.caFile ? readFileSync(hub.caFile) : undefined;
+  // A hub whose body limit is below ours answers 413: the limit shrinks for this process's life.
+  let limit = hub.maxReportBytes ?? 4 * 1024 * 1024;
   return async (report) => {
     const token = hub.tokenFile ? (await readFile(hub.tokenFile, 'utf8')).trim() : undefined;
-    const body = Buffer.from(JSON.stringify(report));
     try {
-      const { status, text } = await post(endpoint, body, token, ca, hub.timeout);
-      return interpret(status, text);
+      for (;;) {
+        const body = Buffer.from(JSON.stringify(fitReport(report, limit)));
+        const { status, text } = await post(endpoint, body, token, ca, hub.timeout);
+        if (status === 413 && limit > MIN_LIMIT_BYTES) {
+          limit = Math.max(MIN_LIMIT_BYTES, Math.floor(Math.min(limit, body.length) / 2));
+          continue;
+        }
+        return interpret(status, text);
+      }
     } catch (err) {
       return { ok: false, retry: true, reason: `hub unreachable: ${(err as Error).message}` };
     }
   };
 }
 
-/** 2xx delivered (also a duplicate); 400/413/422 can never succeed; anything else is retried. */
+/**
+ * 2xx delivered (also a duplicate); 400/422 (a report the hub's schema refuses) can never succeed;
+ * anything else is retried, 413 too: the sender shrinks the report, it is never set aside.
+ */
 export function interpret(status: number, text: string): SendResult {
   if (status >= 200 && status < 300) return { ok: true };
   const reason = `hub answered HTTP ${status}: ${text.slice(0, 500)}`;
-  const permanent = status === 400 || status === 413 || status === 422;
+  const permanent = status === 400 || status === 422;
   return { ok: false, retry: !permanent, reason, status };
 }
 

@@ -53,8 +53,19 @@ function summary(c: ClusterView, report: Report): SafeHtml {
   <div><dt>Last seen</dt><dd>${lastSeen(c.lastSeen, c.lastSeenAgeSeconds, c.stale)}</dd></div>
   <div><dt>Report</dt><dd>#${c.seq}${report.compacted ? ` (${report.compacted} older folded in)` : ''}</dd></div>
   <div><dt>Agent</dt><dd>${report.agent.version}</dd></div>
+  ${truncatedMark(report)}
 </dl>
 <p class="labels">${labelChips(c.labels)}</p>`;
+}
+
+/** A report the agent trimmed to fit the hub's body limit says so, with what it left out. */
+function truncatedMark(report: Report): SafeHtml {
+  const t = report.truncated;
+  if (!t) return html``;
+  const parts = Object.entries(t.omitted)
+    .filter(([, n]) => n > 0)
+    .map(([what, n]) => `${n} ${what.replace(/([A-Z])/g, ' $1').toLowerCase()}`);
+  return html`<div class="truncated"><dt>Truncated</dt><dd><span class="warn">report trimmed to ${t.limitBytes} bytes: ${parts.join(', ')} left out</span></dd></div>`;
 }
 
 function sourceCard(s: SourceStatus): SafeHtml {

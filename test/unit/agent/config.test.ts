@@ -60,6 +60,7 @@ listen: 127.0.0.1:0
       namespace: 'strata-system',
       insecureSkipTlsVerify: false,
       execEnv: [],
+      timeout: 60_000,
     });
     expect(config.drift.policy).toBe('report');
     expect(config.prune).toEqual({
