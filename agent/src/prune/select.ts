@@ -27,6 +27,8 @@ export function selectPrune(
   desiredIds: Set<string>,
   render: { failed: boolean },
   safety: PruneSafety,
+  /** Objects a member's deletion also takes (a Namespace's contents, a CRD's resources), by member id. */
+  cascade: Map<string, number> = new Map(),
 ): PruneSelection {
   const gone = members.filter((m) => !desiredIds.has(objectId(m)));
   const keep = gone.filter((m) => m.metadata.annotations?.[PRUNE_ANNOTATION] === 'false');
@@ -40,13 +42,16 @@ export function selectPrune(
       refused: `the render produced no objects; refusing to prune all ${remove.length} members`,
     };
   }
-  const fraction = remove.length / members.length;
+  // A Namespace or CRD weighs what its deletion takes with it, on both sides of the fraction.
+  const taken = remove.reduce((n, m) => n + (cascade.get(objectId(m)) ?? 0), 0);
+  const fraction = (remove.length + taken) / (members.length + taken);
   if (fraction > safety.maxFraction && !safety.allowLarge) {
+    const also = taken > 0 ? ` (and ${taken} objects inside the Namespaces and CRDs among them)` : '';
     return {
       remove,
       keep,
       refused:
-        `pruning ${remove.length} of ${members.length} members (${Math.round(fraction * 100)}%) exceeds the ` +
+        `pruning ${remove.length} of ${members.length} members${also} (${Math.round(fraction * 100)}%) exceeds the ` +
         `limit of ${Math.round(safety.maxFraction * 100)}%; allow it explicitly to proceed`,
     };
   }

@@ -25,6 +25,7 @@ import {
 import { type DesiredObject, prepareDesired } from '../plan/desired.js';
 import { deleteEntries, liveHashOf, type ObjectPlan, planObject } from '../plan/plan.js';
 import { needsApply, type Plan, type PlanEntry } from '../plan/types.js';
+import { cascadeCounts } from '../prune/cascade.js';
 import { type PruneOutcome, pruneMembers } from '../prune/prune.js';
 import { type PruneSelection, selectPrune } from '../prune/select.js';
 import { resolvePolicy, type SyncPolicy } from './policy.js';
@@ -64,6 +65,11 @@ export interface ClusterPlan {
 
 async function loadSyncCache(input: SyncInput, id: string): Promise<SyncCache> {
   return input.stateDir ? loadCache(cacheFile(input.stateDir, input.applySet.name), id) : emptyCache(id);
+}
+
+/** The namespaced kinds of the ApplySet's members, to count inside a Namespace being pruned. */
+function inventoryKinds(members: KubeObject[]): [string, string][] {
+  return [...new Map(members.filter((m) => m.metadata.namespace).map((m) => [`${m.apiVersion}|${m.kind}`, [m.apiVersion, m.kind] as [string, string]])).values()];
 }
 
 /** Rendered objects with the same identity twice cannot both be applied: the first wins, the rest are errors. */
@@ -157,6 +163,8 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
     }),
   );
   const desiredIds = new Set(desired.map((d) => d.id));
+  const gone = members.filter((m) => !desiredIds.has(objectId(m)));
+  const cascade = policy.prune && !input.renderFailed ? await cascadeCounts(client, gone, inventoryKinds(members)) : new Map();
   const selection = selectPrune(
     members,
     desiredIds,
@@ -165,6 +173,7 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
       maxFraction: policy.pruneMaxFraction,
       allowLarge: policy.allowLargePrune,
     },
+    cascade,
   );
   const pruneSide = policy.prune ? deleteEntries(selection.remove, selection.keep) : [];
   const duplicateEntries: PlanEntry[] = duplicates.map((d) => ({
