@@ -23,7 +23,8 @@ const desired = (withHolder: boolean) => [
 ];
 const sync = (objects: ReturnType<typeof desired>, allowLargePrune = false) =>
   syncCluster({ client, objects, applySet: SET, stateDir, policy: { ...FAST, allowLargePrune } });
-const holderExists = async () => Boolean(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: HOLDER }));
+const holderExists = async () =>
+  Boolean(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: HOLDER }));
 
 beforeAll(async () => {
   client = labClient('hz');
@@ -57,6 +58,8 @@ describe('pruning a Namespace', () => {
 
     const allowed = await sync(desired(false), true);
     expect(allowed.counts.pruned).toBe(1);
-    await eventually('the Namespace to go away', 90_000, async () => ((await holderExists()) ? undefined : true));
+    await eventually('the Namespace to go away', 90_000, async () =>
+      (await holderExists()) ? undefined : true,
+    );
   });
 });

@@ -177,7 +177,12 @@ export const HubConfig = z.strictObject({
    * Largest report body sent (the hub's --body-limit, 4 MiB by default): a larger report is trimmed,
    * section by section with counts of what was left out. A 413 answer halves it and sends again.
    */
-  maxReportBytes: z.number().int().min(65_536).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  maxReportBytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
 });
 
 export const KubeConfig = z

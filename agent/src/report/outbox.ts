@@ -96,7 +96,10 @@ export class Outbox {
    * aside to `<file>.corrupt-<time>` (kept for inspection, never deleted) and a new outbox is started,
    * so the agent keeps reporting instead of failing at every start; `onQuarantine` is told where.
    */
-  static open(file: string, opts: { maxReports: number; onQuarantine?: (movedTo: string, err: Error) => void }): Outbox {
+  static open(
+    file: string,
+    opts: { maxReports: number; onQuarantine?: (movedTo: string, err: Error) => void },
+  ): Outbox {
     try {
       return new Outbox(file, opts.maxReports);
     } catch (err) {

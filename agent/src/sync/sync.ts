@@ -26,6 +26,7 @@ import { type DesiredObject, prepareDesired } from '../plan/desired.js';
 import { deleteEntries, liveHashOf, type ObjectPlan, planObject } from '../plan/plan.js';
 import { needsApply, type Plan, type PlanEntry } from '../plan/types.js';
 import { cascadeCounts } from '../prune/cascade.js';
+import { appliedBy } from '../prune/membership.js';
 import { type PruneOutcome, pruneMembers } from '../prune/prune.js';
 import { type PruneSelection, selectPrune } from '../prune/select.js';
 import { resolvePolicy, type SyncPolicy } from './policy.js';
@@ -69,7 +70,13 @@ async function loadSyncCache(input: SyncInput, id: string): Promise<SyncCache> {
 
 /** The namespaced kinds of the ApplySet's members, to count inside a Namespace being pruned. */
 function inventoryKinds(members: KubeObject[]): [string, string][] {
-  return [...new Map(members.filter((m) => m.metadata.namespace).map((m) => [`${m.apiVersion}|${m.kind}`, [m.apiVersion, m.kind] as [string, string]])).values()];
+  return [
+    ...new Map(
+      members
+        .filter((m) => m.metadata.namespace)
+        .map((m) => [`${m.apiVersion}|${m.kind}`, [m.apiVersion, m.kind] as [string, string]]),
+    ).values(),
+  ];
 }
 
 /** Rendered objects with the same identity twice cannot both be applied: the first wins, the rest are errors. */
@@ -146,7 +153,10 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
       input.applySet,
     ),
   );
-  const members = await listMembers(client, id, inventory.groupKinds);
+  // Only what Strata itself applied is a member: a copied part-of label makes nothing prunable.
+  const members = (await listMembers(client, id, inventory.groupKinds)).filter((m) =>
+    appliedBy(m, policy.fieldManager),
+  );
   const memberById = new Map(members.map((m) => [objectId(m), m]));
   const namespacesInSync = new Set(
     desired.filter((d) => d.object.kind === 'Namespace').map((d) => d.object.metadata.name),
@@ -164,7 +174,10 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
   );
   const desiredIds = new Set(desired.map((d) => d.id));
   const gone = members.filter((m) => !desiredIds.has(objectId(m)));
-  const cascade = policy.prune && !input.renderFailed ? await cascadeCounts(client, gone, inventoryKinds(members)) : new Map();
+  const cascade =
+    policy.prune && !input.renderFailed
+      ? await cascadeCounts(client, gone, inventoryKinds(members))
+      : new Map();
   const selection = selectPrune(
     members,
     desiredIds,

@@ -15,6 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import type { KubeApiClient } from '../../../agent/src/kube/client.js';
+import { applySetId, PART_OF_LABEL } from '../../../agent/src/prune/applyset.js';
 import { restartComponent, signalComponent } from '../../cluster/lab-faults.js';
 import { commitFiles, createRepo, type TestRepo } from '../../git/index.js';
 import {
@@ -141,7 +142,8 @@ function desiredNames(round: number): string[] {
 }
 
 const MANAGED = /^(keep|a|b)-\d+$/;
-const BYSTANDERS = ['bystander-plain', 'bystander-annotated'];
+/** Objects outside the render: one plain, one carrying the agent's part-of label (copied, never applied by Strata). */
+const BYSTANDERS = ['bystander-plain', 'bystander-labelled'];
 
 interface Fault {
   kind: FaultKind;
@@ -524,7 +526,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
           metadata: {
             name,
             namespace: NS,
-            ...(name === 'bystander-annotated' ? { annotations: { owner: 'someone-else' } } : {}),
+            ...(name === 'bystander-labelled'
+              ? { labels: { [PART_OF_LABEL]: applySetId({ name: 'strata-fleet', namespace: PARENT_NS }) } }
+              : {}),
           },
           data: { owner: 'someone-else' },
         },

@@ -42,7 +42,9 @@ describe('fitting a report under a limit', () => {
   it('drops the oldest preview plans first and counts what it left out', () => {
     const report = bigReport(1, 3, 200);
     const limit = reportBytes(report) - 100_000;
-    const fitted = fitReport(report, limit) as ReportInput & { truncated?: { omitted: Record<string, number> } };
+    const fitted = fitReport(report, limit) as ReportInput & {
+      truncated?: { omitted: Record<string, number> };
+    };
     expect(reportBytes(fitted)).toBeLessThanOrEqual(limit);
     expect(fitted.truncated?.omitted).toEqual({ previewEntries: 200 });
     expect(fitted.previews?.map((p) => p.plan?.entries.length)).toEqual([0, 200, 200]);
@@ -56,12 +58,21 @@ describe('fitting a report under a limit', () => {
     const report = bigReport(1, 2, 50);
     const source = report.sources[0]!;
     source.sync!.phase = 'Failed';
-    source.sync!.errors = Array.from({ length: 500 }, (_, i) => ({ message: `error ${i} ${'x'.repeat(200)}` }));
-    const fitted = fitReport(report, 20_000) as ReportInput & { truncated?: { omitted: Record<string, number> } };
+    source.sync!.errors = Array.from({ length: 500 }, (_, i) => ({
+      message: `error ${i} ${'x'.repeat(200)}`,
+    }));
+    const fitted = fitReport(report, 20_000) as ReportInput & {
+      truncated?: { omitted: Record<string, number> };
+    };
     expect(reportBytes(fitted)).toBeLessThanOrEqual(20_000);
     expect(fitted.sources[0]?.sync).toMatchObject({ phase: 'Failed', commit: source.sync!.commit });
     expect(fitted.sources[0]?.sync?.errors).toEqual([source.sync!.errors[0]]);
-    expect(fitted.truncated?.omitted).toMatchObject({ previewEntries: 100, previews: 2, errors: 499, healthObjects: 300 });
+    expect(fitted.truncated?.omitted).toMatchObject({
+      previewEntries: 100,
+      previews: 2,
+      errors: 499,
+      healthObjects: 300,
+    });
     expect(parseReport(fitted).ok).toBe(true);
   });
 });
