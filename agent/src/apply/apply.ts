@@ -81,7 +81,12 @@ async function applyOne(
         `its CustomResourceDefinition ${entry.awaitsCrd} was not established`,
       );
     }
-    if (!(await client.resourceFor(desired.object.apiVersion, desired.object.kind))) {
+    const served = await client.resourceFor(desired.object.apiVersion, desired.object.kind).then(
+      (info) => info,
+      (err: unknown) => err as Error,
+    );
+    if (served instanceof Error) return failure(entry.id, 'DiscoveryFailed', served.message);
+    if (!served) {
       return failure(
         entry.id,
         'KindNotServed',

@@ -33,12 +33,23 @@ export async function waitHealthy(
   const objects = new Map<string, KubeObject>();
   let pending = targets;
   for (;;) {
-    const seen = await Promise.all(pending.map((t) => client.get(t.ref)));
+    // A read that fails (403, timeout) leaves that object Unknown and still awaited; it never
+    // aborts the wait of the others.
+    const seen = await Promise.all(
+      pending.map((t) =>
+        client.get(t.ref).then(
+          (obj) => ({ obj, failed: undefined }),
+          (err: unknown) => ({ obj: undefined, failed: err instanceof Error ? err.message : String(err) }),
+        ),
+      ),
+    );
     const still: typeof targets = [];
     pending.forEach((t, i) => {
-      const obj = seen[i];
+      const { obj, failed } = seen[i] ?? { obj: undefined, failed: 'no answer' };
       if (obj) objects.set(t.id, obj);
-      const h = objectHealth(obj);
+      const h: ObjectHealth = failed
+        ? { status: 'Unknown', message: `could not read the object: ${failed}` }
+        : objectHealth(obj);
       health.set(t.id, h);
       if (h.status !== 'Current') still.push(t);
     });

@@ -66,9 +66,17 @@ export async function prepareDesired(
   opts: { applySetId: string; defaultNamespace: string },
 ): Promise<DesiredObject[]> {
   const crds = crdsInSync(objects);
-  const infos = await Promise.all(objects.map((o) => client.resourceFor(o.apiVersion, o.kind)));
+  // A discovery error (403 on a group, a group that times out) is that object's error, not the sync's.
+  const lookups = await Promise.all(
+    objects.map((o) =>
+      client.resourceFor(o.apiVersion, o.kind).then(
+        (info) => ({ info, failed: undefined }),
+        (err: unknown) => ({ info: undefined, failed: err instanceof Error ? err.message : String(err) }),
+      ),
+    ),
+  );
   return objects.map((raw, i) => {
-    const info = infos[i];
+    const { info, failed } = lookups[i] ?? { info: undefined, failed: undefined };
     const crd = info ? undefined : crds.get(`${groupOf(raw.apiVersion)}/${raw.kind}`);
     const namespaced = info ? info.namespaced : (crd?.namespaced ?? Boolean(raw.metadata.namespace));
     const metadata = { ...raw.metadata };
@@ -90,6 +98,7 @@ export async function prepareDesired(
     if (info) d.info = info;
     if (crd) d.crdId = crd.id;
     if (problem) d.problem = problem;
+    if (failed) d.problem = `discovery of ${raw.kind} in ${raw.apiVersion} failed: ${failed}`;
     return d;
   });
 }

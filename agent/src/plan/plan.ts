@@ -127,7 +127,15 @@ export async function planObject(
     return { entry, live: memberLive, verified: cached, fromCache: true, dryRun: false };
   }
   // Objects not yet in the ApplySet were not in the member LIST: look them up (first sync, adoption).
-  const live = memberLive ?? (await opts.lookup(d));
+  // A read that fails (403, timeout) is this object's error; the others plan on.
+  let live: KubeObject | undefined;
+  try {
+    live = memberLive ?? (await opts.lookup(d));
+  } catch (err) {
+    entry.action = 'error';
+    entry.error = planErrorOf(err);
+    return { entry, fromCache: false, dryRun: false };
+  }
   if (!live && !opts.dryRunCreates) {
     entry.action = 'create';
     return { entry, fromCache: false, dryRun: false };

@@ -23,7 +23,7 @@ import {
   saveCache,
 } from '../plan/cache.js';
 import { type DesiredObject, prepareDesired } from '../plan/desired.js';
-import { deleteEntries, liveHashOf, type ObjectPlan, planObject } from '../plan/plan.js';
+import { deleteEntries, liveHashOf, type ObjectPlan, planErrorOf, planObject } from '../plan/plan.js';
 import { needsApply, type Plan, type PlanEntry } from '../plan/types.js';
 import { cascadeCounts } from '../prune/cascade.js';
 import { appliedBy } from '../prune/membership.js';
@@ -61,6 +61,8 @@ export interface ClusterPlan {
   policy: SyncPolicy;
   applySetId: string;
   parentInventory: { groupKinds: string[]; namespaces: string[] };
+  /** Kinds whose members could not be listed: reported, never pruned, kept in the inventory. */
+  unlisted: { groupKind: string; error: SyncError }[];
   requestsAtStart: number;
 }
 
@@ -119,10 +121,12 @@ async function nonMemberLookup(
     if (ds.length < LIST_INSTEAD_OF_GET) continue;
     const [apiVersion, kind] = key.split('|') as [string, string];
     const namespaces = new Set(ds.map((d) => d.object.metadata.namespace));
+    // A LIST the agent may not make (a 403 on the kind) falls back to one GET per object, each
+    // failing (or not) on its own.
     const lists = await Promise.all(
       [...namespaces].map((ns) => client.list(apiVersion, kind, ns ? { namespace: ns } : {})),
-    );
-    listed.set(key, new Map(lists.flat().map((o) => [objectId(o), o])));
+    ).catch(() => undefined);
+    if (lists) listed.set(key, new Map(lists.flat().map((o) => [objectId(o), o])));
   }
   return async (d) => {
     const byId = listed.get(`${d.object.apiVersion}|${d.object.kind}`);
@@ -153,10 +157,19 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
       input.applySet,
     ),
   );
-  // Only what Strata itself applied is a member: a copied part-of label makes nothing prunable.
-  const members = (await listMembers(client, id, inventory.groupKinds)).filter((m) =>
-    appliedBy(m, policy.fieldManager),
+  // One LIST per kind, each on its own: a kind that cannot be listed (403, timeout) is reported and
+  // its members are neither judged for prune nor dropped from the inventory, the rest syncs on.
+  const listed = await Promise.all(
+    inventory.groupKinds.map((gk) =>
+      listMembers(client, id, [gk]).then(
+        (items) => ({ gk, items, error: undefined }),
+        (err: unknown) => ({ gk, items: [] as KubeObject[], error: planErrorOf(err) }),
+      ),
+    ),
   );
+  const unlisted = listed.filter((l) => l.error);
+  // Only what Strata itself applied is a member: a copied part-of label makes nothing prunable.
+  const members = listed.flatMap((l) => l.items).filter((m) => appliedBy(m, policy.fieldManager));
   const memberById = new Map(members.map((m) => [objectId(m), m]));
   const namespacesInSync = new Set(
     desired.filter((d) => d.object.kind === 'Namespace').map((d) => d.object.metadata.name),
@@ -217,6 +230,13 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
     policy,
     applySetId: id,
     parentInventory: parent.inventory,
+    unlisted: unlisted.map((u) => ({
+      groupKind: u.gk,
+      error: {
+        reason: u.error?.reason ?? 'ListFailed',
+        message: `listing ApplySet members of ${u.gk} failed, so none of them is pruned this time: ${u.error?.message}`,
+      },
+    })),
     requestsAtStart,
   };
 }
@@ -305,7 +325,14 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
   if (needsParent) {
     const gone = new Set(pruned.filter((p) => p.result !== 'failed').map((p) => p.id));
     const remaining = cp.members.filter((m) => !gone.has(objectId(m)));
-    const shrunk = inventoryFor([...cp.desired.map((d) => d.object), ...remaining], input.applySet);
+    const found = inventoryFor([...cp.desired.map((d) => d.object), ...remaining], input.applySet);
+    // Kinds that could not be listed keep their place (and their namespaces): their members still exist.
+    const shrunk = cp.unlisted.length
+      ? unionInventory(found, {
+          groupKinds: cp.unlisted.map((u) => u.groupKind),
+          namespaces: cp.parentInventory.namespaces,
+        })
+      : found;
     if (!sameInventory(shrunk, grown)) await writeParent(client, input.applySet, shrunk, policy.fieldManager);
   }
 
@@ -335,6 +362,7 @@ function summarise(
   for (const o of applyRun.outcomes)
     if (o.result === 'failed' && o.error) errors.push({ id: o.id, ...o.error });
   for (const p of pruned) if (p.result === 'failed' && p.error) errors.push({ id: p.id, ...p.error });
+  for (const u of cp.unlisted) errors.push(u.error);
   const conflicts: SyncConflict[] = cp.plan.entries.flatMap((e) =>
     (e.conflicts ?? []).map((c) => ({ id: e.id, field: c.field, manager: c.manager, message: c.message })),
   );
