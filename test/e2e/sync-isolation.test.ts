@@ -1,5 +1,5 @@
-// Least privilege: an agent identity that may manage ConfigMaps in one namespace but may not read
-// Secrets there. A Secret in the render is that Secret's error (403 on its read, on its kind's
+// Least privilege: an agent identity that may manage ConfigMaps (and list them cluster-wide) but may
+// not read Secrets. A Secret in the render is that Secret's error (403 on its read, on its kind's
 // member LIST), never the sync's: the ConfigMaps apply, later prune, and the sync reports the rest.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,11 @@ async function limitedClient(): Promise<KubeApiClient> {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: `${NS}-ns` },
-    rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'patch'] }],
+    // Members are listed cluster-wide by label: ConfigMaps may be, Secrets may not.
+    rules: [
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list'] },
+    ],
   });
   await apply({
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -108,6 +112,7 @@ beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'strata-sync-isolation-'));
   await cleanUp(admin, NS, SET.name);
   await apply(namespace(NS));
+  await apply(namespace(PARENT_NAMESPACE));
   limited = await limitedClient();
 });
 
@@ -156,7 +161,7 @@ describe('one forbidden object in the render', () => {
 
     // The Secret's kind is now in the inventory, and its member LIST is forbidden too: still only its error.
     const second = await sync([configMap(NS, 'a', { v: '2' }), secret('forbidden')]);
-    expect(second.errors.some((e) => /listing ApplySet members of \/Secret failed/.test(e.message))).toBe(
+    expect(second.errors.some((e) => /listing ApplySet members of Secret failed/.test(e.message))).toBe(
       true,
     );
     expect(second.counts.updated).toBe(1);
