@@ -72,6 +72,9 @@ export class SourceRunner {
     };
     let due = next(Date.now());
     const arm = () => {
+      // The wall clock can step (NTP, a suspended VM): a slot more than one interval away means it
+      // went back, so aim at the next slot of the clock as it now reads instead of waiting it out.
+      if (due - Date.now() > ms) due = next(Date.now());
       this.timer = setTimeout(() => {
         if (this.stopping) return;
         this.tick();
@@ -111,7 +114,8 @@ export class SourceRunner {
   }
 
   private tick(reason: ReconcileReason = 'schedule'): void {
-    if (Date.now() < this.notBefore) return;
+    // Backoff is measured on the monotonic clock: a wall clock stepped back must not stall the source.
+    if (performance.now() < this.notBefore) return;
     void this.run(reason);
   }
 
@@ -229,7 +233,7 @@ export class SourceRunner {
       return;
     }
     const delay = this.backoff.next();
-    this.notBefore = Date.now() + delay;
+    this.notBefore = performance.now() + delay;
     log.debug({ delayMs: delay, failures: this.backoff.failures }, 'Backing off before the next reconcile.');
     if (delay < this.source.config.interval && !this.stopping) {
       this.retryTimer = setTimeout(() => void this.run('retry'), delay);
