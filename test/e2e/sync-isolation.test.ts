@@ -161,9 +161,7 @@ describe('one forbidden object in the render', () => {
 
     // The Secret's kind is now in the inventory, and its member LIST is forbidden too: still only its error.
     const second = await sync([configMap(NS, 'a', { v: '2' }), secret('forbidden')]);
-    expect(second.errors.some((e) => /listing ApplySet members of Secret failed/.test(e.message))).toBe(
-      true,
-    );
+    expect(second.errors.some((e) => /listing ApplySet members of Secret failed/.test(e.message))).toBe(true);
     expect(second.counts.updated).toBe(1);
     expect(second.counts.pruned).toBe(1);
     const live = await admin.list('v1', 'ConfigMap', { namespace: NS });

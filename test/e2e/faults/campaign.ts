@@ -110,7 +110,8 @@ export function schedule(
   const slowEach = Math.max(1, Math.round(faults / 30));
   const kinds: FaultKind[] = [];
   for (const k of SLOW.filter((k) => only.includes(k))) for (let i = 0; i < slowEach; i++) kinds.push(k);
-  if (fast.length === 0) while (kinds.length < faults) kinds.push(kinds[kinds.length % Math.max(1, kinds.length)] as FaultKind);
+  if (fast.length === 0)
+    while (kinds.length < faults) kinds.push(kinds[kinds.length % Math.max(1, kinds.length)] as FaultKind);
   for (let i = 0; kinds.length < faults; i++) kinds.push(fast[i % fast.length] as FaultKind);
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
