@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySetId, PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
 import type { KubeApiClient } from '../../agent/src/kube/client.js';
-import { applySetId, PART_OF_LABEL } from '../../agent/src/prune/applyset.js';
 import { syncCluster } from '../../agent/src/sync/sync.js';
 import { cleanUp, configMap, FAST, labClient, namespace, PARENT_NAMESPACE } from './sync-fixtures.js';
 

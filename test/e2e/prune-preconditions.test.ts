@@ -2,9 +2,9 @@
 // between the list and the delete (a new uid) is left alone, and a member that merely changed
 // (same uid, newer resourceVersion) is still pruned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySetId, PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
 import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { KubeObject } from '../../agent/src/model/object.js';
-import { applySetId, PART_OF_LABEL } from '../../agent/src/prune/applyset.js';
 import { pruneMembers } from '../../agent/src/prune/prune.js';
 import { cleanUp, configMap, labClient, namespace, PARENT_NAMESPACE } from './sync-fixtures.js';
 

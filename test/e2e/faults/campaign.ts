@@ -14,8 +14,8 @@ import { open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
+import { applySetId, PART_OF_LABEL } from '../../../agent/src/inventory/applyset.js';
 import type { KubeApiClient } from '../../../agent/src/kube/client.js';
-import { applySetId, PART_OF_LABEL } from '../../../agent/src/prune/applyset.js';
 import { restartComponent, signalComponent } from '../../cluster/lab-faults.js';
 import { commitFiles, createRepo, type TestRepo } from '../../git/index.js';
 import {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../agent/src/report/outbox.js';
-import type { ReportInput } from '../../../agent/src/report/schema.js';
+import type { ReportInput } from '../../../contract/report.js';
 
 let dir: string;
 beforeAll(async () => {

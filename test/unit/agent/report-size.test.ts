@@ -8,7 +8,7 @@ import { Delivery } from '../../../agent/src/report/delivery.js';
 import { fitReport, reportBytes } from '../../../agent/src/report/fit.js';
 import { hubSender } from '../../../agent/src/report/hub-client.js';
 import { Outbox } from '../../../agent/src/report/outbox.js';
-import { parseReport, type ReportInput } from '../../../agent/src/report/schema.js';
+import { parseReport, type ReportInput } from '../../../contract/report.js';
 import { makeReport, removeDir, startTestHub, type TestHub } from '../hub/helpers.js';
 
 const silent = pino({ level: 'silent' });
