@@ -15,8 +15,11 @@ export interface TestRepo {
   dir: string;
 }
 
-/** File contents by repository path (`{ symlink }` for a link); `null` deletes the path from the branch's tree. */
-export type FileSet = Record<string, string | Uint8Array | { symlink: string } | null>;
+/** File contents by repository path; `null` deletes the path from the branch's tree. */
+export type FileSet = Record<string, string | Uint8Array | null>;
+
+/** A FileSet that may also hold symlinks (`{ symlink: target }`, committed with mode 120000). */
+export type TreeFileSet = Record<string, string | Uint8Array | { symlink: string } | null>;
 
 export interface CommitOptions {
   branch?: string;
@@ -75,7 +78,11 @@ export async function resolveRef(repo: TestRepo, ref: string): Promise<string | 
 }
 
 /** Commit `files` on top of a branch (or its `parent`) and move the branch there. Returns the commit. */
-export async function commitFiles(repo: TestRepo, files: FileSet, opts: CommitOptions = {}): Promise<string> {
+export async function commitFiles(
+  repo: TestRepo,
+  files: TreeFileSet,
+  opts: CommitOptions = {},
+): Promise<string> {
   const branch = opts.branch ?? 'main';
   const parent = opts.parent === undefined ? await resolveRef(repo, `refs/heads/${branch}`) : opts.parent;
   const scratch = await mkdtemp(path.join(tmpdir(), 'strata-git-'));
@@ -152,7 +159,7 @@ export async function listRefs(repo: TestRepo): Promise<Record<string, string>> 
 
 async function stageFiles(
   repo: TestRepo,
-  files: FileSet,
+  files: TreeFileSet,
   scratch: string,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
