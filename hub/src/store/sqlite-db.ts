@@ -1,4 +1,6 @@
 /** Opening the hub's SQLite file: pragmas and schema migrations, shared by the store and its writer thread. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -7,6 +9,8 @@ export type Synchronous = 'full' | 'normal';
 
 /** Opens the database file; `migrate` creates or checks the schema (done once, by the store). */
 export function openDatabase(file: string, synchronous: Synchronous, migrate: boolean): Database.Database {
+  // `--db .lab/hub.db` on a fresh checkout: make the folder, as `sqlite3` users expect a new file to just work.
+  if (migrate && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
