@@ -63,6 +63,21 @@ function isCorruption(err: unknown): boolean {
   return err instanceof OutboxCorruptError || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
 }
 
+/**
+ * A seq is handed out only once the wall clock (ms) has reached it, so every seq stays at or below the
+ * clock and a new file, which starts at the clock, is above every seq an earlier (lost or damaged)
+ * file handed out. That paces bursts to one report per millisecond; an agent writes a few per
+ * interval. A seq far ahead of the clock (the clock was stepped back) is handed out at once: waiting
+ * for the clock would stop reporting for as long as the step.
+ */
+const MAX_CLOCK_WAIT_MS = 1000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function waitForClock(seq: number): void {
+  const ahead = seq - Date.now();
+  if (ahead > 0 && ahead <= MAX_CLOCK_WAIT_MS) Atomics.wait(sleeper, 0, 0, ahead);
+}
+
 /** Rejected reports kept for inspection; older ones are deleted beyond this. */
 const MAX_REJECTED = 100;
 
@@ -120,6 +135,7 @@ export class Outbox {
   enqueue(key: string, build: (seq: number) => ReportInput, now = new Date()): number {
     return this.db.transaction(() => {
       const seq = this.meta('seq') + 1;
+      waitForClock(seq);
       this.setMeta('seq', seq);
       const report = build(seq);
       this.db

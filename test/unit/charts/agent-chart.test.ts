@@ -82,7 +82,13 @@ describe('strata-agent chart with minimal values', () => {
       log: { level: 'info' },
     });
     const loaded = validate(config, '/etc/strata/agent.yaml');
-    expect(loaded.kube).toEqual({ inCluster: true, namespace: 'strata-system' });
+    expect(loaded.kube).toEqual({
+      inCluster: true,
+      namespace: 'strata-system',
+      timeout: 60_000,
+      execEnv: [],
+      insecureSkipTlsVerify: false,
+    });
     expect(loaded.sources[0]).toMatchObject({ ref: 'main', interval: 60_000 });
     expect(loaded.hub).toBeUndefined();
   });

@@ -239,7 +239,7 @@ describe('Dockerfile replayed outside Docker', () => {
       .slice(usage.indexOf('Commands:'))
       .match(/^ {2}[a-z]+$/gm)
       ?.map((v) => v.trim());
-    expect(verbs).toEqual(['render', 'plan', 'apply', 'preview', 'agent', 'hub']);
+    expect(verbs).toEqual(['render', 'plan', 'apply', 'preview', 'agent', 'hub', 'rollout']);
     for (const verb of verbs!) {
       const out = execFileSync(process.execPath, [script, verb, '--help'], { cwd: app, encoding: 'utf8' });
       expect(out, `strata ${verb} --help`).toMatch(new RegExp(`strata ${verb}\\b`));

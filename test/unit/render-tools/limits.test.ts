@@ -72,7 +72,14 @@ describe('limits on kustomize and helm', () => {
     timeout: 60_000,
   }, async () => {
     const started = Date.now();
-    const errors = await renderChart('{{ range $i := until 500000000 }}{{ end }}\n', { wallMs: 1500 });
+    // Nested small loops: endless in time but flat in memory, so the wall-time limit is what stops it
+    // (one huge range would reach the memory limit first on an idle machine).
+    const errors = await renderChart(
+      '{{ range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n',
+      {
+        wallMs: 1500,
+      },
+    );
     expect(errors).toEqual([
       'global/x.yaml:1:1 (doc 0): strata.dev/HelmChart/x/x: helm: did not finish within 1.5 s; killed',
     ]);
