@@ -4,9 +4,10 @@
  * so the schema is strict about types and bounds the size of every string and list.
  */
 import { z } from 'zod';
+import { REPORT_CONTENT } from './limits.js';
 
-const MAX_OBJECTS = 50_000;
-const text = (max = 4096) => z.string().max(max);
+const MAX_OBJECTS = REPORT_CONTENT.maxObjects;
+const text = (max: number = REPORT_CONTENT.maxTextChars) => z.string().max(max);
 const timestamp = z.iso.datetime({ offset: true });
 const count = z.number().int().nonnegative();
 
@@ -168,8 +169,8 @@ export const Report = z.object({
   agent: z.object({ version: text(64), startedAt: timestamp }),
   /** Set when the agent trimmed this report to fit the hub's body limit: how much of each section it left out. */
   truncated: z.object({ limitBytes: count, omitted: z.record(text(64), count) }).optional(),
-  sources: z.array(SourceStatus).max(64),
-  previews: z.array(PreviewStatus).max(1000).default([]),
+  sources: z.array(SourceStatus).max(REPORT_CONTENT.maxSources),
+  previews: z.array(PreviewStatus).max(REPORT_CONTENT.maxPreviews).default([]),
 });
 /** A report as the hub stores it (defaults filled in). */
 export type Report = z.infer<typeof Report>;

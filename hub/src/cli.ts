@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { REPORT_BODY } from '../../contract/limits.js';
 import { redactUrl } from '../../contract/redact.js';
 import { reportJsonSchema } from '../../contract/report.js';
 import { UsageError } from '../../contract/usage.js';
@@ -62,7 +63,7 @@ async function serve(argv: string[]): Promise<number> {
       listen: { type: 'string', default: '127.0.0.1:8080' },
       'read-token-file': { type: 'string' },
       'admin-token-file': { type: 'string' },
-      'body-limit': { type: 'string', default: String(4 * 1024 * 1024) },
+      'body-limit': { type: 'string', default: String(REPORT_BODY.defaultBytes) },
       'keep-reports': { type: 'string', default: '200' },
       'history-days': { type: 'string', default: '30' },
       'stale-after': { type: 'string', default: '600' },

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { REPORT_BODY } from '../../contract/limits.js';
 import { credentialOf, readAllowed, TokenCache } from './api/auth.js';
 import { clusterRoutes } from './api/clusters.js';
 import { errorReply, HttpError, JSON_HEADERS, json, type Reply } from './api/http.js';
@@ -44,7 +45,7 @@ export const routes: readonly Route[] = [
 ];
 
 export const DEFAULT_SETTINGS: HubSettings = {
-  bodyLimit: 4 * 1024 * 1024,
+  bodyLimit: REPORT_BODY.defaultBytes,
   staleAfterMs: 10 * 60_000,
   refreshSeconds: 5,
 };

@@ -5,6 +5,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../../../contract/duration.js';
+import { REPORT_BODY } from '../../../contract/limits.js';
 import { isSshUrl } from '../model/ssh-url.js';
 
 /** A duration string (`30s`, `5m`) parsed to milliseconds, bounded. */
@@ -180,9 +181,9 @@ export const HubConfig = z.strictObject({
   maxReportBytes: z
     .number()
     .int()
-    .min(65_536)
-    .max(64 * 1024 * 1024)
-    .default(4 * 1024 * 1024),
+    .min(REPORT_BODY.minConfiguredBytes)
+    .max(REPORT_BODY.maxConfiguredBytes)
+    .default(REPORT_BODY.defaultBytes),
 });
 
 export const KubeConfig = z

@@ -1,12 +1,12 @@
 /** The report sections of a reconcile that failed before the sync engine could finish. */
+
+import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { ReportError } from '../../../contract/report.js';
 import type { RenderError } from '../render/index.js';
 import type { SourceSections } from './types.js';
 
-/** Longest error message kept in a report; the hub refuses longer ones. */
-const MAX_MESSAGE = 4000;
-/** Most render errors kept in one report. */
-const MAX_ERRORS = 1000;
+const MAX_MESSAGE = REPORT_CONTENT.maxMessageChars;
+const MAX_ERRORS = REPORT_CONTENT.maxRenderErrors;
 
 /**
  * A failed sync of `commit` at `finishedAt`: nothing applied or pruned, the previous health kept

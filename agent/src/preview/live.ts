@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
+import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { PreviewStatus, ReportError } from '../../../contract/report.js';
 import type { SourceAuth, SourceConfig } from '../config/schema.js';
 import { type ApplySetParentRef, applySetName } from '../inventory/applyset.js';
@@ -58,8 +59,7 @@ interface Tracked {
   closedAtMs?: number;
 }
 
-/** Field changes per entry kept in a report; a plan of a huge object stays bounded. */
-const MAX_CHANGES = 100;
+const MAX_CHANGES = REPORT_CONTENT.maxEntryChanges;
 
 /** A plan entry as reported: Secret values are already masked by the plan. */
 function reportEntry(e: GuardedEntry): Record<string, unknown> & { id: string; action: string } {

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import { REPORT_BODY } from '../../../contract/limits.js';
 import type { ReportInput } from '../../../contract/report.js';
 import type { HubConfig } from '../config/schema.js';
 import { fitReport } from './fit.js';
 
-/** The smallest body a 413 can shrink the limit to: a trimmed report is far below it. */
-const MIN_LIMIT_BYTES = 16 * 1024;
+const MIN_LIMIT_BYTES = REPORT_BODY.minShrunkBytes;
 
 /** The answer of one delivery attempt. `retry: false` means the hub will never accept this report. */
 export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: string; status?: number };
@@ -22,7 +22,7 @@ export function hubSender(hub: Omit<HubConfig, 'maxReportBytes'> & { maxReportBy
   const endpoint = new URL('api/v1/reports', hub.url.endsWith('/') ? hub.url : `${hub.url}/`);
   const ca = hub.caFile ? readFileSync(hub.caFile) : undefined;
   // A hub whose body limit is below ours answers 413: the limit shrinks for this process's life.
-  let limit = hub.maxReportBytes ?? 4 * 1024 * 1024;
+  let limit = hub.maxReportBytes ?? REPORT_BODY.defaultBytes;
   return async (report) => {
     const token = hub.tokenFile ? (await readFile(hub.tokenFile, 'utf8')).trim() : undefined;
     try {

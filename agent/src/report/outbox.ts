@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { ReportInput } from '../../../contract/report.js';
 
 export interface OutboxEntry {
@@ -179,7 +180,7 @@ export class Outbox {
       if (!row) return;
       this.db
         .prepare('INSERT OR REPLACE INTO rejected (seq, rejected_at, reason, body) VALUES (?, ?, ?, ?)')
-        .run(seq, now.toISOString(), reason.slice(0, 4000), row.body);
+        .run(seq, now.toISOString(), reason.slice(0, REPORT_CONTENT.maxMessageChars), row.body);
       this.db.prepare('DELETE FROM pending WHERE seq = ?').run(seq);
       this.db
         .prepare('DELETE FROM rejected WHERE seq NOT IN (SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)')

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { SourceStatus } from '../../../contract/report.js';
 import type { ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
 import { waveAt, waveOf } from '../../../contract/rollout-rules.js';
@@ -121,7 +122,10 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
           why = `hub unreachable (${(err as Error).message})`;
         }
       }
-      const waiting = `waiting for wave ${wave} (${waveName}) gate: ${why}`.slice(0, 4000);
+      const waiting = `waiting for wave ${wave} (${waveName}) gate: ${why}`.slice(
+        0,
+        REPORT_CONTENT.maxMessageChars,
+      );
       log.info({ commit: head, enforcing: previous?.commit ?? null }, waiting);
       return {
         commit: previous?.commit ?? null,

@@ -1,8 +1,10 @@
+import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { Drift, SyncResult as ReportSync, SourceHealth } from '../../../contract/report.js';
 import type { SyncResult } from './types.js';
 
 /** The report bounds every string (contract/report.ts); apiserver messages can be long. */
-const cut = (s: string, max = 4000) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const cut = (s: string, max: number = REPORT_CONTENT.maxMessageChars) =>
+  s.length > max ? `${s.slice(0, max - 1)}…` : s;
 
 /** The report's `sources[].sync`, `health` and `drift` sections (docs/design.md §5) from one sync. */
 export function reportSections(
