@@ -38,7 +38,8 @@ export function rootTypeOf(apiVersion: string, kind: string): string | undefined
 
 /**
  * Merges `patch` into `original` like a Kubernetes strategic merge patch: keyed lists (containers by
- * name, ports by containerPort, …) merge item by item, `$patch: delete|replace` directives apply, and
+ * name, ports by containerPort, …) merge item by item, the directives `$patch: delete|replace`,
+ * `$retainKeys`, `$setElementOrder/FIELD` and `$deleteFromPrimitiveList/FIELD` apply, and
  * everything the schema does not key follows RFC 7386 (maps merge, lists replace, null deletes).
  * Returns a new value; `original` is not changed.
  */
@@ -63,8 +64,20 @@ function mergeValue(original: Json, patch: Json, type: string | undefined, path:
     );
   }
   const result: JsonObject = isObject(original) ? { ...original } : {};
+  if (patch.$retainKeys !== undefined) retainKeys(result, patch, path);
+  const orders: [field: string, order: Json][] = [];
+  const removals: [field: string, values: Json][] = [];
   for (const [field, value] of Object.entries(patch)) {
     const at = [...path, field];
+    if (field === '$retainKeys') continue;
+    if (field.startsWith(SET_ORDER)) {
+      orders.push([field.slice(SET_ORDER.length), value]);
+      continue;
+    }
+    if (field.startsWith(DELETE_FROM)) {
+      removals.push([field.slice(DELETE_FROM.length), value]);
+      continue;
+    }
     if (field.startsWith('$')) throw new MergeError(at, `unsupported directive '${field}'`);
     if (value === null || (isObject(value) && value.$patch === 'delete')) {
       delete result[field];
@@ -76,7 +89,119 @@ function mergeValue(original: Json, patch: Json, type: string | undefined, path:
       setOwn(result, field, mergeMapOf(result[field], value, rule.type, at));
     else setOwn(result, field, mergeValue(result[field], value, rule?.type, at));
   }
+  // As apimachinery does: the ordered lists first, then the values deleted from the (ordered) lists.
+  for (const [field, order] of orders) {
+    const at = [...path, `${SET_ORDER}${field}`];
+    const merged = result[field];
+    if (merged === undefined) continue;
+    const before = isObject(original) ? original[field] : undefined;
+    setOwn(result, field, setElementOrder(merged, order, before, patch[field], ruleFor(type, field), at));
+  }
+  for (const [field, values] of removals) {
+    const at = [...path, `${DELETE_FROM}${field}`];
+    if (!Array.isArray(values) || values.some((v) => isObject(v) || Array.isArray(v)))
+      throw new MergeError(at, `${DELETE_FROM}${field} must be a list of scalars`);
+    const list = result[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.some((v) => isObject(v) || Array.isArray(v)))
+      throw new MergeError(at, `'${field}' is not a list of scalars, so values cannot be deleted from it`);
+    setOwn(
+      result,
+      field,
+      list.filter((v) => !values.some((d) => sameScalar(d, v))),
+    );
+  }
   return result;
+}
+
+const SET_ORDER = '$setElementOrder/';
+const DELETE_FROM = '$deleteFromPrimitiveList/';
+
+/**
+ * `$retainKeys: [k, …]`: the original's fields not listed are dropped before the patch merges (how
+ * `kubectl apply` clears `rollingUpdate` when a Deployment's strategy becomes `Recreate`). Every field
+ * the patch sets must be listed, as apimachinery requires.
+ */
+function retainKeys(result: JsonObject, patch: JsonObject, path: (string | number)[]): void {
+  const keep = patch.$retainKeys;
+  const at = [...path, '$retainKeys'];
+  if (!Array.isArray(keep) || keep.some((k) => typeof k !== 'string'))
+    throw new MergeError(at, '$retainKeys must be a list of field names');
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === null || field.startsWith('$')) continue;
+    if (!keep.includes(field))
+      throw new MergeError(at, `the patch sets '${field}', which its $retainKeys list does not retain`);
+  }
+  for (const field of Object.keys(result)) if (!keep.includes(field)) delete result[field];
+}
+
+/**
+ * `$setElementOrder/FIELD: [...]` orders the merged list as apimachinery does: the items the order
+ * names, in its order, interleaved with the original's other items where they stood. Items of a
+ * keyed list are named by their merge key (`{name: web}`); scalars by value.
+ */
+function setElementOrder(
+  merged: Json,
+  order: Json,
+  before: Json,
+  patchList: Json,
+  rule: FieldRule | undefined,
+  path: (string | number)[],
+): Json[] {
+  if (!Array.isArray(order)) throw new MergeError(path, 'a $setElementOrder value must be a list');
+  if (!Array.isArray(merged)) throw new MergeError(path, 'the field it orders is not a list');
+  const keys = rule?.keys;
+  const scalars = merged.every((v) => !isObject(v) && !Array.isArray(v));
+  if (!keys && !scalars)
+    throw new MergeError(path, 'this list has no merge key, so $setElementOrder cannot name its items');
+  if (keys && order.some((o) => !isObject(o) || !keys.some((k) => o[k] !== undefined)))
+    throw new MergeError(path, `each item of this $setElementOrder list must name '${keys.join("', '")}'`);
+  const same = keys
+    ? (a: Json, b: Json) => isObject(a) && isObject(b) && sameItem(a, b, keys)
+    : (a: Json, b: Json) => sameScalar(a, b);
+  const indexIn = (list: Json[], item: Json) => list.findIndex((x) => same(x, item));
+  checkPatchFollowsOrder(Array.isArray(patchList) ? patchList : [], order, same, path);
+  const server = Array.isArray(before) ? before : [];
+  const byOrder = (list: Json[]) => (a: Json, b: Json) => {
+    const i = indexIn(list, a);
+    const j = indexIn(list, b);
+    return i >= 0 && j >= 0 ? i - j : 0;
+  };
+  const named = merged.filter((v) => indexIn(order, v) >= 0).sort(byOrder(order));
+  const others = merged.filter((v) => indexIn(order, v) < 0).sort(byOrder(server));
+  // Interleave: an original item goes first while it stood before the next named item.
+  const out: Json[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < others.length || j < named.length) {
+    if (j >= named.length) out.push(others[i++]);
+    else if (i >= others.length) out.push(named[j++]);
+    else {
+      const li = indexIn(server, others[i]);
+      const ri = indexIn(server, named[j]);
+      if (li >= 0 && ri >= 0 && li < ri) out.push(others[i++]);
+      else out.push(named[j++]);
+    }
+  }
+  return out;
+}
+
+/** The patch's own items must appear in its $setElementOrder list, in the same order. */
+function checkPatchFollowsOrder(
+  patchList: Json[],
+  order: Json[],
+  same: (a: Json, b: Json) => boolean,
+  path: (string | number)[],
+): void {
+  const items = patchList.filter((p) => !(isObject(p) && p.$patch !== undefined));
+  if (items.length === 0 || order.length === 0) return;
+  let p = 0;
+  for (let o = 0; o < order.length && p < items.length; o++) if (same(items[p], order[o])) p++;
+  if (p < items.length)
+    throw new MergeError(
+      path,
+      "the patch's list items are not all in its $setElementOrder list, in its order",
+    );
 }
 
 function mergeMapOf(
