@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { UsageError } from '../../../../contract/usage.js';
 import { LabelListError, parseLabelList } from '../../model/labels.js';
 import { FolderTree } from '../../source/folder.js';
-import { openGitTree } from '../../source/git-tree.js';
 import type { FileTree } from '../../source/tree.js';
 
 /** `--repo DIR [--ref REF]`: the folder itself, or one commit of the Git repository in it (no checkout). */
@@ -17,6 +16,8 @@ export async function openRepo(repo: string, ref: string | undefined): Promise<F
     () => false,
   );
   try {
+    // Loaded only for --ref: isomorphic-git and pako are a third of what a folder render would load.
+    const { openGitTree } = await import('../../source/git-tree.js');
     return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
   } catch (e) {
     throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
