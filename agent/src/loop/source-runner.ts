@@ -138,9 +138,10 @@ export class SourceRunner {
     const { access, config } = this.source;
     let state = await access.fetch();
     const log = this.log.child({ commit: state.commit ?? undefined, reason });
-    const commit = state.commit && (await this.releasedCommit(state.commit, log));
-    if (commit) {
-      const result = await this.reconcileCommit(commit, log);
+    const chosen = state.commit ? await this.releasedCommit(state.commit, log) : { commit: null };
+    if (chosen.repaired) state = chosen.repaired;
+    if (chosen.commit) {
+      const result = await this.reconcileCommit(chosen.commit, log);
       if (result.repaired) state = result.repaired;
       this.sections = result.sections;
     }
@@ -155,7 +156,8 @@ export class SourceRunner {
       state.reachable,
     );
     this.emitReport();
-    this.scheduleRetry(state.error !== null || this.sections?.sync.phase === 'Failed' || !state.commit, log);
+    const failed = state.error !== null || this.sections?.sync.phase === 'Failed' || !state.commit;
+    this.scheduleRetry(failed || chosen.repaired !== undefined, log);
     log.info(
       { phase: this.status.sync?.phase ?? null, reachable: state.reachable, seconds: round(seconds) },
       'Reconciled.',
@@ -164,9 +166,12 @@ export class SourceRunner {
   }
 
   /** The fetched commit, or under a staged rollout the one released to this cluster (null: none yet). */
-  private async releasedCommit(head: string, log: Logger): Promise<string | null> {
+  private async releasedCommit(
+    head: string,
+    log: Logger,
+  ): Promise<{ commit: string | null; repaired?: SourceState }> {
     const { rollout } = this.opts;
-    if (!rollout) return head;
+    if (!rollout) return { commit: head };
     const { access, config } = this.source;
     try {
       const choice = await rollout.choose({
@@ -177,16 +182,20 @@ export class SourceRunner {
         log,
       });
       this.rollout = choice.status;
-      return choice.commit;
+      return { commit: choice.commit };
     } catch (err) {
-      // A damaged cache is the reconcile's to repair; anything else must not let the commit through.
-      if (err instanceof SourceCorruptError) return head;
+      // Nothing new is applied until the check succeeds: not even a damaged cache lets the fetched
+      // commit past the gate (a failed sync of it would also tell the hub it was applied).
+      if (err instanceof SourceCorruptError && access.repair) {
+        log.warn({ err: err.message }, 'Git cache damaged; fetching again before the rollout check.');
+        return { commit: null, repaired: await access.repair() };
+      }
       log.error({ err }, 'Rollout check failed; applying nothing new until it succeeds.');
       this.rollout = this.rollout && {
         ...this.rollout,
         waiting: `rollout check failed: ${String((err as Error)?.message ?? err).slice(0, 500)}`,
       };
-      return null;
+      return { commit: null };
     }
   }
 

@@ -1,10 +1,12 @@
 /**
  * The agent's side of a staged rollout: for the commit a source fetched, read its rollout rules,
- * find this cluster's wave, and decide which commit to enforce. Wave 0 applies at once. A later
- * wave applies the commit only once the hub said it is released to this cluster; until then the
- * agent keeps enforcing the last commit released to it (drift correction included). The release is
- * kept in the state directory, so a restart, or a hub that went away after saying yes, changes
- * nothing; a hub that cannot be reached never releases anything.
+ * find this cluster's wave, and decide which commit to enforce. Wave 0 applies at once unless the
+ * hub answers that the rollout is stopped (paused, aborted, halted); it never waits for a hub it
+ * cannot reach. A later wave applies the commit only once the hub said it is released to this
+ * cluster; until then the agent keeps enforcing the last commit released to it (drift correction
+ * included). The release is kept in the state directory, so a restart, or a hub that went away
+ * after saying yes, changes nothing; for a later wave, a hub that cannot be reached never releases
+ * anything.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -99,16 +101,25 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
         commit: head,
         status: { commit: head, wave, waveName, released: true, enforcing: head, waiting: null },
       });
-      if (wave === 0 || previous?.commit === head) {
+      if (previous?.commit === head) {
         void announceQuietly(opts, announcement, log);
-        if (previous?.commit !== head) await remember(source.name, head);
         return released();
       }
+      // Wave 0 never waits for a hub it cannot reach: the canary must not depend on the link.
+      const releaseWave0 = async (without: string): Promise<RolloutChoice> => {
+        log.info({ commit: head, why: without }, 'Rollout: wave 0 applies without an answer from the hub.');
+        await remember(source.name, head);
+        return released();
+      };
       let why: string;
-      if (!opts.ask) why = 'no hub configured';
-      else {
+      if (!opts.ask) {
+        why = 'no hub configured';
+        if (wave === 0) return releaseWave0(why);
+      } else {
         try {
           const answer = await opts.ask(announcement);
+          // Wave 0 asks too, so that a paused, aborted or halted rollout holds its agents that
+          // have not applied yet; it only waits for a hub that answers.
           if (answer.released) {
             await remember(source.name, head);
             log.info(
@@ -120,6 +131,7 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
           why = answer.reason || `rollout ${answer.state}`;
         } catch (err) {
           why = `hub unreachable (${(err as Error).message})`;
+          if (wave === 0) return releaseWave0(why);
         }
       }
       const waiting = `waiting for wave ${wave} (${waveName}) gate: ${why}`.slice(
@@ -142,7 +154,7 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
   };
 }
 
-/** Wave 0 does not wait for the hub; the announcement only lets the hub show the rollout early. */
+/** A commit already released: the announcement only keeps the hub's view of the rollout fresh. */
 async function announceQuietly(opts: GatekeeperOptions, a: RolloutAnnouncement, log: Logger): Promise<void> {
   if (!opts.ask) return;
   try {

@@ -132,11 +132,14 @@ export function decideGate(
       state = 'awaiting-approval';
       reason = `wave ${index} (${wave.name}) waits for approval: strata rollout approve <commit> --wave ${wave.name}`;
     }
-    const releasing = state === 'open' && stop === null && halted === '';
-    const standings = standWave(members[index]!, index, policy, releasing, state === 'open', control, now);
+    const standings = members[index]!.map((c) => standOne(c, index, policy, control, now));
     const size = standings.length;
     const failures = standings.filter((s) => s.failed).length;
     const allowed = allowedFailures(policy.failureBudget, size);
+    // A wave that spent its budget releases nobody more, itself included; so does a stopped rollout,
+    // wave 0 included (its agents that already applied keep the commit; the others hold).
+    const releasing = state === 'open' && stop === null && halted === '' && failures <= allowed;
+    release(standings, index, policy, releasing, state === 'open', now);
     const soakLeft = standings.map((s) => s.soakLeftMs).filter((v): v is number => v !== null && v > 0);
     const gate: WaveGate = {
       index,
@@ -211,41 +214,39 @@ function summarize(
   };
 }
 
-/** Each cluster's standing in its wave, in name order, with releases under maxConcurrent. */
-function standWave(
-  members: GateCluster[],
+/** Releases the wave's waiting clusters in name order, under maxConcurrent, while `releasing`. */
+function release(
+  standings: Standing[],
   index: number,
   policy: WavePolicy,
   releasing: boolean,
   opened: boolean,
-  control: RolloutControl,
   now: number,
-): Standing[] {
-  const standings = members.map((c) => standOne(c, index, policy, control, now));
+): void {
   const busy = (s: Standing) => s.state === 'applying' || s.state === 'released' || s.state === 'offline';
   let inFlight = standings.filter((s) => s.released && busy(s)).length;
   for (const s of standings) {
-    if (s.released || s.failed) continue;
-    const offline = isOffline(s.cluster, policy, now);
+    if (s.released || s.failed || !releasing) {
+      if (!s.released && s.state === 'waiting')
+        s.reason = opened ? 'waits: the rollout is stopped' : 'waits for the earlier waves';
+      continue;
+    }
+    // Wave 0 never waits for a slot or a link: its agents apply without the hub when they must.
     if (index === 0) s.released = true;
-    else if (releasing && !offline && (policy.maxConcurrent === null || inFlight < policy.maxConcurrent)) {
+    else if (
+      !isOffline(s.cluster, policy, now) &&
+      (policy.maxConcurrent === null || inFlight < policy.maxConcurrent)
+    ) {
       s.released = true;
       inFlight++;
     }
-    if (s.released) {
-      if (s.state === 'waiting') {
-        s.state = 'released';
-        s.reason = 'released, not applied yet';
-      }
-    } else if (s.state === 'waiting') {
-      s.reason = !opened
-        ? 'waits for the earlier waves'
-        : releasing
-          ? `waits for a slot (maxConcurrent ${policy.maxConcurrent})`
-          : 'waits: the rollout is stopped';
+    if (s.released && s.state === 'waiting') {
+      s.state = 'released';
+      s.reason = 'released, not applied yet';
+    } else if (!s.released && s.state === 'waiting') {
+      s.reason = `waits for a slot (maxConcurrent ${policy.maxConcurrent})`;
     }
   }
-  return standings;
 }
 
 function isOffline(c: GateCluster, policy: WavePolicy, now: number): boolean {

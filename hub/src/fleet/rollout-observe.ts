@@ -14,7 +14,13 @@ export interface RolloutObservation {
   healthySince: number | null;
   /** First report healthy on the commit (kept, for the progress deadline). */
   firstHealthyAt: number | null;
-  /** First report Failed or Degraded on the commit. A failure stays counted: flapping is failing. */
+  /**
+   * Failed or Degraded on the commit, since. A failure after the cluster was first healthy on the
+   * commit stays counted (flapping is failing). One before it was ever healthy is cleared by a
+   * report on the commit that is no longer failed: the commit's first reports can still show what
+   * the previous commit broke (a status its controller has not caught up with, the previous health
+   * kept by a sync that failed to start), and the commit is judged by its own reports only.
+   */
   failedAt: number | null;
   /** When the hub told this cluster the commit is released to it (later waves only). */
   releasedAt: number | null;
@@ -46,13 +52,20 @@ export function observe(
   at: number,
 ): RolloutObservation {
   if (standing === null) return { ...previous, healthySince: null };
+  const firstHealthyAt = standing === 'healthy' ? (previous.firstHealthyAt ?? at) : previous.firstHealthyAt;
   return {
     appliedAt: previous.appliedAt ?? at,
     healthySince: standing === 'healthy' ? (previous.healthySince ?? at) : null,
-    firstHealthyAt: standing === 'healthy' ? (previous.firstHealthyAt ?? at) : previous.firstHealthyAt,
-    failedAt: standing === 'failed' ? (previous.failedAt ?? at) : previous.failedAt,
+    firstHealthyAt,
+    failedAt: standing === 'failed' ? (previous.failedAt ?? at) : stillCounted(previous),
     releasedAt: previous.releasedAt,
   };
+}
+
+/** A failure that a report no longer failed leaves counted: only one after the first healthy report. */
+function stillCounted(previous: RolloutObservation): number | null {
+  const { failedAt, firstHealthyAt } = previous;
+  return failedAt !== null && firstHealthyAt !== null && failedAt >= firstHealthyAt ? failedAt : null;
 }
 
 export function sameObservation(a: RolloutObservation, b: RolloutObservation): boolean {

@@ -204,19 +204,29 @@ describe('rollout gate over generated report histories', () => {
       (now) => control({ pausedAt: now >= pausedFrom && now < pausedUntil ? pausedFrom : null }),
       400,
     );
-    const during = [...sim.releasedAt.entries()].filter(([name, at]) => {
-      const wave = waveOf(rules, clusters.find((c) => c.name === name)!.labels);
-      return wave > 0 && at >= pausedFrom && at < pausedUntil;
-    });
+    // Nobody, wave 0 included, is released while paused.
+    const during = [...sim.releasedAt.values()].filter((at) => at >= pausedFrom && at < pausedUntil);
     expect(during).toEqual([]);
+    expect(sim.releasedAt.size).toBe(clusters.length);
     expect(sim.steps.at(-1)!.gate.state).toBe('complete');
     const aborted = simulate(rules, fleet(11, 9, 0, 0), () => control({ abortedAt: 0 }), 300);
-    expect(
-      [...aborted.releasedAt.keys()].every(
-        (n) => waveOf(rules, aborted.clusters.find((c) => c.name === n)!.labels) === 0,
-      ),
-    ).toBe(true);
+    expect(aborted.releasedAt.size).toBe(0);
     expect(aborted.steps.at(-1)!.gate.state).toBe('aborted');
+    // Aborted once wave 0 applied: its clusters keep the commit, nobody advances further.
+    const abortAt = 3 * STEP;
+    const late = simulate(
+      rules,
+      fleet(11, 9, 0, 0),
+      (now) => control({ abortedAt: now >= abortAt ? abortAt : null }),
+      300,
+    );
+    const canaries = late.clusters.filter((c) => waveOf(rules, c.labels) === 0).map((c) => c.name);
+    expect(canaries.length).toBeGreaterThan(0);
+    expect([...late.releasedAt.keys()].sort()).toEqual(canaries.sort());
+    for (const name of canaries) {
+      const last = late.steps.at(-1)!.gate.waves[0]!.clusters.find((c) => c.name === name)!;
+      expect(last.released).toBe(true);
+    }
   });
 
   it('waits for approval of a wave that asks for it', () => {
@@ -268,5 +278,63 @@ describe('rollout gate over generated report histories', () => {
     const step = sim.steps[60]!;
     const shuffled = [...step.view].reverse();
     expect(decideGate(rules, control(), shuffled, step.now)).toEqual(step.gate);
+  });
+
+  it('judges a cluster by its own reports on the commit: an old failure that heals does not count', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'rest' }],
+    });
+    const canary = (obs: RolloutObservation): GateCluster => ({
+      name: 'c1',
+      labels: { tier: 'canary' },
+      lastSeenAt: 0,
+      observation: obs,
+    });
+    const rest: GateCluster = { name: 'r1', labels: {}, lastSeenAt: 0, observation: EMPTY_OBSERVATION };
+    // The fix commit's first report still shows what the broken commit left (Degraded), then heals.
+    let obs = observe(EMPTY_OBSERVATION, 'failed', 0);
+    expect(decideGate(rules, control(), [canary(obs), rest], 0).state).toBe('halted');
+    obs = observe(obs, 'progressing', 10_000);
+    obs = observe(obs, 'healthy', 20_000);
+    const healed = decideGate(rules, control(), [canary(obs), rest], 80_000);
+    expect(healed.state).toBe('progressing');
+    expect(healed.waves[0]!.failures).toBe(0);
+    expect(healed.waves[1]!.clusters[0]!.released).toBe(true);
+    // Failing again after it was healthy on the commit counts, for good: flapping is failing.
+    obs = observe(obs, 'failed', 90_000);
+    obs = observe(obs, 'healthy', 100_000);
+    const flapped = decideGate(
+      rules,
+      control(),
+      [canary(obs), { ...rest, observation: EMPTY_OBSERVATION }],
+      200_000,
+    );
+    expect(flapped.state).toBe('halted');
+    expect(flapped.waves[0]!.clusters[0]!.state).toBe('failed');
+  });
+
+  it('releases no more of a wave once its failures spent the budget', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      waves: [
+        { name: 'canary', selector: 'tier=canary' },
+        { name: 'prod', maxConcurrent: 1 },
+      ],
+    });
+    const healthy = observe(EMPTY_OBSERVATION, 'healthy', 0);
+    const failed = observe({ ...EMPTY_OBSERVATION, releasedAt: 70_000 }, 'failed', 80_000);
+    const gate = decideGate(
+      rules,
+      control(),
+      [
+        { name: 'c1', labels: { tier: 'canary' }, lastSeenAt: 90_000, observation: healthy },
+        { name: 'p1', labels: {}, lastSeenAt: 90_000, observation: failed },
+        { name: 'p2', labels: {}, lastSeenAt: 90_000, observation: EMPTY_OBSERVATION },
+      ],
+      90_000,
+    );
+    expect(gate.state).toBe('halted');
+    expect(gate.waves[1]!.clusters.find((c) => c.name === 'p2')!.released).toBe(false);
   });
 });
