@@ -7,8 +7,8 @@
  *   GET /api/v1/previews/{ref}/markdown            the same as a PR comment
  */
 import type { PreviewView } from '../../../contract/live-preview.js';
-import { previewMarkdown } from '../../../contract/pr-comment.js';
 import { HttpError, json, type Reply } from './http.js';
+import { previewMarkdown } from './preview-comment.js';
 import { previewSummaries, previewView } from './preview-view.js';
 import type { Hub, RequestContext, Route } from './router.js';
 
