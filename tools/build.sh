@@ -8,7 +8,7 @@
 #   bash tools/build.sh --list           prints the tool names
 #
 # The binary lives outside the repository, in ${STRATA_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/strata/tools}/
-# <name>/<key>/<name>, where <key> hashes the tool folder's go.mod, go.sum and ldflags.sh, this script and
+# <name>/<key>/<name>, where <key> hashes the tool folder's go.mod, go.sum, ldflags.sh and Go files, this script and
 # the Go version: a later run (or CI on the same machine) reuses it, and any change to a pin builds
 # afresh. A tool folder may hold ldflags.sh, which prints extra linker flags (helm stamps its version).
 set -euo pipefail
@@ -40,7 +40,7 @@ build_one() {
   [ -n "${name:-}" ] || { echo "tools/build.sh: no tool named '$want' (known: $(list_tools | cut -d' ' -f1 | tr '\n' ' '))" >&2; exit 2; }
 
   local key cache out
-  key="$( (cd "$dir" && cat go.mod go.sum; [ -f ldflags.sh ] && cat ldflags.sh; cat "$tools/build.sh"; go env GOVERSION) | sha256sum | cut -c1-16)"
+  key="$( (cd "$dir" && cat go.mod go.sum; [ -f ldflags.sh ] && cat ldflags.sh; find . -name '*.go' | LC_ALL=C sort | xargs -r cat; cat "$tools/build.sh"; go env GOVERSION) | sha256sum | cut -c1-16)"
   cache="${STRATA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata/tools}/$name/$key"
   out="$cache/$name"
   mkdir -p "$cache"
