@@ -8,7 +8,8 @@
  * commit's rollout, the first and a deep page of the cluster list; then its resident memory. Then
  * ingest: `--ingest-clusters` (default 100,000) of those clusters reporting every 30 s
  * (`--rate` = clusters / 30 reports/s, paced, latency from each report's scheduled time) for
- * `--seconds`: one hub on SQLite (pinned to CPU 0), two replicas on PostgreSQL (CPU 0 and CPU 1),
+ * `--seconds`, `--full-share` of them (default 0.1) full reports and the rest heartbeats naming each
+ * cluster's last full report (an agent sends a heartbeat when only time moved): one hub on SQLite (pinned to CPU 0), two replicas on PostgreSQL (CPU 0 and CPU 1),
  * the load generator in its own process. Runs under `nice`, bounded in time; prints the figures
  * beside the targets.
  *
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     samples: { type: 'string', default: '40' },
     stores: { type: 'string', default: 'sqlite,postgres' },
+    'full-share': { type: 'string', default: '0.1' },
   },
 });
 
@@ -406,6 +408,8 @@ interface LoadPlan {
   rate: number;
   seconds: number;
   clusters: number;
+  /** The share of reports sent in full; the others are heartbeats. */
+  fullShare: number;
 }
 
 interface LoadResult {
@@ -449,9 +453,16 @@ function startBare(cpu: number | null): Promise<Hub> {
 
 async function measureIngest(store: string, hubs: Hub[], clusters: number, rows: Row[]): Promise<void> {
   const rate = Number(values.rate ?? Math.round(clusters / 30));
+  const fullShare = Number(values['full-share']);
   const bare = await startBare(0);
   try {
-    const floor = await runLoad({ urls: [bare.url], rate, seconds: Number(values.seconds), clusters });
+    const floor = await runLoad({
+      urls: [bare.url],
+      rate,
+      seconds: Number(values.seconds),
+      clusters,
+      fullShare,
+    });
     rows.push({
       store,
       what: "same load against a bare node:http server (this machine's floor): reports/s, p50 / p99",
@@ -467,12 +478,13 @@ async function measureIngest(store: string, hubs: Hub[], clusters: number, rows:
     rate,
     seconds: Number(values.seconds),
     clusters,
+    fullShare,
   });
   const failed = Object.values(result.failures).reduce((a, b) => a + b, 0);
   const replicas = hubs.length === 1 ? 'one hub' : `${hubs.length} replicas`;
   rows.push({
     store,
-    what: `ingest, ${replicas}, ${clusters.toLocaleString('en')} clusters, full reports: reports/s`,
+    what: `ingest, ${replicas}, ${clusters.toLocaleString('en')} clusters, ${Math.round(fullShare * 100)} % full reports, the rest heartbeats: reports/s`,
     measured: `${result.perSecond.toFixed(0)}${failed ? ` (${failed} failed: ${JSON.stringify(result.failures)})` : ''}`,
     target: `>= ${rate}`,
     ok: result.perSecond >= rate * 0.98 && failed === 0,
@@ -523,6 +535,8 @@ async function loadRole(plan: LoadPlan): Promise<void> {
     return make;
   };
   const seqs = new Map<number, number>();
+  // The seeded state is each cluster's full report 1; a heartbeat names the last full one sent.
+  const lastFull = new Map<number, number>();
   const total = Math.round(plan.rate * plan.seconds);
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
@@ -538,15 +552,25 @@ async function loadRole(plan: LoadPlan): Promise<void> {
     seqs.set(i, seq);
     const t = tokenOf(i);
     const target = n % plan.urls.length;
+    // Spread evenly and deterministically: every (1 / fullShare)-th report of the run is full.
+    const full = Math.floor((n + 1) * plan.fullShare) > Math.floor(n * plan.fullShare);
+    const body = full
+      ? template(i)(seq)
+      : JSON.stringify({ cluster: clusterOf(i).name, seq, of: lastFull.get(i) ?? 1 });
+    if (full) lastFull.set(i, seq);
     inFlight++;
     done.push(
-      post(agents[target]!, plan.urls[target]!, `strata_${t.id}_${t.secret}`, template(i)(seq)).then(
-        (status) => {
-          inFlight--;
-          latencies.push(performance.now() - due);
-          if (status !== 200) failures[status] = (failures[status] ?? 0) + 1;
-        },
-      ),
+      post(
+        agents[target]!,
+        plan.urls[target]!,
+        full ? REPORTS : HEARTBEATS,
+        `strata_${t.id}_${t.secret}`,
+        body,
+      ).then((status) => {
+        inFlight--;
+        latencies.push(performance.now() - due);
+        if (status !== 200) failures[status] = (failures[status] ?? 0) + 1;
+      }),
     );
     if (inFlight > 2000) await done.at(-1);
   }
@@ -564,10 +588,13 @@ async function loadRole(plan: LoadPlan): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function post(agent: Agent, url: string, token: string, body: string): Promise<number> {
+const REPORTS = '/api/v1/reports';
+const HEARTBEATS = '/api/v1/heartbeats';
+
+function post(agent: Agent, url: string, path: string, token: string, body: string): Promise<number> {
   return new Promise((resolve) => {
     const req = request(
-      `${url}/api/v1/reports`,
+      `${url}${path}`,
       {
         method: 'POST',
         agent,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { REPORT_BODY } from '../../contract/limits.js';
 import { credentialOf, readAllowed, TokenCache } from './api/auth.js';
 import { clusterRoutes } from './api/clusters.js';
+import { heartbeatRoutes } from './api/heartbeats.js';
 import { errorReply, HttpError, JSON_HEADERS, json, type Reply } from './api/http.js';
 import { ReportWriter } from './api/ingest.js';
 import { createMetrics } from './api/metrics.js';
@@ -37,6 +38,7 @@ const opsRoutes: Route[] = [
 export const routes: readonly Route[] = [
   ...opsRoutes,
   ...reportRoutes,
+  ...heartbeatRoutes,
   ...clusterRoutes,
   ...rolloutRoutes,
   ...previewRoutes,

@@ -122,7 +122,9 @@ describe('hub replicas on one PostgreSQL', () => {
         kube: { kubeconfig: labCluster(name).kubeconfigPath, namespace: PARENT_NS },
         stateDir: path.join(dir, 'state'),
         listen: '127.0.0.1:0',
-        hub: { url: balancer.url, tokenFile: path.join(dir, 'token'), timeout: '2s' },
+        // Every report in full, so the history must hold each seq the agent made (heartbeats across
+        // replicas are in the store suite: one heartbeat, two connections, recorded once).
+        hub: { url: balancer.url, tokenFile: path.join(dir, 'token'), timeout: '2s', fullReportEvery: 0 },
         outbox: { minBackoff: '100ms', maxBackoff: '500ms' },
         log: { level: 'info' },
       });

@@ -184,6 +184,12 @@ export const HubConfig = z.strictObject({
     .min(REPORT_BODY.minConfiguredBytes)
     .max(REPORT_BODY.maxConfiguredBytes)
     .default(REPORT_BODY.defaultBytes),
+  /**
+   * A report that differs from the last one the hub stored only in its timestamps is sent as a
+   * heartbeat (a few dozen bytes), but a full report goes at least this often, so the hub's copy of
+   * those timestamps is never older than this. `0`: every report is sent in full.
+   */
+  fullReportEvery: duration(0, 7 * 24 * 3600_000).default(3600_000),
 });
 
 export const KubeConfig = z

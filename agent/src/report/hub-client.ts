@@ -1,14 +1,19 @@
 /**
  * Sending one report to the hub: `POST <hub>/api/v1/reports` with the cluster's bearer token (read
- * from its file at each send, so a rotated token is picked up) and an optional private CA.
+ * from its file at each send, so a rotated token is picked up) and an optional private CA. A report
+ * that differs from the last one the hub stored only in its timestamps goes as a heartbeat
+ * (`POST <hub>/api/v1/heartbeats`, contract/heartbeat.ts) naming that report's seq; a hub that
+ * answers 409 (it does not hold that report) gets the full report at once, under the same seq.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import type { Heartbeat } from '../../../contract/heartbeat.js';
 import { REPORT_BODY } from '../../../contract/limits.js';
 import type { ReportInput } from '../../../contract/report.js';
 import type { HubConfig } from '../config/schema.js';
+import { reportDigest } from './digest.js';
 import { fitReport } from './fit.js';
 
 const MIN_LIMIT_BYTES = REPORT_BODY.minShrunkBytes;
@@ -18,27 +23,103 @@ export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: str
 
 export type SendReport = (report: ReportInput) => Promise<SendResult>;
 
-export function hubSender(hub: Omit<HubConfig, 'maxReportBytes'> & { maxReportBytes?: number }): SendReport {
-  const endpoint = new URL('api/v1/reports', hub.url.endsWith('/') ? hub.url : `${hub.url}/`);
+type SenderConfig = Omit<HubConfig, 'maxReportBytes' | 'fullReportEvery'> & {
+  maxReportBytes?: number;
+  fullReportEvery?: number;
+};
+
+/** The last full report the hub answered as its current state. */
+interface StoredReport {
+  seq: number;
+  digest: string;
+  at: number;
+}
+
+export function hubSender(hub: SenderConfig, now: () => number = Date.now): SendReport {
+  const base = hub.url.endsWith('/') ? hub.url : `${hub.url}/`;
+  const reports = new URL('api/v1/reports', base);
+  const heartbeats = new URL('api/v1/heartbeats', base);
   const ca = hub.caFile ? readFileSync(hub.caFile) : undefined;
+  const fullEvery = hub.fullReportEvery ?? 3600_000;
   // A hub whose body limit is below ours answers 413: the limit shrinks for this process's life.
   let limit = hub.maxReportBytes ?? REPORT_BODY.defaultBytes;
+  // Known only for this process's life: after a restart the first report is always full.
+  let stored: StoredReport | undefined;
+  // A hub without the heartbeat route (older than this agent) answers 404: full reports from then on.
+  let heartbeatsAnswered = true;
+
+  const sendFull = async (report: ReportInput, digest: string, token: string | undefined) => {
+    for (;;) {
+      const body = Buffer.from(JSON.stringify(fitReport(report, limit)));
+      const { status, text } = await post(reports, body, token, ca, hub.timeout);
+      if (status === 413 && limit > MIN_LIMIT_BYTES) {
+        limit = Math.max(MIN_LIMIT_BYTES, Math.floor(Math.min(limit, body.length) / 2));
+        continue;
+      }
+      const result = interpret(status, text);
+      stored = result.ok && isCurrent(text, report.seq) ? { seq: report.seq, digest, at: now() } : undefined;
+      return result;
+    }
+  };
+
   return async (report) => {
     const token = hub.tokenFile ? (await readFile(hub.tokenFile, 'utf8')).trim() : undefined;
     try {
-      for (;;) {
-        const body = Buffer.from(JSON.stringify(fitReport(report, limit)));
-        const { status, text } = await post(endpoint, body, token, ca, hub.timeout);
-        if (status === 413 && limit > MIN_LIMIT_BYTES) {
-          limit = Math.max(MIN_LIMIT_BYTES, Math.floor(Math.min(limit, body.length) / 2));
-          continue;
+      const digest = reportDigest(report);
+      const last = stored;
+      if (
+        heartbeatsAnswered &&
+        fullEvery > 0 &&
+        last !== undefined &&
+        last.digest === digest &&
+        report.seq > last.seq &&
+        now() - last.at < fullEvery
+      ) {
+        const beat: Heartbeat = {
+          cluster: report.cluster,
+          seq: report.seq,
+          of: last.seq,
+          ...(report.createdAt ? { createdAt: report.createdAt } : {}),
+        };
+        const { status, text } = await post(
+          heartbeats,
+          Buffer.from(JSON.stringify(beat)),
+          token,
+          ca,
+          hub.timeout,
+        );
+        if (status === 404) heartbeatsAnswered = false;
+        // 409: the hub does not hold report `of` (restored, replaced, or never got it): send it all.
+        if (status !== 409 && status !== 404) {
+          // `stale`: the hub holds a newer full report than ours (another writer): the next goes full.
+          if (resultOf(text) === 'stale') stored = undefined;
+          return interpret(status, text);
         }
-        return interpret(status, text);
       }
+      return await sendFull(report, digest, token);
     } catch (err) {
       return { ok: false, retry: true, reason: `hub unreachable: ${(err as Error).message}` };
     }
   };
+}
+
+/** True when the hub's answer says this seq is now its current state (stored, or stored before). */
+function isCurrent(text: string, seq: number): boolean {
+  const answer = answerOf(text);
+  return (answer.result === 'stored' || answer.result === 'duplicate') && answer.latestSeq === seq;
+}
+
+function resultOf(text: string): string | undefined {
+  return answerOf(text).result;
+}
+
+function answerOf(text: string): { result?: string; latestSeq?: number } {
+  try {
+    const answer = JSON.parse(text) as unknown;
+    return typeof answer === 'object' && answer !== null ? answer : {};
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -10,6 +10,8 @@ export interface HubMetrics {
   received: Record<string, number>;
   /** Reports refused, by reason. */
   rejected: Record<string, number>;
+  /** Heartbeats answered, by result (alive, duplicate, stale, full-report-needed). */
+  heartbeats: Record<string, number>;
 }
 
 /** A counter whose increments are kept in `counts` and added to the metric when it is collected. */
@@ -42,6 +44,14 @@ export function createMetrics(store: Store, now: () => number): HubMetrics {
   const registry = new Registry();
   const received: Record<string, number> = {};
   const rejected: Record<string, number> = {};
+  const heartbeats: Record<string, number> = {};
+  countedOn(
+    registry,
+    'strata_hub_heartbeats_total',
+    'Heartbeats answered, by result (alive, duplicate, stale, full-report-needed).',
+    'result',
+    heartbeats,
+  );
   countedOn(
     registry,
     'strata_hub_reports_received_total',
@@ -97,7 +107,7 @@ export function createMetrics(store: Store, now: () => number): HubMetrics {
     },
   });
   rolloutGauges(registry, store, now);
-  return { registry, received, rejected };
+  return { registry, received, rejected, heartbeats };
 }
 
 /** Staged rollouts with their own series: the newest ones only, each decided at scrape time. */

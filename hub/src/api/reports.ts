@@ -40,7 +40,7 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
     });
     if (outcome.result === 'revoked') {
       hub.tokens.revoked(tokenId);
-      throw new HttpError(401, `token revoked: ${CREATE_HINT}`);
+      throw revokedError();
     }
     hub.metrics.received[outcome.result] = (hub.metrics.received[outcome.result] ?? 0) + 1;
     return json(200, { result: outcome.result, cluster, seq: report.seq, latestSeq: outcome.latestSeq });
@@ -54,6 +54,10 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
 }
 
 const CREATE_HINT = 'create one with "strata hub token create CLUSTER"';
+
+export function revokedError(): HttpError {
+  return new HttpError(401, `token revoked: ${CREATE_HINT}`);
+}
 
 const REJECT_REASON: Record<number, string> = {
   400: 'invalid',

@@ -181,6 +181,55 @@ DROP FUNCTION strata_save_reports(TEXT[], BIGINT[], BIGINT[], TEXT[], TEXT[], TE
 ${SAVE_REPORTS_V3}
 `;
 
+/**
+ * Version 6. `seen_seq` is the highest heartbeat seq recorded since the state's report. The cluster
+ * trigger now fires only for the columns it keeps derived tables of, so a heartbeat (an update of
+ * `received_at` and `seen_seq`) runs none of it. `strata_save_heartbeats` applies the rule of
+ * fleet/heartbeat.ts to a batch in one call, locking cluster rows in name order as the report writer
+ * does, with the token read FOR SHARE for the same reason.
+ */
+const HEARTBEATS = `
+ALTER TABLE clusters ADD COLUMN seen_seq BIGINT;
+DROP TRIGGER clusters_changed ON clusters;
+CREATE TRIGGER clusters_changed AFTER INSERT OR UPDATE OF labels, rollout, phase, health, commit_sha, seq
+  ON clusters FOR EACH ROW EXECUTE FUNCTION strata_clusters_changed();
+
+CREATE FUNCTION strata_save_heartbeats(
+  p_cluster TEXT[], p_seq BIGINT[], p_of BIGINT[], p_received BIGINT[], p_token TEXT[])
+RETURNS TABLE (idx INT, result TEXT, latest_seq BIGINT)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  i INT;
+  tok RECORD;
+  cur RECORD;
+BEGIN
+  FOR i IN SELECT o.i FROM unnest(p_cluster) WITH ORDINALITY AS o(c, i) ORDER BY o.c COLLATE "C", o.i LOOP
+    idx := i; result := NULL; latest_seq := NULL;
+    IF p_token[i] IS NOT NULL THEN
+      SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;
+      IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN
+        result := 'revoked'; RETURN NEXT; CONTINUE;
+      END IF;
+    END IF;
+    SELECT c.seq, c.seen_seq INTO cur FROM clusters c WHERE c.name = p_cluster[i] FOR UPDATE;
+    IF NOT FOUND OR cur.seq IS NULL OR cur.seq < p_of[i] THEN
+      result := 'full-report-needed';
+    ELSIF cur.seq > p_of[i] THEN
+      result := 'stale';
+    ELSIF greatest(cur.seq, cur.seen_seq) >= p_seq[i] THEN
+      result := 'duplicate';
+    ELSE
+      UPDATE clusters c SET seen_seq = p_seq[i], received_at = greatest(c.received_at, p_received[i])
+        WHERE c.name = p_cluster[i];
+      result := 'alive';
+    END IF;
+    latest_seq := cur.seq;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -298,5 +347,11 @@ $fn$;
     description:
       'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
     sql: 'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;',
+  },
+  {
+    version: 6,
+    description:
+      'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
+    sql: HEARTBEATS,
   },
 ];

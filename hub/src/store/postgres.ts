@@ -20,7 +20,9 @@ import type {
   FleetCounts,
   FleetEntry,
   FleetFilter,
+  HeartbeatOutcome,
   HistoryEntry,
+  IncomingHeartbeat,
   IncomingReport,
   Page,
   PageRequest,
@@ -177,13 +179,41 @@ class PostgresStore implements Store {
   }
 
   private async saveBatch(params: unknown[], count: number): Promise<SaveOutcome[]> {
+    const rows = await this.retried<SaveRow>(
+      'SELECT * FROM strata_save_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      params,
+    );
+    return outcomesOf(rows, count);
+  }
+
+  async saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]> {
+    if (batch.length === 0) return [];
+    const rows = await this.retried<{
+      idx: number;
+      result: HeartbeatOutcome['result'];
+      latest_seq: number | null;
+    }>('SELECT * FROM strata_save_heartbeats($1, $2, $3, $4, $5)', [
+      batch.map((h) => h.cluster),
+      batch.map((h) => h.seq),
+      batch.map((h) => h.of),
+      batch.map((h) => h.receivedAt),
+      batch.map((h) => h.tokenId ?? null),
+    ]);
+    const outcomes: HeartbeatOutcome[] = new Array(batch.length);
+    for (const row of rows) {
+      outcomes[row.idx - 1] =
+        row.result === 'revoked'
+          ? { result: 'revoked' }
+          : { result: row.result, ...(row.latest_seq === null ? {} : { latestSeq: row.latest_seq }) };
+    }
+    return outcomes;
+  }
+
+  /** One call of a batch function, sent again when PostgreSQL rolled it back for a deadlock. */
+  private async retried<T extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows } = await this.pool.query<SaveRow>(
-          'SELECT * FROM strata_save_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-          params,
-        );
-        return outcomesOf(rows, count);
+        return (await this.pool.query<T>(text, params)).rows;
       } catch (err) {
         if (attempt >= SAVE_ATTEMPTS || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
       }

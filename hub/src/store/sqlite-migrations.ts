@@ -123,4 +123,10 @@ CREATE TABLE IF NOT EXISTS previews (
       'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
     sql: 'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;',
   },
+  {
+    version: 6,
+    description:
+      'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
+    sql: 'ALTER TABLE clusters ADD COLUMN seen_seq INTEGER;',
+  },
 ];

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
-import { decodeRows, ReportWrites } from './sqlite-writes.js';
+import { decodeHeartbeats, decodeRows, ReportWrites } from './sqlite-writes.js';
 import type { RetentionPolicy } from './store.js';
 
 export interface WriterData {
@@ -16,8 +16,9 @@ export interface WriterData {
 
 export interface WriterRequest {
   id: number;
-  /** The batch, encoded by `encodeRows`. */
-  rows: string;
+  /** A batch of reports, encoded by `encodeRows`, or of heartbeats, encoded by `encodeHeartbeats`. */
+  rows?: string;
+  heartbeats?: string;
 }
 
 const data = workerData as WriterData;
@@ -31,7 +32,11 @@ parentPort!.on('message', (request: WriterRequest | 'close') => {
     return;
   }
   try {
-    parentPort!.postMessage({ id: request.id, results: writes.save(decodeRows(request.rows)) });
+    const results =
+      request.heartbeats !== undefined
+        ? writes.saveHeartbeats(decodeHeartbeats(request.heartbeats))
+        : writes.save(decodeRows(request.rows ?? '0'));
+    parentPort!.postMessage({ id: request.id, results });
   } catch (err) {
     parentPort!.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
   }

@@ -4,6 +4,7 @@
  * thread as well as inline.
  */
 import type Database from 'better-sqlite3';
+import { heartbeatResult } from '../fleet/heartbeat.js';
 import {
   type CommitStanding,
   EMPTY_OBSERVATION,
@@ -12,7 +13,7 @@ import {
   sameObservation,
 } from '../fleet/rollout-observe.js';
 import { type ObservationRow, toObservation } from './sqlite-rollouts.js';
-import type { RetentionPolicy, SaveOutcome } from './store.js';
+import type { HeartbeatOutcome, IncomingHeartbeat, RetentionPolicy, SaveOutcome } from './store.js';
 
 /** A report ready to write: JSON already serialised (cheap to hand to another thread). */
 export interface ReportRow {
@@ -87,6 +88,31 @@ export function decodeRows(text: string): ReportRow[] {
   return rows;
 }
 
+/** Heartbeats as one string for the writer thread, as `encodeRows` does for reports. */
+export function encodeHeartbeats(batch: IncomingHeartbeat[]): string {
+  const parts: string[] = [];
+  for (const h of batch)
+    parts.push(h.cluster, String(h.seq), String(h.of), String(h.receivedAt), h.tokenId ?? '');
+  return parts.join(SEPARATOR);
+}
+
+export function decodeHeartbeats(text: string): IncomingHeartbeat[] {
+  const f = text === '' ? [] : text.split(SEPARATOR);
+  if (f.length % 5 !== 0) throw new Error(`malformed heartbeat batch: ${f.length} fields`);
+  const batch: IncomingHeartbeat[] = [];
+  for (let at = 0; at < f.length; at += 5) {
+    const tokenId = f[at + 4]!;
+    batch.push({
+      cluster: f[at]!,
+      seq: Number(f[at + 1]),
+      of: Number(f[at + 2]),
+      receivedAt: Number(f[at + 3]),
+      ...(tokenId === '' ? {} : { tokenId }),
+    });
+  }
+  return batch;
+}
+
 /** What a batch answers, per row: its outcome, or the message of the error that stopped it. */
 export type RowResult = SaveOutcome | { error: string };
 
@@ -94,6 +120,7 @@ export class ReportWrites {
   private readonly sql;
   private readonly saveOne;
   private readonly saveBatch;
+  private readonly heartbeatBatch;
   /** History is trimmed every this many reports of a cluster (reads never show more than the policy keeps). */
   private readonly trimEvery: number;
 
@@ -107,6 +134,12 @@ export class ReportWrites {
         'SELECT cluster, revoked_at FROM tokens WHERE id = ?',
       ),
       clusterSeq: db.prepare<[string], { seq: number | null }>('SELECT seq FROM clusters WHERE name = ?'),
+      clusterSeen: db.prepare<[string], { seq: number | null; seen: number | null }>(
+        'SELECT seq, seen_seq AS seen FROM clusters WHERE name = ?',
+      ),
+      markSeen: db.prepare(
+        'UPDATE clusters SET seen_seq = ?, received_at = max(received_at, ?) WHERE name = ?',
+      ),
       hasSeq: db.prepare<[string, number], { id: number }>(
         'SELECT id FROM reports WHERE cluster = ? AND seq = ?',
       ),
@@ -147,10 +180,30 @@ export class ReportWrites {
     };
     this.saveOne = db.transaction((row: ReportRow) => this.write(row));
     this.saveBatch = db.transaction((rows: ReportRow[]) => rows.map((row) => this.guarded(row)));
+    this.heartbeatBatch = db.transaction((batch: IncomingHeartbeat[]) => batch.map((h) => this.beat(h)));
   }
 
   save(rows: ReportRow[]): RowResult[] {
     return this.saveBatch(rows);
+  }
+
+  saveHeartbeats(batch: IncomingHeartbeat[]): HeartbeatOutcome[] {
+    return this.heartbeatBatch(batch);
+  }
+
+  private beat(h: IncomingHeartbeat): HeartbeatOutcome {
+    if (h.tokenId !== undefined && !this.tokenValid(h.tokenId, h.cluster)) return { result: 'revoked' };
+    const row = this.sql.clusterSeen.get(h.cluster);
+    const current = row?.seq ?? null;
+    const latest = current === null ? {} : { latestSeq: current };
+    const result = heartbeatResult(current, row?.seen ?? null, h);
+    if (result === 'alive') this.sql.markSeen.run(h.seq, h.receivedAt, h.cluster);
+    return { result, ...latest };
+  }
+
+  private tokenValid(tokenId: string, cluster: string): boolean {
+    const token = this.sql.token.get(tokenId);
+    return token !== undefined && token.revoked_at === null && token.cluster === cluster;
   }
 
   private guarded(row: ReportRow): RowResult {
@@ -162,10 +215,7 @@ export class ReportWrites {
   }
 
   private write(row: ReportRow): SaveOutcome {
-    if (row.tokenId !== null) {
-      const token = this.sql.token.get(row.tokenId);
-      if (!token || token.revoked_at !== null || token.cluster !== row.cluster) return { result: 'revoked' };
-    }
+    if (row.tokenId !== null && !this.tokenValid(row.tokenId, row.cluster)) return { result: 'revoked' };
     const latest = this.sql.clusterSeq.get(row.cluster)?.seq ?? undefined;
     const applied = latest === undefined || row.seq > latest;
     // Only a seq at or below the latest can already be in history.

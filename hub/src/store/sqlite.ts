@@ -20,13 +20,21 @@ import { backfillRollout } from './rollout-backfill.js';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
 import { SqliteRollouts } from './sqlite-rollouts.js';
 import type { WriterData, WriterRequest } from './sqlite-writer.js';
-import { encodeRows, type ReportRow, ReportWrites, type RowResult } from './sqlite-writes.js';
+import {
+  encodeHeartbeats,
+  encodeRows,
+  type ReportRow,
+  ReportWrites,
+  type RowResult,
+} from './sqlite-writes.js';
 import type {
   ClusterRecord,
   FleetCounts,
   FleetEntry,
   FleetFilter,
+  HeartbeatOutcome,
   HistoryEntry,
+  IncomingHeartbeat,
   IncomingReport,
   Page,
   PageRequest,
@@ -70,6 +78,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
 
 interface RowWriter {
   save(rows: ReportRow[]): Promise<RowResult[]>;
+  saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]>;
   close(): Promise<void>;
 }
 
@@ -78,18 +87,21 @@ class InlineWriter implements RowWriter {
   async save(rows: ReportRow[]): Promise<RowResult[]> {
     return this.writes.save(rows);
   }
+  async saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]> {
+    return this.writes.saveHeartbeats(batch);
+  }
   async close(): Promise<void> {}
 }
 
 class ThreadWriter implements RowWriter {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(r: RowResult[]): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { resolve(r: unknown[]): void; reject(e: Error): void }>();
   private nextId = 1;
   private failure: Error | undefined;
 
   constructor(data: WriterData) {
     this.worker = startWriterThread(data);
-    this.worker.on('message', (m: 'ready' | { id: number; results?: RowResult[]; error?: string }) => {
+    this.worker.on('message', (m: 'ready' | { id: number; results?: unknown[]; error?: string }) => {
       if (m === 'ready') return;
       const waiter = this.pending.get(m.id);
       this.pending.delete(m.id);
@@ -101,11 +113,19 @@ class ThreadWriter implements RowWriter {
   }
 
   save(rows: ReportRow[]): Promise<RowResult[]> {
+    return this.request({ rows: encodeRows(rows) }) as Promise<RowResult[]>;
+  }
+
+  saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]> {
+    return this.request({ heartbeats: encodeHeartbeats(batch) }) as Promise<HeartbeatOutcome[]>;
+  }
+
+  private request(body: Omit<WriterRequest, 'id'>): Promise<unknown[]> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rows: encodeRows(rows) } satisfies WriterRequest);
+      this.worker.postMessage({ id, ...body } satisfies WriterRequest);
     });
   }
 
@@ -255,6 +275,10 @@ class SqliteStore implements Store {
       if ('error' in r) throw new Error(`storing a report failed: ${r.error}`);
       return r;
     });
+  }
+
+  async saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]> {
+    return batch.length === 0 ? [] : this.writer.saveHeartbeats(batch);
   }
 
   async listClusters(): Promise<ClusterRecord[]> {

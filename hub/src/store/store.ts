@@ -4,6 +4,7 @@
  * async for that reason, even though SQLite answers synchronously.
  */
 
+import type { HeartbeatResult } from '../../../contract/heartbeat.js';
 import type { PreviewStatus, Report } from '../../../contract/report.js';
 import type { RolloutRules } from '../../../contract/rollout-rules.js';
 import type { LabelSelector } from '../../../contract/selector.js';
@@ -45,6 +46,26 @@ export interface IncomingReport {
  */
 export type SaveOutcome =
   | { result: 'stored' | 'duplicate' | 'stale'; latestSeq: number }
+  | { result: 'revoked'; latestSeq?: undefined };
+
+/** A validated heartbeat as received (contract/heartbeat.ts). */
+export interface IncomingHeartbeat {
+  cluster: string;
+  seq: number;
+  /** The seq of the full report it stands for. */
+  of: number;
+  /** Receipt time, epoch milliseconds: the cluster's new last-seen. */
+  receivedAt: number;
+  /** As for reports: recorded only while this token exists unrevoked for `cluster`. */
+  tokenId?: string;
+}
+
+/**
+ * `latestSeq` is the seq of the cluster's current full report (absent when it has none). See
+ * contract/heartbeat.ts for what each result means.
+ */
+export type HeartbeatOutcome =
+  | { result: HeartbeatResult; latestSeq?: number }
   | { result: 'revoked'; latestSeq?: undefined };
 
 /** What the fleet views show for one cluster (its latest report, summarised). */
@@ -176,6 +197,12 @@ export interface Store {
    * one disk flush (group commit).
    */
   saveReports(batch: IncomingReport[]): Promise<SaveOutcome[]>;
+  /**
+   * Records a batch of heartbeats: each one whose `of` is the cluster's current full report and whose
+   * seq is above every seq seen moves the cluster's last-seen (`receivedAt`) to its receipt time. No
+   * history row, no count changes. Outcomes are in the order of the batch.
+   */
+  saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]>;
 
   /** Every cluster that reported. Reads the whole fleet: only for small fleets and admin tools. */
   listClusters(): Promise<ClusterRecord[]>;

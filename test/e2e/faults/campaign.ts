@@ -216,7 +216,8 @@ class Rig {
       stringify({
         cluster: { name: this.opts.cluster.name, labels: { region: 'lab' } },
         sources: [{ name: 'fleet', url: this.git.url('fleet'), ref: 'main', interval: '1s', timeout: '3s' }],
-        hub: { url: this.hub.url, tokenFile, timeout: '2s' },
+        // Every report in full: the audit finds each seq the agent wrote in the hub's history.
+        hub: { url: this.hub.url, tokenFile, timeout: '2s', fullReportEvery: 0 },
         kube: {
           kubeconfig: this.opts.cluster.kubeconfigPath,
           namespace: PARENT_NS,

@@ -160,6 +160,83 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     });
   });
 
+  describe('heartbeats', () => {
+    const beat = (cluster: string, seq: number, of: number, receivedAt: number, tokenId?: string) => ({
+      cluster,
+      seq,
+      of,
+      receivedAt,
+      ...(tokenId ? { tokenId } : {}),
+    });
+
+    it("moves last-seen for the cluster's current report only, and never backwards", async () => {
+      const t0 = Date.UTC(2026, 11, 1);
+      await store.saveReports([incoming('prod-hz', 10, { receivedAt: t0 })]);
+      const outcomes = await store.saveHeartbeats([
+        beat('prod-hz', 12, 10, t0 + 30_000),
+        beat('prod-hz', 12, 10, t0 + 31_000),
+        beat('prod-hz', 11, 10, t0 + 32_000),
+        beat('prod-hz', 13, 9, t0 + 33_000),
+        beat('prod-hz', 14, 11, t0 + 34_000),
+        beat('edge-1', 5, 4, t0 + 35_000),
+      ]);
+      expect(outcomes).toEqual([
+        { result: 'alive', latestSeq: 10 },
+        { result: 'duplicate', latestSeq: 10 },
+        { result: 'duplicate', latestSeq: 10 },
+        { result: 'stale', latestSeq: 10 },
+        { result: 'full-report-needed', latestSeq: 10 },
+        { result: 'full-report-needed' },
+      ]);
+      const found = await store.getCluster('prod-hz');
+      expect(found?.record).toMatchObject({ seq: 10, receivedAt: t0 + 30_000 });
+      // A heartbeat leaves no history row and changes no count.
+      expect((await store.history('prod-hz', 50)).map((h) => h.seq)).toEqual([10]);
+      expect((await store.countFleet({ selector: [] }, t0 + 20_000)).stale).toBe(0);
+      expect((await store.countFleet({ selector: [] }, t0 + 40_000)).stale).toBe(1);
+      // A full report after heartbeats is the state again; heartbeats then name it.
+      expect(await store.saveReports([incoming('prod-hz', 15, { receivedAt: t0 + 60_000 })])).toEqual([
+        { result: 'stored', latestSeq: 15 },
+      ]);
+      expect(await store.saveHeartbeats([beat('prod-hz', 16, 10, t0 + 61_000)])).toEqual([
+        { result: 'stale', latestSeq: 15 },
+      ]);
+      expect(await store.saveHeartbeats([beat('prod-hz', 16, 15, t0 + 61_000)])).toEqual([
+        { result: 'alive', latestSeq: 15 },
+      ]);
+      // An older receipt time (another replica's clock) never moves last-seen back.
+      expect(await store.saveHeartbeats([beat('prod-hz', 17, 15, t0 + 50_000)])).toEqual([
+        { result: 'alive', latestSeq: 15 },
+      ]);
+      expect((await store.getCluster('prod-hz'))?.record.receivedAt).toBe(t0 + 61_000);
+    });
+
+    it('refuses heartbeats of a revoked token or of another cluster', async () => {
+      const t = await token('prod-hz');
+      const other = await token('edge-1');
+      await store.saveReports([incoming('prod-hz', 1, { tokenId: t.id })]);
+      expect(await store.saveHeartbeats([beat('prod-hz', 2, 1, Date.now(), other.id)])).toEqual([
+        { result: 'revoked' },
+      ]);
+      await store.revokeToken(t.id, new Date().toISOString());
+      expect(await store.saveHeartbeats([beat('prod-hz', 3, 1, Date.now(), t.id)])).toEqual([
+        { result: 'revoked' },
+      ]);
+    });
+
+    it('records a heartbeat once when two connections get it at the same time', async () => {
+      const other = await harness.open(db);
+      const clusters = Array.from({ length: 30 }, (_, i) => `c-${String(i).padStart(2, '0')}`);
+      await store.saveReports(clusters.map((c) => incoming(c, 1)));
+      const beats = clusters.map((c) => beat(c, 2, 1, Date.now()));
+      const results = (
+        await Promise.all([store.saveHeartbeats(beats), other.saveHeartbeats([...beats].reverse())])
+      ).flat();
+      expect(results.filter((r) => r.result === 'alive')).toHaveLength(30);
+      expect(results.filter((r) => r.result === 'duplicate')).toHaveLength(30);
+    });
+  });
+
   describe('fleet queries', () => {
     const selector = (text: string) => parseSelector(text);
     async function seed() {
