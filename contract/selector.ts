@@ -20,8 +20,9 @@ export class SelectorSyntaxError extends Error {
   constructor(
     message: string,
     readonly position?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'SelectorSyntaxError';
   }
 }
@@ -96,7 +97,7 @@ export function parseSelector(text: string): LabelSelector {
       return parseRequirement(part);
     } catch (e) {
       if (!(e instanceof SelectorSyntaxError)) throw e;
-      throw new SelectorSyntaxError(e.message, start + part.length - part.trimStart().length);
+      throw new SelectorSyntaxError(e.message, start + part.length - part.trimStart().length, { cause: e });
     }
   });
 }

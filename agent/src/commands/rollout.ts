@@ -106,7 +106,7 @@ async function call(url: URL, method: string, token: string | undefined, body?: 
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    throw new HubError(`cannot reach the hub at ${url.origin}: ${(err as Error).message}`);
+    throw new HubError(`cannot reach the hub at ${url.origin}: ${(err as Error).message}`, { cause: err });
   }
   const text = await res.text();
   if (!res.ok) {

@@ -17,8 +17,9 @@ export class ConfigError extends Error {
     message: string,
     readonly file: string | undefined,
     readonly issues: { field: string; message: string }[] = [],
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ConfigError';
   }
 }
@@ -97,7 +98,9 @@ async function readConfigFile(file: string): Promise<Raw> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, file);
+    throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, file, [], {
+      cause: err,
+    });
   }
   try {
     const doc: unknown = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 });
@@ -109,7 +112,12 @@ async function readConfigFile(file: string): Promise<Raw> {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const line = err instanceof YAMLParseError ? err.linePos?.[0]?.line : undefined;
-    throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${(err as Error).message}`, file);
+    throw new ConfigError(
+      `${file}${line ? `:${line}` : ''}: invalid YAML: ${(err as Error).message}`,
+      file,
+      [],
+      { cause: err },
+    );
   }
 }
 
@@ -196,7 +204,7 @@ function parseFlags(argv: string[]) {
       },
     }).values;
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${AGENT_USAGE}`, undefined);
+    throw new ConfigError(`${(err as Error).message}\n\n${AGENT_USAGE}`, undefined, [], { cause: err });
   }
 }
 
@@ -236,7 +244,9 @@ function parseLabels(text: string, field: string): Record<string, string> {
     return parseLabelList(text);
   } catch (err) {
     if (!(err instanceof LabelListError)) throw err;
-    throw new ConfigError(`${field}: ${err.message}`, undefined, [{ field, message: err.pair }]);
+    throw new ConfigError(`${field}: ${err.message}`, undefined, [{ field, message: err.pair }], {
+      cause: err,
+    });
   }
 }
 

@@ -11,8 +11,8 @@ export interface DecryptionConfig {
 }
 
 export class DecryptionKeyError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'DecryptionKeyError';
   }
 }
@@ -26,11 +26,12 @@ export async function sopsModeFor(decryption: DecryptionConfig | undefined): Pro
   } catch (err) {
     throw new DecryptionKeyError(
       `decryption.ageKeyFile ${decryption.ageKeyFile} cannot be read: ${(err as Error).message}`,
+      { cause: err },
     );
   }
   try {
     return { identities: parseIdentities(text, decryption.ageKeyFile) };
   } catch (err) {
-    throw new DecryptionKeyError((err as Error).message);
+    throw new DecryptionKeyError((err as Error).message, { cause: err });
   }
 }

@@ -47,8 +47,8 @@ export interface Kubeconfig {
 }
 
 export class KubeconfigError extends Error {
-  constructor(file: string, message: string) {
-    super(`kubeconfig ${file}: ${message}`);
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(`kubeconfig ${file}: ${message}`, options);
     this.name = 'KubeconfigError';
   }
 }
@@ -70,7 +70,7 @@ export function readKubeconfig(file: string): Kubeconfig {
   try {
     doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
   } catch (err) {
-    throw new KubeconfigError(file, (err as Error).message);
+    throw new KubeconfigError(file, (err as Error).message, { cause: err });
   }
   const list = (key: string) => {
     const value = doc[key] ?? [];
@@ -91,7 +91,7 @@ function readRelative(kc: Kubeconfig, file: string): Buffer {
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new KubeconfigError(kc.file, `cannot read ${full}: ${(err as Error).message}`);
+    throw new KubeconfigError(kc.file, `cannot read ${full}: ${(err as Error).message}`, { cause: err });
   }
 }
 

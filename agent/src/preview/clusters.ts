@@ -9,8 +9,9 @@ export class ClusterListError extends Error {
   constructor(
     readonly where: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`${where}: ${message}`);
+    super(`${where}: ${message}`, options);
     this.name = 'ClusterListError';
   }
 }
@@ -40,7 +41,7 @@ export async function readClustersFile(file: string): Promise<ClusterIdentity[]>
   try {
     doc = parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new ClusterListError(file, (e as Error).message);
+    throw new ClusterListError(file, (e as Error).message, { cause: e });
   }
   const parsed = ClustersFile.safeParse(doc);
   if (!parsed.success) throw new ClusterListError(file, issueText(parsed.error));
@@ -68,7 +69,7 @@ export async function fetchHubClusters(
     headers: token ? { authorization: `Bearer ${token}` } : {},
     signal: AbortSignal.timeout(30_000),
   }).catch((e: Error) => {
-    throw new ClusterListError(url.origin, `cannot reach the hub: ${e.message}`);
+    throw new ClusterListError(url.origin, `cannot reach the hub: ${e.message}`, { cause: e });
   });
   if (!res.ok) throw new ClusterListError(url.href, `the hub answered ${res.status} ${res.statusText}`);
   const parsed = HubClusters.safeParse(await res.json().catch(() => undefined));

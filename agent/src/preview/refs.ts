@@ -28,8 +28,9 @@ export class RefError extends Error {
     readonly repo: string,
     readonly ref: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`${repo}: cannot open '${ref}': ${message}`);
+    super(`${repo}: cannot open '${ref}': ${message}`, options);
     this.name = 'RefError';
   }
 }
@@ -58,7 +59,7 @@ async function openLocal(repo: string, refs: [string, string]): Promise<OpenedRe
       const tree = await openGitTree({ fs, ...location, commit: ref });
       return { ref, commit: tree.commit, tree };
     } catch (e) {
-      throw new RefError(repo, ref, (e as Error).message);
+      throw new RefError(repo, ref, (e as Error).message, { cause: e });
     }
   };
   return { base: await open(refs[0]), head: await open(refs[1]), close: async () => {} };
@@ -85,7 +86,7 @@ async function openRemote(
         const commit = await source.fetchRef(ref);
         return { ref, commit, tree: await source.tree(commit) };
       } catch (e) {
-        throw new RefError(source.displayUrl, ref, (e as Error).message);
+        throw new RefError(source.displayUrl, ref, (e as Error).message, { cause: e });
       }
     };
     return { base: await open(refs[0]), head: await open(refs[1]), close };

@@ -13,8 +13,9 @@ export class GitTimeoutError extends Error {
   constructor(
     readonly url: string,
     readonly timeoutMs: number,
+    options?: ErrorOptions,
   ) {
-    super(`no answer from ${url} within ${timeoutMs}ms`);
+    super(`no answer from ${url} within ${timeoutMs}ms`, options);
     this.name = 'GitTimeoutError';
   }
 }
@@ -36,7 +37,7 @@ export function deadlineHttpClient(signal: AbortSignal, timeoutMs: number): Http
         try {
           res = await send(url, method, headers, payload, abort);
         } catch (err) {
-          if (signal.aborted) throw new GitTimeoutError(redactUrl(req.url), timeoutMs);
+          if (signal.aborted) throw new GitTimeoutError(redactUrl(req.url), timeoutMs, { cause: err });
           throw err;
         }
         const status = res.statusCode ?? 0;
@@ -121,7 +122,7 @@ async function* guardBody(
   try {
     for await (const chunk of res as AsyncIterable<Uint8Array>) yield chunk;
   } catch (err) {
-    if (signal.aborted) throw new GitTimeoutError(redactUrl(url), timeoutMs);
+    if (signal.aborted) throw new GitTimeoutError(redactUrl(url), timeoutMs, { cause: err });
     throw err;
   }
 }

@@ -32,8 +32,9 @@ export class SshTransportError extends Error {
   constructor(
     readonly kind: SshFailure,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'SshTransportError';
   }
 }
@@ -210,7 +211,7 @@ async function startSsh(opts: SshClientOptions): Promise<SshRun> {
   });
   const exited = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => {
-      failure = new SshTransportError('Unreachable', `cannot run ssh: ${err.message}`);
+      failure = new SshTransportError('Unreachable', `cannot run ssh: ${err.message}`, { cause: err });
       reject(failure);
       notify();
     });

@@ -24,8 +24,9 @@ export class SignatureError extends Error {
   constructor(
     readonly object: string,
     readonly why: string,
+    options?: ErrorOptions,
   ) {
-    super(`${object}: ${why}`);
+    super(`${object}: ${why}`, options);
     this.name = 'SignatureError';
   }
 }
@@ -44,14 +45,16 @@ export async function loadKeys(files: string[]): Promise<LoadedKeys> {
     try {
       content = await readFile(file);
     } catch (err) {
-      throw new SignatureError('verify.keys', `${file} cannot be read: ${(err as Error).message}`);
+      throw new SignatureError('verify.keys', `${file} cannot be read: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     hash.update(file).update('\0').update(content).update('\0');
     let parsed: TrustedKeys;
     try {
       parsed = parseKeyFile(file, content);
     } catch (err) {
-      throw new SignatureError('verify.keys', (err as Error).message);
+      throw new SignatureError('verify.keys', (err as Error).message, { cause: err });
     }
     keys.openpgp.push(...parsed.openpgp);
     keys.ssh.push(...parsed.ssh);
@@ -192,7 +195,7 @@ function execute(
     });
     child.stdin.on('error', () => {});
     child.once('error', (err) =>
-      reject(new SignatureError('verify', `cannot run ${command}: ${err.message}`)),
+      reject(new SignatureError('verify', `cannot run ${command}: ${err.message}`, { cause: err })),
     );
     child.once('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);

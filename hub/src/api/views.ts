@@ -86,7 +86,12 @@ export function selectorOf(text: string | null | undefined): LabelSelector {
   } catch (err) {
     if (!(err instanceof SelectorSyntaxError)) throw err;
     const at = err.position === undefined ? '' : ` at character ${err.position + 1}`;
-    throw new HttpError(400, `invalid label selector "${selector}"${at}: ${err.message}`, { selector });
+    throw new HttpError(
+      400,
+      `invalid label selector "${selector}"${at}: ${err.message}`,
+      { selector },
+      { cause: err },
+    );
   }
 }
 
@@ -237,7 +242,8 @@ export async function rolloutView(hub: Hub, sha: string, filter: RolloutFilter):
   try {
     counts = await hub.store.rolloutCounts(sha, selector);
   } catch (err) {
-    if (err instanceof AmbiguousCommitError) throw new HttpError(400, err.message, { commits: err.commits });
+    if (err instanceof AmbiguousCommitError)
+      throw new HttpError(400, err.message, { commits: err.commits }, { cause: err });
     throw err;
   }
   const page = await hub.store.listRollout(

@@ -20,7 +20,7 @@ export async function openRepo(repo: string, ref: string | undefined): Promise<F
     const { openGitTree } = await import('../../source/git-tree.js');
     return await openGitTree({ fs, ...(isWorkTree ? { dir: repo } : { gitdir: repo }), commit: ref });
   } catch (e) {
-    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`);
+    throw new UsageError(`--ref: cannot resolve '${ref}' in ${repo}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -29,7 +29,7 @@ export function parseLabels(text: string): Record<string, string> {
   try {
     return parseLabelList(text);
   } catch (err) {
-    if (err instanceof LabelListError) throw new UsageError(`--labels: ${err.message}`);
+    if (err instanceof LabelListError) throw new UsageError(`--labels: ${err.message}`, { cause: err });
     throw err;
   }
 }

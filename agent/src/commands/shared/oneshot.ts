@@ -73,7 +73,7 @@ async function readClustersFile(file: string): Promise<(ClusterIdentity & { cont
   try {
     doc = parseYaml(await readFile(file, 'utf8')) as ClustersFile;
   } catch (err) {
-    throw new UsageError(`--clusters ${file}: ${(err as Error).message}`);
+    throw new UsageError(`--clusters ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (!doc || !Array.isArray(doc.clusters))
     throw new UsageError(`--clusters ${file}: expected a 'clusters' list`);
@@ -102,7 +102,7 @@ async function targetsFrom(values: Record<string, string | boolean | undefined>)
     try {
       contexts = contextNames(kubeconfig);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new UsageError((err as Error).message, { cause: err });
     }
     return contexts.map((ctx) => {
       const id = identities.find((c) => c.context === ctx);
@@ -153,7 +153,7 @@ export async function parseOneShotArgs(argv: string[]): Promise<OneShotArgs | 'h
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message, { cause: err });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return 'help';

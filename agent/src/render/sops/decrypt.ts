@@ -20,8 +20,9 @@ export class SopsError extends Error {
     message: string,
     readonly doc: number,
     readonly path: (string | number)[] = [],
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'SopsError';
   }
 }
@@ -137,6 +138,7 @@ function dataKey(metadata: Metadata, identities: AgeIdentity[], doc: number): Bu
           `the data key for ${recipient.recipient} cannot be opened: ${(err as Error).message}`,
           doc,
           ['sops', 'age'],
+          { cause: err },
         );
       }
     }
@@ -171,7 +173,9 @@ function walk(
     try {
       plain = openValue(value, key, `${path.join(':')}:`);
     } catch (err) {
-      throw new SopsError(`this value cannot be decrypted: ${(err as Error).message}`, doc, at);
+      throw new SopsError(`this value cannot be decrypted: ${(err as Error).message}`, doc, at, {
+        cause: err,
+      });
     }
   }
   hash.update(macBytes(plain));

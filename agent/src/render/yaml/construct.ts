@@ -14,8 +14,9 @@ export class ConstructError extends Error {
   constructor(
     readonly offset: number,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -172,7 +173,7 @@ export class DocumentBuilder {
         value = resolvePlain(text);
       } else value = text;
     } catch (e) {
-      if (e instanceof ScalarError) throw new ConstructError(offset, e.message);
+      if (e instanceof ScalarError) throw new ConstructError(offset, e.message, { cause: e });
       throw e;
     }
     const anchor = this.anchorOf(event);
@@ -246,7 +247,7 @@ export class DocumentBuilder {
       try {
         frame.key = isMerge ? '<<' : keyText(value);
       } catch (e) {
-        throw new ConstructError(offset, (e as Error).message);
+        throw new ConstructError(offset, (e as Error).message, { cause: e });
       }
       frame.keyIsMerge = isMerge;
       frame.keyOffset = offset;
