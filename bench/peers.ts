@@ -10,6 +10,7 @@
  *   npm run bench:peers                      # 1000, mixed, then 10000
  *   npm run bench:peers -- --quick           # 1000 only, 3 rounds, 5 no-op reconciles
  *   npm run bench:peers -- --sizes 1000,mixed --interval 10s --rounds 5 --noop-reconciles 10
+ *   npm run bench:peers -- --sizes 10000 --lab-dir bench/.work/lab-peers-10k   # beside another run
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,6 +58,7 @@ const { values: opts } = parseArgs({
     timeout: { type: 'string', default: '150m' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'lab-dir': { type: 'string' },
   },
 });
 const SIZES = (opts.sizes ?? (opts.quick ? '1000' : '1000,mixed,10000')).split(',').map(scenario);
@@ -68,7 +70,8 @@ const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 5));
 const NOOP_RECONCILES = Number(opts['noop-reconciles'] ?? (opts.quick ? 5 : 10));
 const RUN_ID = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = join(WORK, 'peers', RUN_ID);
-const LAB_DIR = join(WORK, 'lab-peers');
+// Two runs at once (say 1,000 and 10,000 on a shared machine) each need their own lab folder.
+const LAB_DIR = opts['lab-dir'] ? resolve(opts['lab-dir']) : join(WORK, 'lab-peers');
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);

@@ -9,9 +9,18 @@ import type { ClusterCapabilities } from '../render/helm-render.js';
 import { formatRenderError, renderCluster } from '../render/index.js';
 import type { RenderTools } from '../render/tools.js';
 import { subTree } from '../source/subtree.js';
-import { reportSections, type SyncPolicy, syncCluster } from '../sync/index.js';
+import { readEvidence } from '../sync/evidence.js';
+import { reportSections, resolvePolicy, type SyncPolicy, syncCluster } from '../sync/index.js';
 import { failureSections, renderErrorsOf } from './failure.js';
 import type { Pipeline } from './types.js';
+import {
+  maySkip,
+  mustFullVerify,
+  type QuietSync,
+  renderInputs,
+  repeatSections,
+  unchangedSince,
+} from './unchanged.js';
 
 export interface EngineOptions {
   client: KubeClient;
@@ -31,8 +40,31 @@ export interface EngineOptions {
 
 /** The real pipeline: render (agent/src/render) then plan → apply → prune → health (agent/src/sync). */
 export function enginePipeline(engine: EngineOptions): Pipeline {
+  const { fullVerifyEvery } = resolvePolicy(engine.policy);
+  /** Per source, the last sync that found everything in sync (in memory: a restart plans in full). */
+  const quiet = new Map<string, QuietSync>();
   return {
     async reconcile({ source, commit, tree, log, previous, now }) {
+      const clock = now ?? (() => new Date());
+      const startedAt = clock();
+      const applySet = { name: applySetName(source.name), namespace: engine.namespace };
+      const capabilities = engine.capabilities ? await engine.capabilities() : undefined;
+      const inputs = renderInputs(source, commit, engine.identity, capabilities);
+      const last = quiet.get(source.name);
+      quiet.delete(source.name);
+      if (last && maySkip(last, inputs, fullVerifyEvery)) {
+        const requests = engine.client.requestCount;
+        // A read that fails proves nothing: the full reconcile below meets the same error and reports it.
+        const evidence = await readEvidence(engine.client, applySet).catch(() => undefined);
+        if (evidence && unchangedSince(last, evidence)) {
+          quiet.set(source.name, { ...last, skipped: last.skipped + 1 });
+          log.info(
+            { requests: engine.client.requestCount - requests, objects: evidence.members.size },
+            'Commit and live objects unchanged since the last sync; render and plan skipped.',
+          );
+          return repeatSections(last, startedAt, clock());
+        }
+      }
       const sops = await sopsModeFor(source.decryption);
       const rendered = await renderCluster(subTree(tree, source.path), engine.identity, {
         ...(sops ? { sops } : {}),
@@ -42,7 +74,7 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
           return info ? (info.namespaced ? 'Namespaced' : 'Cluster') : undefined;
         },
         ...(engine.renderTools ? { tools: engine.renderTools } : {}),
-        ...(engine.capabilities ? { capabilities: await engine.capabilities() } : {}),
+        ...(capabilities ? { capabilities } : {}),
       });
       if (!rendered.ok) {
         const first = rendered.errors[0];
@@ -51,18 +83,28 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
           'Render failed.',
         );
         // A commit that fails to render is not applied at all, and nothing is pruned.
-        const finishedAt = (now ?? (() => new Date()))();
-        return failureSections(commit, renderErrorsOf(rendered.errors), previous, finishedAt);
+        return failureSections(commit, renderErrorsOf(rendered.errors), previous, clock());
       }
       const result = await syncCluster({
         client: engine.client,
         objects: rendered.objects.map((o) => protectFromPrune(o.object, engine.pruneAllow ?? ['*'])),
-        applySet: { name: applySetName(source.name), namespace: engine.namespace },
-        policy: engine.policy,
+        applySet,
+        // The reconcile that ends a run of skips is the periodic full verify the skips stood in for.
+        policy: mustFullVerify(last, inputs, fullVerifyEvery)
+          ? { ...engine.policy, fullVerifyEvery: 1 }
+          : engine.policy,
         stateDir: engine.stateDir,
         log,
       });
-      return reportSections(result, commit);
+      const sections = reportSections(result, commit);
+      if (
+        result.evidence &&
+        result.phase === 'Synced' &&
+        result.errors.length === 0 &&
+        result.drift.length === 0
+      )
+        quiet.set(source.name, { inputs, evidence: result.evidence, sections, skipped: 0 });
+      return sections;
     },
   };
 }

@@ -29,6 +29,7 @@ import { cascadeCounts } from '../prune/cascade.js';
 import { appliedBy } from '../prune/membership.js';
 import { type PruneOutcome, pruneMembers } from '../prune/prune.js';
 import { type PruneSelection, selectPrune } from '../prune/select.js';
+import { evidenceOf, type LiveEvidence } from './evidence.js';
 import { resolvePolicy, type SyncPolicy } from './policy.js';
 import type { SyncConflict, SyncDrift, SyncError, SyncEvent, SyncResult } from './types.js';
 
@@ -63,6 +64,8 @@ export interface ClusterPlan {
   parentInventory: { groupKinds: string[]; namespaces: string[] };
   /** Kinds whose members could not be listed: reported, never pruned, kept in the inventory. */
   unlisted: { groupKind: string; error: SyncError }[];
+  /** The parent's and the listed objects' resourceVersions, as this plan read them. */
+  evidence: LiveEvidence;
   requestsAtStart: number;
 }
 
@@ -237,6 +240,11 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
         message: `listing ApplySet members of ${u.gk} failed, so none of them is pruned this time: ${u.error?.message}`,
       },
     })),
+    evidence: evidenceOf(
+      parent.object,
+      inventory.groupKinds,
+      listed.flatMap((l) => l.items),
+    ),
     requestsAtStart,
   };
 }
@@ -297,12 +305,9 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
   const grown = unionInventory(cp.parentInventory, desiredInventory);
   const needsParent = !input.renderFailed && cp.desired.length > 0;
   // Grow the ApplySet before applying, so a crash never leaves an object we created outside it.
-  if (
-    needsParent &&
-    (!sameInventory(grown, cp.parentInventory) || cp.parentInventory.groupKinds.length === 0)
-  ) {
-    await writeParent(client, input.applySet, grown, policy.fieldManager);
-  }
+  const growParent =
+    needsParent && (!sameInventory(grown, cp.parentInventory) || cp.parentInventory.groupKinds.length === 0);
+  if (growParent) await writeParent(client, input.applySet, grown, policy.fieldManager);
   const applyRun = needsParent
     ? await applyPlan(client, items, {
         ...policy,
@@ -335,6 +340,7 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
       : found;
     if (!sameInventory(shrunk, grown)) await writeParent(client, input.applySet, shrunk, policy.fieldManager);
   }
+  const wrote = growParent || applyRun.outcomes.length > 0 || pruned.length > 0;
 
   const cache = nextCache(cp, appliedById);
   if (input.stateDir) await saveCache(cacheFile(input.stateDir, input.applySet.name), cache);
@@ -343,8 +349,23 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
   result.startedAt = startedAt;
   result.finishedAt = now().toISOString();
   result.stats.requests = client.requestCount - cp.requestsAtStart;
+  if (!wrote && quietPlan(cp, items)) result.evidence = cp.evidence;
   log?.info({ phase: result.phase, counts: result.counts, requests: result.stats.requests }, 'synced');
   return result;
+}
+
+/**
+ * The plan found the cluster exactly as rendered and changed nothing: every rendered object is a
+ * member of ours, nothing to apply, prune, keep or report. Only then does the evidence stand for
+ * "in sync" (a later reconcile of the same commit that reads the same evidence may skip its plan).
+ */
+function quietPlan(cp: ClusterPlan, items: ApplyItem[]): boolean {
+  if (cp.unlisted.length > 0 || cp.plan.pruneRefused) return false;
+  if (cp.selection.remove.length > 0 || cp.selection.keep.length > 0) return false;
+  if (cp.plan.entries.some((e) => e.action !== 'unchanged')) return false;
+  if (items.some((i) => i.act)) return false;
+  const memberIds = new Set(cp.members.map(objectId));
+  return cp.desired.every((d) => memberIds.has(d.id) && cp.evidence.members.has(d.id));
 }
 
 function summarise(

@@ -3,6 +3,7 @@ import type { HealthSummary, SyncPhase } from '../health/phase.js';
 import type { HealthStatus } from '../health/status.js';
 import type { Plan, PlanError } from '../plan/types.js';
 import type { PruneOutcome } from '../prune/prune.js';
+import type { LiveEvidence } from './evidence.js';
 
 export interface SyncError {
   /** Object identity, when the error is about one object. */
@@ -54,6 +55,11 @@ export interface SyncResult {
   drift: SyncDrift[];
   health: SyncHealth;
   stats: { requests: number; dryRuns: number; fromCache: number; fullVerify: boolean };
+  /**
+   * Set only when the sync found everything in sync and wrote nothing: the resourceVersions its
+   * plan read, for a later reconcile of the same render to compare with (agent/src/loop).
+   */
+  evidence?: LiveEvidence;
 }
 
 export type SyncEvent =

@@ -1,0 +1,52 @@
+/**
+ * What the cluster looked like to a plan, as resourceVersions: the ApplySet parent's and every
+ * object the member LISTs returned. The apiserver moves an object's resourceVersion on every
+ * write (spec, metadata or status), so two snapshots that are equal mean no member and no parent
+ * was written, created or deleted in between.
+ */
+import { type ApplySetParentRef, applySetId } from '../inventory/applyset.js';
+import { listMembers } from '../inventory/members.js';
+import { readParent } from '../inventory/parent.js';
+import type { KubeClient } from '../kube/types.js';
+import { type KubeObject, objectId } from '../model/object.js';
+
+export interface LiveEvidence {
+  /** The parent's resourceVersion; '' while there is no parent. */
+  parent: string;
+  /** The group-kinds the member LISTs covered, as the parent records them. */
+  groupKinds: string[];
+  /** resourceVersion of every listed object, by object id. */
+  members: Map<string, string>;
+}
+
+export function evidenceOf(
+  parent: KubeObject | undefined,
+  groupKinds: string[],
+  listed: KubeObject[],
+): LiveEvidence {
+  return {
+    parent: parent ? versionOf(parent) : '',
+    groupKinds: [...groupKinds].sort(),
+    members: new Map(listed.map((o) => [objectId(o), versionOf(o)])),
+  };
+}
+
+const versionOf = (o: KubeObject) =>
+  typeof o.metadata.resourceVersion === 'string' ? o.metadata.resourceVersion : '';
+
+/** The same reads a plan starts with (one GET of the parent, one LIST per recorded kind), nothing more. */
+export async function readEvidence(client: KubeClient, applySet: ApplySetParentRef): Promise<LiveEvidence> {
+  const parent = await readParent(client, applySet);
+  const { groupKinds } = parent.inventory;
+  // readParent refuses a Secret that is not this ApplySet's parent, so its members carry this id.
+  const listed = parent.object ? await listMembers(client, applySetId(applySet), groupKinds) : [];
+  return evidenceOf(parent.object, groupKinds, listed);
+}
+
+export function sameEvidence(a: LiveEvidence, b: LiveEvidence): boolean {
+  if (a.parent !== b.parent || a.members.size !== b.members.size) return false;
+  if (a.groupKinds.join('\n') !== b.groupKinds.join('\n')) return false;
+  // An object without a resourceVersion proves nothing: never equal.
+  for (const [id, rv] of a.members) if (!rv || b.members.get(id) !== rv) return false;
+  return a.parent !== '';
+}
