@@ -22,6 +22,14 @@ import { type DiscoverScope, discoverScopes, withDefaultNamespace } from './name
 import { applyPatchDocument } from './patches.js';
 import type { DroppedObject, LayerReport, RenderFailure, RenderResult, RenderSuccess } from './provenance.js';
 import { type RenderEntry, readDocument, readObject } from './read.js';
+import {
+  applyShare,
+  DIVISIBLE_KINDS,
+  type FleetInventory,
+  INVENTORY_FILE,
+  REPLICA_WEIGHTS,
+  readInventory,
+} from './replicas.js';
 import { readSopsFile, type SopsMode } from './sops/index.js';
 import type { RenderTools } from './tools.js';
 
@@ -121,6 +129,19 @@ interface ClusterRender {
   objectOf(entry: RenderEntry): KubeObject;
 }
 
+/** The fleet inventory `clusters.yaml` beside strata.yaml; undefined inventory and no errors when there is none. */
+export async function readFleetInventory(
+  tree: FileTree,
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+): Promise<{ inventory?: FleetInventory; errors: RenderError[] }> {
+  const text = await readRootFile(tree, INVENTORY_FILE, { maxFileBytes });
+  if (text === undefined) return { errors: [] };
+  if (text instanceof RenderError) return { errors: [text] };
+  const parsed = parseYamlFile(INVENTORY_FILE, text);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return readInventory(parsed.docs);
+}
+
 /** The repository's strata.yaml (layers, rollout rules) as the render reads it; errors are located. */
 export async function readFleetConfig(
   tree: FileTree,
@@ -138,6 +159,11 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
   const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
   let fleet: Promise<{ config?: FleetConfig; errors: RenderError[] }> | undefined;
   const layerCache = new Map<string, Promise<ParsedLayer | undefined>>();
+  let inventory: ReturnType<typeof readFleetInventory> | undefined;
+  const loadInventory = () => {
+    inventory ??= readFleetInventory(tree, limits.maxFileBytes);
+    return inventory;
+  };
 
   const loadFleet = () => readFleetConfig(tree, limits.maxFileBytes);
 
@@ -248,6 +274,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
       state.dropped.push(...withCharts.dropped);
     }
     for (const { layer, docs } of used) renderLayer(state, layer, withCharts?.docs.get(layer.dir) ?? docs);
+    await divideReplicasOf(state, loadInventory);
     if (!reports.some((l) => l.used)) state.errors.push(noLayerFound(config, reports));
     if (state.errors.length > 0) return { ok: false, errors: state.errors };
     return {
@@ -327,6 +354,33 @@ function renderLayer(state: ClusterRender, layer: Layer, docs: readonly ParsedDo
         definedAt: d.provenance.definedAt,
         reason: `deleted by ${doc.file} (doc ${doc.index})`,
       });
+    }
+  }
+}
+
+/** Replaces each workload that asks for weighted replica division with this cluster's share (render/replicas.ts). */
+async function divideReplicasOf(
+  state: ClusterRender,
+  load: () => ReturnType<typeof readFleetInventory>,
+): Promise<void> {
+  for (const [id, entry] of state.objects) {
+    const [group, kind] = id.split('/');
+    if (!DIVISIBLE_KINDS.has(`${group}/${kind}`)) continue;
+    const object = state.objectOf(entry);
+    if (!object.metadata.annotations || !Object.hasOwn(object.metadata.annotations, REPLICA_WEIGHTS))
+      continue;
+    const { inventory, errors } = await load();
+    if (errors.length > 0) {
+      state.errors.push(...errors);
+      return;
+    }
+    try {
+      const divided = applyShare(id, object, inventory, state.cluster, entry.provenance.definedAt);
+      // A new entry without its source document: its value is no longer the document's alone.
+      if (divided) state.objects.set(id, { id, provenance: entry.provenance, object: divided });
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      state.errors.push(err);
     }
   }
 }
