@@ -263,6 +263,8 @@ interface ScenarioResult {
   loadavgBefore: string;
   loadavgAfter: string;
   tools: Record<ToolName, ToolFigures>;
+  /** Set when a wait ran out: the figures are those measured before it. */
+  error?: string;
 }
 
 async function runScenario(
@@ -339,22 +341,30 @@ async function runScenario(
       }
     }
     const ordered = order.map((name) => sides.find((side) => side.tool.name === name) as ClusterSide);
-    for (const side of ordered) {
-      await intervalPhase(side, s, repo, commit);
-      for (const c of side.tool instanceof FluxTool
-        ? side.tool.commands()
-        : [
-            `${agentCommandLine()} agent --config <agent.yaml: the source, its interval, the service account's kubeconfig>`,
-          ])
-        commands.add(c);
+    let error: string | undefined;
+    try {
+      for (const side of ordered) {
+        await intervalPhase(side, s, repo, commit);
+        for (const c of side.tool instanceof FluxTool
+          ? side.tool.commands()
+          : [
+              `${agentCommandLine()} agent --config <agent.yaml: the source, its interval, the service account's kubeconfig>`,
+            ])
+          commands.add(c);
+      }
+      await triggerPhase(ordered, s, repo);
+    } catch (err) {
+      // A wait that ran out (a tool too slow for the run's --timeout at this size) keeps the rows
+      // measured so far: they are printed with the gaps marked and saved with the error.
+      error = err instanceof Error ? err.message : String(err);
+      say(`  stopped: ${error}`);
     }
-    await triggerPhase(ordered, s, repo);
     const tools = {} as Record<ToolName, ToolFigures>;
     for (const side of sides) {
       side.figures.peakRssBytes = side.tool.peak();
       tools[side.tool.name] = side.figures as ToolFigures;
     }
-    return { scenario: s, order, loadavgBefore, loadavgAfter: loadavg(), tools };
+    return { scenario: s, order, loadavgBefore, loadavgAfter: loadavg(), tools, ...(error ? { error } : {}) };
   } finally {
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
@@ -426,6 +436,11 @@ async function main(): Promise<void> {
     `${JSON.stringify({ started, finished: new Date().toISOString(), machine, versions: vs, options: { interval: INTERVAL, rounds: ROUNDS, noopReconciles: NOOP_RECONCILES }, commands: [...commands], results }, null, 2)}\n`,
   );
   say(`\nJSON: ${relative(process.cwd(), file)}`);
+  const failed = results.filter((r) => r.error);
+  if (failed.length > 0) {
+    for (const r of failed) process.stderr.write(`bench:peers: ${r.scenario.name}: ${r.error}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {

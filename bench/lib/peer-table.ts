@@ -31,8 +31,8 @@ export interface TableInput {
   tools: { strata: ToolFigures; flux: ToolFigures };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+function median(xs: number[] | undefined): number {
+  const s = [...(xs ?? [])].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
@@ -144,17 +144,23 @@ export function formatTable(t: TableInput, interval: string): string {
     '| | Strata | Flux | Flux ÷ Strata | target |',
     '| --- | ---: | ---: | ---: | --- |',
   ];
+  // A run stopped by its --timeout leaves rows unmeasured: shown as —, never as a ratio.
+  const known = (v: number) => typeof v === 'number' && Number.isFinite(v);
+  const show = (row: Row, v: number) => (known(v) ? row.show(v) : '—');
   for (const row of tableRows(t, interval)) {
     const ratio = row.flux / row.strata;
-    const met = ratio >= row.target ? 'met' : 'missed';
+    const measured = known(row.strata) && known(row.flux) && known(ratio);
+    const met = !measured ? 'not measured' : ratio >= row.target ? 'met' : 'missed';
     lines.push(
-      `| ${row.label} | ${row.show(row.strata)} | ${row.show(row.flux)} | ${ratio.toFixed(ratio >= 10 ? 0 : 2)}× | ≥ ${row.target}× ${met} |`,
+      `| ${row.label} | ${show(row, row.strata)} | ${show(row, row.flux)} | ${measured ? `${ratio.toFixed(ratio >= 10 ? 0 : 2)}×` : '—'} | ≥ ${row.target}× ${met} |`,
     );
   }
   const { strata: s, flux: f } = t.tools;
+  const window = (n: number | undefined, w: number | undefined) =>
+    n === undefined || w === undefined ? 'not measured' : `${n} in ${w.toFixed(0)} s`;
   lines.push(
     '',
-    `No-op window: Strata ${s.noopReconciles} reconciles in ${s.noopWindowS.toFixed(0)} s, Flux ${f.noopReconciles} Kustomization reconciles in ${f.noopWindowS.toFixed(0)} s.`,
+    `No-op window: Strata ${window(s.noopReconciles, s.noopWindowS)} (reconciles), Flux ${window(f.noopReconciles, f.noopWindowS)} (Kustomization reconciles).`,
   );
   return lines.join('\n');
 }

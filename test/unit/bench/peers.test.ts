@@ -116,4 +116,21 @@ describe('bench:peers helpers', () => {
       '| drift corrected, on the 10s interval (median) | 5.00 s | 2.50 s | 0.50× | ≥ 1× missed |',
     );
   });
+
+  it('marks the rows a stopped run did not reach as not measured, never as a ratio', () => {
+    const first: Partial<ToolFigures> = { firstSyncAppliedMs: 2000, firstSyncCpuS: 1 };
+    const table = formatTable(
+      {
+        scenario: scenario('10000'),
+        loadavgBefore: '1 1 1',
+        loadavgAfter: '2 2 2',
+        tools: { strata: { ...first, noopCpuS: 0.1 } as ToolFigures, flux: first as ToolFigures },
+      },
+      '10s',
+    );
+    expect(table).toContain('| first sync: all objects applied | 2.00 s | 2.00 s | 1.00× | ≥ 1× met |');
+    expect(table).toContain('| CPU per no-op reconcile | 0.100 s | — | — | ≥ 10× not measured |');
+    expect(table).toContain('| prune 10 %, trigger → gone | — | — | — | ≥ 1× not measured |');
+    expect(table).toContain('No-op window: Strata not measured (reconciles), Flux not measured');
+  });
 });
