@@ -81,15 +81,20 @@ interface RenderCase {
 function prepare(): RenderCase[] {
   rmSync(WORK, { recursive: true, force: true });
   const cases: RenderCase[] = [];
-  // examples/fleet's global layer (shop and monitoring: Namespaces, ConfigMaps, Deployments, …).
+  // examples/fleet's plain-YAML global folders (shop and monitoring: Namespaces, ConfigMaps,
+  // Deployments, …); its chart and kustomize overlay (global/api, global/cache) are left out, so
+  // both sides read the same plain objects.
   const fleet = join(WORK, 'fleet-global');
-  cpSync(join(ROOT, 'examples/fleet/global'), join(fleet, 'strata/global'), { recursive: true });
+  const plain = ['shop', 'monitoring'];
+  for (const dir of plain)
+    cpSync(join(ROOT, 'examples/fleet/global', dir), join(fleet, 'strata/global', dir), { recursive: true });
   writeFileSync(
     join(fleet, 'strata/strata.yaml'),
     'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n',
   );
   const kz = join(fleet, 'kustomize');
-  cpSync(join(ROOT, 'examples/fleet/global'), kz, { recursive: true });
+  for (const dir of plain)
+    cpSync(join(ROOT, 'examples/fleet/global', dir), join(kz, dir), { recursive: true });
   const resources = yamlFiles(kz).map((f) => `  - ${relative(kz, f)}`);
   writeFileSync(join(kz, 'kustomization.yaml'), `resources:\n${resources.join('\n')}\n`);
   cases.push({

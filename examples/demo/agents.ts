@@ -21,6 +21,8 @@ export interface AgentSetup {
   /** `<dir>/agents/<cluster>`: config, state and log live here. */
   home: string;
   interval: string;
+  /** The kustomize and helm binaries, for the fleet's overlay and chart. */
+  tools: { kustomize: string; helm: string };
 }
 
 /** The agent config file's content (format: agent/src/config/README.md). */
@@ -41,6 +43,7 @@ export function agentConfig(setup: AgentSetup): Record<string, unknown> {
     kube: { kubeconfig: setup.kubeconfig },
     drift: { policy: 'correct', interval: '30s' },
     outbox: { minBackoff: '500ms', maxBackoff: '5s' },
+    render: { kustomize: setup.tools.kustomize, helm: setup.tools.helm },
     stateDir: path.join(setup.home, 'state'),
     listen: '127.0.0.1:0',
     log: { level: 'info' },

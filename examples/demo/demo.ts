@@ -32,6 +32,7 @@ import { watchFleet } from './fleet-watch.js';
 import { formatGuide } from './guide.js';
 import { DEMO_CLUSTERS, DEMO_USAGE, type DemoOptions, parseDemoArgs, UsageError } from './options.js';
 import { createProgress, type Progress } from './progress.js';
+import { demoTools } from './tools.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../test/cluster/build.sh', import.meta.url));
 
@@ -111,6 +112,11 @@ async function bringUp(
   await buildControlPlane(progress, signal);
   signal.throwIfAborted();
 
+  progress.step('Finding kustomize and helm (examples/fleet holds a kustomize overlay and a Helm chart)');
+  const tools = await demoTools(dir, progress, signal);
+  progress.detail(`linked into ${path.relative(process.cwd(), tools.bin) || tools.bin}`);
+  signal.throwIfAborted();
+
   progress.step(`Starting three clusters: ${DEMO_CLUSTERS.join(', ')} (etcd, apiserver, controllers, KWOK)`);
   started.lab = true;
   const lab = await labUp({ names: [...DEMO_CLUSTERS], dir, log: progress.labLogger() });
@@ -153,6 +159,7 @@ async function bringUp(
       kubeconfig,
       home,
       interval: options.interval,
+      tools,
     });
     started.agents.push(agent);
     progress.detail(

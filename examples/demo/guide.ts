@@ -21,6 +21,14 @@ export interface GuideStep {
 
 export const PR_REF = 'refs/pull/7/head';
 
+/**
+ * `PATH=…/bin:$PATH`: the demo's links to kustomize and helm, which a render or preview of the
+ * fleet needs for its overlay and chart. Absolute, since Strata ignores relative PATH entries.
+ */
+export function toolsOnPath(dir: string): string {
+  return `PATH=${dir.startsWith('/') ? '' : '$PWD/'}${dir}/bin:$PATH`;
+}
+
 /** The rollout section step 5 appends to the demo fleet's strata.yaml (printf escapes). */
 export const ROLLOUT_RULES =
   '\\nrollout:\\n  soak: 20s\\n  waves:\\n    - name: canary\\n      selector: tier=edge\\n    - name: rest\\n';
@@ -43,7 +51,7 @@ export function demoGuide({ hubUrl, gitUrl, dir }: GuideContext): GuideStep[] {
         `git -C ${clone} checkout -qb hangzhou-6`,
         `sed -i 's/replicas: 5/replicas: 6/' ${clone}/regions/cn-hangzhou/web.yaml`,
         `git -C ${clone} commit -qam 'Hangzhou: 6 replicas' && git -C ${clone} push -q origin HEAD:${PR_REF}`,
-        `npm run -s strata -- preview --repo ${gitUrl} --base main --head ${PR_REF} --hub ${hubUrl}`,
+        `${toolsOnPath(dir)} npm run -s strata -- preview --repo ${gitUrl} --base main --head ${PR_REF} --hub ${hubUrl}`,
       ],
       look: [
         'the preview: prod-hz changes spec.replicas 5 → 6; edge-1 (also in cn-hangzhou) keeps its own 1',

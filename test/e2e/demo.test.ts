@@ -142,13 +142,14 @@ function cluster(fleet: ClusterLine[], name: string): ClusterLine | undefined {
   return fleet.find((c) => c.name === name);
 }
 
-async function replicas(dir: string, name: string): Promise<number | undefined> {
+async function deployment(dir: string, name: string, deploymentName: string) {
   const kc = new KubeConfig();
   kc.loadFromFile(path.join(dir, name, 'kubeconfig'));
-  const deployment = await kc
-    .makeApiClient(AppsV1Api)
-    .readNamespacedDeployment({ name: 'web', namespace: 'shop' });
-  return deployment.spec?.replicas;
+  return kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: deploymentName, namespace: 'shop' });
+}
+
+async function replicas(dir: string, name: string, deploymentName = 'web'): Promise<number | undefined> {
+  return (await deployment(dir, name, deploymentName)).spec?.replicas;
 }
 
 describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, () => {
@@ -203,6 +204,16 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
     expect(await replicas(dir, 'prod-hz')).toBe(5);
     expect(await replicas(dir, 'prod-sh')).toBe(3);
     expect(await replicas(dir, 'edge-1')).toBe(1);
+    // The chart's values stacked by labels: 2 globally, 4 in Hangzhou, 3 in Shanghai, 1 on edge-1.
+    expect(await replicas(dir, 'prod-hz', 'api')).toBe(4);
+    expect(await replicas(dir, 'prod-sh', 'api')).toBe(3);
+    expect(await replicas(dir, 'edge-1', 'api')).toBe(1);
+    const api = (await deployment(dir, 'prod-hz', 'api')).spec?.template.spec?.containers[0]?.image;
+    expect(api).toBe('registry-cn-hangzhou.example.com/shop/api:2.4.1');
+    // The kustomize overlay: its generated ConfigMap's hash-suffixed name, rewritten into the Deployment.
+    const cache = (await deployment(dir, 'prod-sh', 'cache')).spec?.template.spec?.containers[0];
+    expect(cache?.image).toBe('registry.example.com/shop/cache:7.4');
+    expect(cache?.envFrom?.[0]?.configMapRef?.name).toMatch(/^cache-config-[a-z0-9]{10}$/);
     // The demo announces it too, with the time it took.
     await until('the demo announcing the synced fleet', 30_000, async () =>
       /All three clusters Synced on [0-9a-f]{7} \(\d+\.\d+s after start\)/.test(demo.output())

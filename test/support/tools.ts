@@ -27,3 +27,8 @@ export function toolPath(name: ToolName): string {
   }
   return path;
 }
+
+/** `STRATA_KUSTOMIZE` and `STRATA_HELM` for a `strata` child process that renders the example fleet. */
+export function renderToolsEnv(): { STRATA_KUSTOMIZE: string; STRATA_HELM: string } {
+  return { STRATA_KUSTOMIZE: toolPath('kustomize'), STRATA_HELM: toolPath('helm') };
+}

@@ -82,6 +82,7 @@ describe('demo clusters and agent configs', () => {
         kubeconfig: `/demo/${cluster.name}/kubeconfig`,
         home: `/demo/agents/${cluster.name}`,
         interval: '5s',
+        tools: { kustomize: '/demo/bin/kustomize', helm: '/demo/bin/helm' },
       });
       const parsed = AgentConfig.safeParse(config);
       expect(parsed.error?.issues ?? []).toEqual([]);
@@ -97,6 +98,7 @@ describe('demo clusters and agent configs', () => {
         ],
         hub: { url: 'http://127.0.0.1:8080', tokenFile: `/demo/agents/${cluster.name}/hub-token` },
         kube: { kubeconfig: `/demo/${cluster.name}/kubeconfig` },
+        render: { kustomize: '/demo/bin/kustomize', helm: '/demo/bin/helm' },
         stateDir: `/demo/agents/${cluster.name}/state`,
         listen: '127.0.0.1:0',
       });

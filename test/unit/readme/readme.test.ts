@@ -19,7 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AgentConfig } from '../../../agent/src/config/schema.js';
-import { demoGuide } from '../../../examples/demo/guide.js';
+import { demoGuide, toolsOnPath } from '../../../examples/demo/guide.js';
+import { toolPath } from '../../support/tools.js';
 import { helmBinary } from '../charts/helm.js';
 import { codeBlocks, README, ROOT, readme, shellCommands, yamlBlockAfter } from './markdown.js';
 
@@ -44,6 +45,8 @@ type Coverage =
   | { name: string; match: (c: string) => boolean; how: 'benchmark (not run by tests)'; script: string };
 
 const DEMO_TEST = 'test/e2e/demo.test.ts';
+/** The tour's render of the example fleet, with the demo's kustomize and helm on PATH. */
+const RENDER_FLEET = `${toolsOnPath('.lab/demo')} npm run -s strata -- render --repo examples/fleet`;
 const exact = (command: string) => (c: string) => c === command;
 
 const COVERAGE: Coverage[] = [
@@ -88,7 +91,7 @@ const COVERAGE: Coverage[] = [
   },
   {
     name: 'strata render of the example fleet',
-    match: (c) => c.startsWith('npm run -s strata -- render --repo examples/fleet '),
+    match: (c) => c.startsWith(`${RENDER_FLEET} `),
     how: 'run',
   },
   { name: 'strata --help pages', match: (c) => /^npm run -s strata -- (\w+ )?--help$/.test(c), how: 'run' },
@@ -254,15 +257,22 @@ describe('README.md commands', () => {
 });
 
 describe('README.md commands run for real', () => {
-  it.each(only((c) => c.startsWith('npm run -s strata -- render --repo examples/fleet ')))(
+  it.each(only((c) => c.startsWith(`${RENDER_FLEET} `)))(
     '%s',
     async (command) => {
-      const result = await run(command);
+      // Without a demo under .lab/demo, the same binaries from the tools cache, on PATH.
+      const tools = [path.dirname(toolPath('kustomize')), path.dirname(toolPath('helm'))];
+      const result = await run(command, { env: { PATH: [...tools, process.env.PATH].join(':') } });
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       if (command.includes('--explain')) {
         expect(result.stdout).toContain('envs/prod: skipped, no such folder');
         expect(result.stdout).toContain('deleted by tiers/edge/no-monitoring.yaml');
+        expect(result.stdout).toContain('built by kustomize from global/cache');
+        // The chart's provenance exactly as the README shows it.
+        const shown = codeBlocks(text).find((b) => b.text.startsWith('chart strata.dev/HelmChart/shop/api'));
+        expect(shown, 'the README shows the chart values explained').toBeDefined();
+        expect(result.stdout).toContain(shown!.text.trimEnd());
       } else {
         const objects = result.stdout.split(/^---$/m).map((doc) => parse(doc));
         const web = objects.find((o) => o?.kind === 'Deployment' && o.metadata.name === 'web');
@@ -270,6 +280,8 @@ describe('README.md commands run for real', () => {
         expect(web.spec.template.spec.containers[0].image).toBe(
           'registry-cn-hangzhou.example.com/shop/web:1.25',
         );
+        const api = objects.find((o) => o?.kind === 'Deployment' && o.metadata.name === 'api');
+        expect(api.spec.replicas).toBe(4);
       }
     },
     60_000,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { renderToolsEnv } from '../../support/tools.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const FLEET = join(ROOT, 'examples/fleet');
@@ -14,9 +15,8 @@ function strata(...args: string[]) {
   const run = spawnSync(
     join(ROOT, 'node_modules/.bin/tsx'),
     [join(ROOT, 'agent/src/cli.ts'), 'render', ...args],
-    {
-      encoding: 'utf8',
-    },
+    // The fleet's kustomize overlay and Helm chart need the real tools.
+    { encoding: 'utf8', env: { ...process.env, ...renderToolsEnv() } },
   );
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -35,7 +35,7 @@ describe('strata render', { timeout: 120_000 }, () => {
     expect(code).toBe(0);
     const list = JSON.parse(stdout);
     expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
-    expect(list.items).toHaveLength(9);
+    expect(list.items).toHaveLength(15);
   });
 
   it('--explain prints where every object came from', () => {

@@ -9,12 +9,16 @@ import {
   formatRenderError,
   toYamlStream,
 } from '../../../agent/src/render/index.js';
+import { createToolRunner } from '../../../agent/src/render-tools/runner.js';
 import { FolderTree } from '../../../agent/src/source/folder.js';
+import { toolPath } from '../../support/tools.js';
 
 const FLEET = new URL('../../../examples/fleet/', import.meta.url).pathname;
 const GOLDEN = new URL('./golden/', import.meta.url).pathname;
 const { clusters } = parse(readFileSync(`${FLEET}clusters.yaml`, 'utf8')) as { clusters: ClusterIdentity[] };
-const renderer = createRenderer(new FolderTree(FLEET));
+// The fleet holds a kustomize overlay (global/cache) and a Helm chart (global/api): the real tools.
+const runner = createToolRunner({ binaries: { kustomize: toolPath('kustomize'), helm: toolPath('helm') } });
+const renderer = createRenderer(new FolderTree(FLEET), { tools: { runner } });
 
 async function render(name: string) {
   const cluster = clusters.find((c) => c.name === name)!;
@@ -37,7 +41,7 @@ type Web = {
   };
 };
 const webOf = (objects: { id: string; object: unknown }[]) =>
-  objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object as Web;
+  objects.find((o) => o.id === 'apps/Deployment/shop/web')!.object as unknown as Web;
 
 describe('example fleet', () => {
   it('lists the clusters the demo uses', () => {
@@ -93,5 +97,42 @@ describe('example fleet', () => {
     const { result } = await render('prod-sh');
     const config = result.objects.find((o) => o.id === '/ConfigMap/shop/web-config')!.object;
     expect(config.data).toEqual({ CLUSTER_NAME: 'prod-sh', ENVIRONMENT: 'prod', LOG_LEVEL: 'info' });
+  });
+
+  it('stacks the api chart values global → region → cluster, and says which file set each', async () => {
+    const api = async (name: string) => {
+      const { cluster, result } = await render(name);
+      const deployment = result.objects.find((o) => o.id === 'apps/Deployment/shop/api')!
+        .object as unknown as Web;
+      const config = result.objects.find((o) => o.id === '/ConfigMap/shop/api-config')!.object;
+      return { cluster, result, deployment, config };
+    };
+    const replicas = {} as Record<string, number>;
+    for (const c of clusters) replicas[c.name] = (await api(c.name)).deployment.spec.replicas;
+    expect(replicas).toEqual({ 'prod-hz': 4, 'prod-sh': 3, staging: 2, 'edge-1': 1 });
+    const edge = await api('edge-1');
+    expect(edge.deployment.spec.template.spec.containers[0]!.image).toBe(
+      'registry-cn-hangzhou.example.com/shop/api:2.4.1',
+    );
+    expect(edge.config.data).toEqual({ LOG_LEVEL: 'debug', REGION: 'cn-hangzhou', CLUSTER: 'edge-1' });
+    const explained = explainRender(edge.cluster, edge.result);
+    expect(explained).toMatch(/replicaCount +set by clusters\/edge-1\/api\.yaml:7/);
+    expect(explained).toMatch(/image\.registry +set by regions\/cn-hangzhou\/api\.yaml:9/);
+    expect(explained).toMatch(/cluster +set by global\/api\/chart\.yaml:10/);
+  });
+
+  it('builds the kustomize overlay: namespace, labels, the hashed ConfigMap and its rewritten reference', async () => {
+    const { result } = await render('prod-sh');
+    const generated = result.objects.filter((o) => o.id.startsWith('/ConfigMap/shop/cache-config-'));
+    expect(generated).toHaveLength(1);
+    const name = generated[0]!.object.metadata.name;
+    expect(name).toMatch(/^cache-config-[a-z0-9]{10}$/);
+    const cache = result.objects.find((o) => o.id === 'apps/Deployment/shop/cache')!.object as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: { template: { spec: { containers: { image: string; envFrom: unknown[] }[] } } };
+    };
+    expect(cache.metadata.labels['app.kubernetes.io/part-of']).toBe('shop');
+    expect(cache.spec.template.spec.containers[0]!.image).toBe('registry.example.com/shop/cache:7.4');
+    expect(cache.spec.template.spec.containers[0]!.envFrom).toEqual([{ configMapRef: { name } }]);
   });
 });

@@ -5,11 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderCluster, toYamlStream } from '../../../agent/src/render/index.js';
+import { createToolRunner } from '../../../agent/src/render-tools/runner.js';
 import { FolderTree } from '../../../agent/src/source/folder.js';
 import { openGitTree } from '../../../agent/src/source/git-tree.js';
+import { toolPath } from '../../support/tools.js';
 
 const FLEET = new URL('../../../examples/fleet/', import.meta.url).pathname;
 const hz = { name: 'prod-hz', labels: { region: 'cn-hangzhou', env: 'prod' } };
+// The fleet's kustomize overlay and Helm chart, read from the commit, are built by the real tools.
+const tools = {
+  runner: createToolRunner({ binaries: { kustomize: toolPath('kustomize'), helm: toolPath('helm') } }),
+};
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], {
@@ -58,8 +64,8 @@ beforeAll(() => {
 
 describe('GitTree', () => {
   it('renders a commit from the packed object store exactly like the folder it came from', async () => {
-    const fromGit = await renderCluster(await openGitTree({ fs, dir: repo, commit: 'v1' }), hz);
-    const fromFolder = await renderCluster(new FolderTree(FLEET), hz);
+    const fromGit = await renderCluster(await openGitTree({ fs, dir: repo, commit: 'v1' }), hz, { tools });
+    const fromFolder = await renderCluster(new FolderTree(FLEET), hz, { tools });
     if (!fromGit.ok || !fromFolder.ok) throw new Error('render failed');
     expect(toYamlStream(fromGit.objects)).toBe(toYamlStream(fromFolder.objects));
     expect(fromGit.objects.length).toBeGreaterThan(5);
@@ -102,7 +108,7 @@ describe('GitTree', () => {
   });
 
   it('a commit with a symlink leaving the repository fails to render, naming the link', async () => {
-    const result = await renderCluster(await openGitTree({ fs, dir: repo, commit: second }), hz);
+    const result = await renderCluster(await openGitTree({ fs, dir: repo, commit: second }), hz, { tools });
     if (result.ok) throw new Error('expected a failed render');
     expect(result.errors.map((e) => [e.file, e.message])).toEqual([
       ['global/escape.yaml', "symlink to '/etc/passwd' leaves the repository; refused"],
