@@ -82,8 +82,10 @@ export function createToolRunner(options: ToolRunnerOptions): CountingToolRunner
     try {
       stats.processes++;
       const started = Date.now();
-      const result = await runInWorkspace(binary, job.args, ws, limits, networkIsolation());
-      options.log?.debug({ tool: job.tool, ms: Date.now() - started, ok: result.ok }, 'Tool ran.');
+      const isolation = job.remote ? 'open' : networkIsolation();
+      const result = await runInWorkspace(binary, job.args, ws, limits, isolation);
+      const remote = job.remote ? { remote: job.remote.refs } : {};
+      options.log?.debug({ tool: job.tool, ms: Date.now() - started, ok: result.ok, ...remote }, 'Tool ran.');
       return result;
     } finally {
       await ws.dispose();
@@ -107,7 +109,9 @@ export function createToolRunner(options: ToolRunnerOptions): CountingToolRunner
       return { ok: false, reason: 'unavailable', message: `cannot read ${binary}: ${(e as Error).message}` };
     }
     const key = createHash('sha256').update(`${job.tool}\0${version}\0${job.key}`).digest('hex');
-    const cached = await cache.get(key);
+    // A remote base on a branch or tag can move under an unchanged key: never served from the cache.
+    const cacheable = job.remote === undefined || job.remote.pinned;
+    const cached = cacheable ? await cache.get(key) : undefined;
     if (cached !== undefined) {
       stats.cacheHits++;
       return { ok: true, output: cached };
@@ -115,7 +119,7 @@ export function createToolRunner(options: ToolRunnerOptions): CountingToolRunner
     let pending = inFlight.get(key);
     if (!pending) {
       pending = limit(() => execute(binary, job)).then(async (result) => {
-        if (result.ok) await cache.set(key, result.output);
+        if (result.ok && cacheable) await cache.set(key, result.output);
         return result;
       });
       inFlight.set(key, pending);

@@ -3,8 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** How a child is kept off the network: its own empty network namespace, or dead proxies only. */
-export type NetworkIsolation = 'namespace' | 'proxy';
+/**
+ * How a child is kept off the network: its own empty network namespace, or dead proxies only; or
+ * `open`, for a kustomize job whose layer allows remote bases (strata.yaml `remoteBases`).
+ */
+export type NetworkIsolation = 'namespace' | 'proxy' | 'open';
 
 let probed: NetworkIsolation | undefined;
 
@@ -74,10 +77,19 @@ export async function createWorkspace(
 
 const DEAD_PROXY = 'http://127.0.0.1:9';
 
-/** The child's whole environment: nothing of the agent's own, no proxy that works, no PATH. */
+/**
+ * The system folders an `open` job may run programs from: kustomize clones a remote base with the
+ * `git` it finds on PATH, and git's own scripts (`git submodule`) need sed, basename and uname.
+ */
+const SYSTEM_PATH = '/usr/bin:/bin';
+
+/**
+ * The child's whole environment: nothing of the agent's own, no proxy that works, no PATH. An
+ * `open` job gets the system PATH (for git) and no proxy variables.
+ */
 export function childEnvironment(ws: Workspace, isolation: NetworkIsolation): Record<string, string> {
   const env: Record<string, string> = {
-    PATH: join(ws.home, 'no-bin'),
+    PATH: isolation === 'open' ? SYSTEM_PATH : join(ws.home, 'no-bin'),
     HOME: ws.home,
     TMPDIR: join(ws.home, 'tmp'),
     KUBECONFIG: join(ws.home, 'no-kubeconfig'),
@@ -89,6 +101,10 @@ export function childEnvironment(ws: Workspace, isolation: NetworkIsolation): Re
     KUSTOMIZE_PLUGIN_HOME: join(ws.home, 'kustomize-plugins'),
     // Go's runtime and its GC stay small when the machine is shared; the hard ceiling is RLIMIT_AS.
     GOMAXPROCS: '2',
+    // git, when an open job runs it: no system or user config, no credential prompt.
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
   };
   if (isolation === 'proxy') {
     for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy']) {

@@ -44,6 +44,8 @@ export interface KustomizeInputs {
   files: Map<string, Uint8Array>;
   /** The kustomization roots read: the folder and every base and component. */
   roots: string[];
+  /** The remote bases named, each allowed by the layer's `remoteBases`. */
+  remote: string[];
   errors: RenderError[];
 }
 
@@ -72,10 +74,12 @@ export async function collectKustomizeInputs(
   tree: FileTree,
   dir: string,
   maxFileBytes: number,
+  remoteBases: readonly string[] = [],
 ): Promise<KustomizeInputs> {
   const files = new Map<string, Uint8Array>();
   const errors: RenderError[] = [];
   const roots = new Set<string>();
+  const remote = new Set<string>();
   const queue = [dir];
   const budget: CopyBudget = { bytes: 0, files: 0 };
   while (queue.length > 0 && errors.length === 0) {
@@ -83,9 +87,10 @@ export async function collectKustomizeInputs(
     if (roots.has(root)) continue;
     roots.add(root);
     await copyFolder(tree, root, files, errors, budget, maxFileBytes, { checkYaml: true, tool: 'kustomize' });
-    for (const next of await referencedFolders(tree, root, files, errors)) queue.push(next);
+    for (const next of await referencedFolders(tree, root, files, errors, remoteBases, remote))
+      queue.push(next);
   }
-  return { files, roots: [...roots], errors };
+  return { files, roots: [...roots], remote: [...remote], errors };
 }
 
 /** Copies a folder of the tree, whole, into `files`; problems become errors naming the file. */
@@ -162,6 +167,8 @@ async function referencedFolders(
   root: string,
   files: Map<string, Uint8Array>,
   errors: RenderError[],
+  remoteBases: readonly string[],
+  remote: Set<string>,
 ): Promise<string[]> {
   const kustomizationPath = KUSTOMIZATION_FILES.map((n) => (root === '' ? n : `${root}/${n}`)).find((p) =>
     files.has(p),
@@ -185,6 +192,10 @@ async function referencedFolders(
     if (!Array.isArray(list)) continue;
     for (const [i, entry] of list.entries()) {
       if (typeof entry !== 'string') continue;
+      if (isRemoteReference(entry) && remoteBases.some((prefix) => entry.startsWith(prefix))) {
+        remote.add(entry);
+        continue;
+      }
       const folder = await localFolder(tree, root, entry, (message) => fail([field, i], message));
       if (folder !== undefined) folders.push(folder);
     }
@@ -200,7 +211,7 @@ async function localFolder(
 ): Promise<string | undefined> {
   if (isRemoteReference(entry)) {
     fail(
-      `kustomize: '${entry}' is a remote base; Strata builds kustomizations without network, so every base must be in the repository`,
+      `kustomize: '${entry}' is a remote base, which this layer does not allow; Strata builds kustomizations without network unless the layer lists a URL prefix of the base under remoteBases in strata.yaml`,
     );
     return undefined;
   }

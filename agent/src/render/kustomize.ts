@@ -9,6 +9,12 @@ export function kustomizeArgs(dir: string): string[] {
   return ['build', dir === '' ? '.' : dir, '--load-restrictor', 'LoadRestrictionsRootOnly'];
 }
 
+/** A remote base fixed to one commit: `?ref=` (or `?version=`) of 40 hex digits. */
+export function pinsCommit(ref: string): boolean {
+  const query = ref.slice(ref.indexOf('?') + 1);
+  return ref.includes('?') && /(^|&)(ref|version)=[0-9a-f]{40}(&|$)/.test(query);
+}
+
 /** The provenance of every object kustomize built from `dir`. */
 export const builtByKustomize = (dir: string) => `kustomize from ${dir === '' ? '.' : dir}`;
 
@@ -30,8 +36,9 @@ export async function buildKustomization(
   dir: string,
   runner: ToolRunner | undefined,
   maxFileBytes: number,
+  remoteBases: readonly string[] = [],
 ): Promise<{ docs: ParsedDocument[]; errors: RenderError[]; reads: string[] }> {
-  const inputs = await collectKustomizeInputs(tree, dir, maxFileBytes);
+  const inputs = await collectKustomizeInputs(tree, dir, maxFileBytes, remoteBases);
   const reads = inputs.roots;
   if (inputs.errors.length > 0) return { docs: [], errors: inputs.errors, reads };
   if (!runner) {
@@ -44,6 +51,9 @@ export async function buildKustomization(
     files: inputs.files,
     args,
     key: jobKey('kustomize', inputs.files, args),
+    ...(inputs.remote.length > 0
+      ? { remote: { refs: inputs.remote, pinned: inputs.remote.every(pinsCommit) } }
+      : {}),
   });
   if (!result.ok) return { docs: [], errors: [toolError(dir, 'kustomize', result)], reads };
   const parsed = parseYamlFile(dir, result.output);

@@ -12,6 +12,11 @@ export interface LayerTemplate {
    * (Flux's `targetNamespace` for objects without one, Fleet's `defaultNamespace`).
    */
   namespace?: string;
+  /**
+   * URL prefixes of remote kustomize bases the layer's kustomizations may name (`https://host/org/`,
+   * each ending in `/`); absent: every remote base is refused. Such a build runs with the network.
+   */
+  remoteBases?: string[];
   /** Where it was declared (strata.yaml), for errors; absent for the default layers. */
   declaredAt?: { file: string; doc: number; line: number; column: number };
 }
@@ -23,6 +28,8 @@ export interface Layer {
   dir: string;
   /** The layer's default namespace, from its template. */
   namespace?: string;
+  /** Remote kustomize bases it allows, from its template. */
+  remoteBases?: string[];
 }
 
 /** A layer that cannot apply because the cluster's identity is wrong for it: an error, not a skip. */
@@ -105,13 +112,18 @@ export function resolveLayers(
 ): { layers: (Layer | SkippedLayer)[]; misconfigured: MisconfiguredLayer[] } {
   const misconfigured: MisconfiguredLayer[] = [];
   const layers: (Layer | SkippedLayer)[] = [];
-  for (const { path, namespace, declaredAt } of config.layers) {
+  for (const { path, namespace, remoteBases, declaredAt } of config.layers) {
     const resolved = resolveTemplate(path, cluster);
     if ('problem' in resolved) {
       misconfigured.push({ template: path, problem: resolved.problem, declaredAt });
       layers.push({ template: path, reason: resolved.problem });
     } else if ('dir' in resolved)
-      layers.push({ template: path, dir: resolved.dir, ...(namespace ? { namespace } : {}) });
+      layers.push({
+        template: path,
+        dir: resolved.dir,
+        ...(namespace ? { namespace } : {}),
+        ...(remoteBases ? { remoteBases } : {}),
+      });
     else layers.push({ template: path, reason: resolved.reason });
   }
   return { layers, misconfigured };
@@ -119,7 +131,30 @@ export function resolveLayers(
 
 /** A namespace name: a DNS-1123 label. */
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LAYER_FIELDS = ['path', 'namespace'];
+const LAYER_FIELDS = ['path', 'namespace', 'remoteBases'];
+const MAX_REMOTE_BASES = 32;
+
+/**
+ * A `remoteBases` entry: an http(s) URL prefix ending in `/` (so `https://github.com/org/` cannot
+ * admit `https://github.com/org-evil/`), without credentials, query or fragment. The reason it is
+ * not one, or undefined.
+ */
+function remoteBaseProblem(entry: unknown): string | undefined {
+  if (typeof entry !== 'string' || entry.length > 512) return 'must be a URL prefix (a string)';
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return `'${entry}' is not a URL (write it as https://host/path/)`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `'${entry}' must start with https:// or http://`;
+  if (url.username || url.password) return `'${entry}' holds credentials; strata.yaml is no place for them`;
+  if (url.search || url.hash || entry.includes('?') || entry.includes('#'))
+    return `'${entry}' must not hold a query or fragment`;
+  if (!entry.endsWith('/')) return `'${entry}' must end with '/', so it cannot admit a longer host or name`;
+  return undefined;
+}
 
 /** Reads the `kind: Fleet` document of strata.yaml; every problem becomes a RenderError with its line. */
 export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig; errors: RenderError[] } {
@@ -177,11 +212,28 @@ export function parseFleetConfig(docs: ParsedDocument[]): { config?: FleetConfig
       );
       return;
     }
+    const remoteBases = (layer as { remoteBases?: unknown }).remoteBases;
+    if (remoteBases !== undefined) {
+      if (!Array.isArray(remoteBases) || remoteBases.length > MAX_REMOTE_BASES) {
+        fail(
+          doc,
+          ['layers', i, 'remoteBases'],
+          `layers[${i}].remoteBases must be a list of at most ${MAX_REMOTE_BASES} URL prefixes`,
+        );
+        return;
+      }
+      const problems = remoteBases.map(remoteBaseProblem);
+      problems.forEach((problem, j) => {
+        if (problem) fail(doc, ['layers', i, 'remoteBases', j], `layers[${i}].remoteBases[${j}]: ${problem}`);
+      });
+      if (problems.some((p) => p !== undefined)) return;
+    }
     try {
       parseTemplate(path);
       layers.push({
         path,
         ...(namespace ? { namespace } : {}),
+        ...(remoteBases ? { remoteBases: remoteBases as string[] } : {}),
         declaredAt: { file: doc.file, doc: doc.index, ...doc.locate(['layers', i, 'path']) },
       });
     } catch (e) {

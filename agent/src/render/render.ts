@@ -167,7 +167,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
 
   const loadFleet = () => readFleetConfig(tree, limits.maxFileBytes);
 
-  const loadLayer = async (dir: string): Promise<ParsedLayer | undefined> => {
+  const loadLayer = async (dir: string, remoteBases: readonly string[]): Promise<ParsedLayer | undefined> => {
     const read = await readLayerFiles(tree, dir, limits);
     if (!read) return undefined;
     const layer: ParsedLayer = { docs: [], errors: [...read.errors], charts: false, reads: [] };
@@ -178,6 +178,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
           file.kustomize,
           options.tools?.runner,
           limits.maxFileBytes,
+          remoteBases,
         );
         layer.docs.push(...built.docs);
         layer.errors.push(...built.errors);
@@ -192,11 +193,12 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
     return layer;
   };
 
-  const layerOf = (dir: string) => {
-    let cached = layerCache.get(dir);
+  const layerOf = (dir: string, remoteBases: readonly string[] = []) => {
+    const key = remoteBases.length > 0 ? `${dir}\0${remoteBases.join('\0')}` : dir;
+    let cached = layerCache.get(key);
     if (!cached) {
-      cached = loadLayer(dir);
-      layerCache.set(dir, cached);
+      cached = loadLayer(dir, remoteBases);
+      layerCache.set(key, cached);
     }
     return cached;
   };
@@ -239,7 +241,7 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
         reports.push({ template: layer.template, used: false, reason: layer.reason });
         continue;
       }
-      const parsed = await layerOf(layer.dir);
+      const parsed = await layerOf(layer.dir, layer.remoteBases);
       reports.push({
         template: layer.template,
         dir: layer.dir,

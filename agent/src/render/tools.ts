@@ -15,6 +15,19 @@ export interface ToolJob {
   args: readonly string[];
   /** Hash of `tool`, `files` and `args` (`jobKey`): equal keys give equal output for one tool version. */
   key: string;
+  /**
+   * The job fetches remote kustomize bases its layer allows (strata.yaml `remoteBases`): it runs
+   * with the network and `git`. Absent: no network at all.
+   */
+  remote?: {
+    /** The remote references it names (for logs). */
+    refs: readonly string[];
+    /**
+     * Every one pins a commit (`?ref=<40 hex>`), so `key` fixes the output and it may be cached;
+     * otherwise it is built afresh on every render, as a branch or tag can move.
+     */
+    pinned: boolean;
+  };
 }
 
 /** Why a run produced no output. */

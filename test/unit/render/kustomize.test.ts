@@ -179,7 +179,7 @@ merge: { spec: { replicas: 5 } }
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors.map(formatRenderError)).toEqual([
-      "global/shop/kustomization.yaml:3:5 (doc 0): kustomize: 'https://github.com/example/fleet//base?ref=v1' is a remote base; Strata builds kustomizations without network, so every base must be in the repository",
+      "global/shop/kustomization.yaml:3:5 (doc 0): kustomize: 'https://github.com/example/fleet//base?ref=v1' is a remote base, which this layer does not allow; Strata builds kustomizations without network unless the layer lists a URL prefix of the base under remoteBases in strata.yaml",
     ]);
   });
 
