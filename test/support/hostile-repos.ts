@@ -51,7 +51,15 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: 'unterminated quoted string',
     files: { 'global/a.yaml': `${cm}data:\n  x: "open\n` },
-    error: { code: 'yaml', file: 'global/a.yaml', doc: 0, line: 7, message: /deficient indentation/ },
+    // Located at the opening quote, not at the line after it where the parser gave up.
+    error: {
+      code: 'yaml',
+      file: 'global/a.yaml',
+      doc: 0,
+      line: 6,
+      column: 6,
+      message: /unterminated quoted string: the " here is never closed/,
+    },
   },
   {
     name: 'duplicate map key',
@@ -505,9 +513,9 @@ export const HOSTILE_CASES: HostileCase[] = [
       code: 'yaml',
       file: 'global/a/b/c/d.yaml',
       doc: 0,
-      line: 6,
-      column: 1,
-      message: /deficient indentation/,
+      line: 5,
+      column: 7,
+      message: /unterminated quoted string/,
     },
   },
   {

@@ -3,6 +3,7 @@ import { RenderError } from './errors.js';
 import { DocumentBuilder } from './yaml/construct.js';
 import { LineTable } from './yaml/lines.js';
 import { locateOffset, type ValuePath } from './yaml/locate.js';
+import { unterminatedQuoteBefore } from './yaml/quotes.js';
 
 export type { ValuePath };
 
@@ -40,13 +41,18 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });
   } catch (e) {
     if (!(e instanceof YAMLException) || !e.mark) throw e;
-    const offset = e.mark.position;
+    const quote = /escape/.test(e.reason) ? undefined : unterminatedQuoteBefore(text, e.mark.position);
+    const offset = quote ?? e.mark.position;
+    const message =
+      quote === undefined
+        ? e.reason
+        : `unterminated quoted string: the ${text[quote]} here is never closed (the parser then failed at line ${lines.at(e.mark.position).line}: ${e.reason})`;
     const error = new RenderError({
       code: 'yaml',
       file,
       doc: documentIndexAt(text, offset),
       ...lines.at(offset),
-      message: e.reason,
+      message,
     });
     return { docs: [], errors: [error] };
   }
