@@ -6,7 +6,7 @@ import type { KubeObject } from '../model/object.js';
 import type { DesiredObject } from '../plan/desired.js';
 import { orderIntoWaves, stepOf } from '../plan/order.js';
 import { planErrorOf } from '../plan/plan.js';
-import { needsApply, type PlanEntry, type PlanError } from '../plan/types.js';
+import { needsApply, type PlanEntry, type PlanError, type PlanReason } from '../plan/types.js';
 import { waitGone, waitHealthy } from './wait.js';
 
 export interface ApplyItem {
@@ -46,7 +46,7 @@ export interface ApplySettings {
   onEvent?: (e: ApplyEvent) => void;
 }
 
-function failure(id: string, reason: string, message: string): ApplyOutcome {
+function failure(id: string, reason: PlanReason, message: string): ApplyOutcome {
   return { id, result: 'failed', error: { reason, message } };
 }
 

@@ -7,17 +7,55 @@ export interface StatusCause {
   field?: string;
 }
 
+/** The reasons Kubernetes defines for a failed request (metav1.StatusReason). */
+export type KubeStatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Invalid'
+  | 'ServerTimeout'
+  | 'StoreReadError'
+  | 'Timeout'
+  | 'TooManyRequests'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'InternalError'
+  | 'Expired'
+  | 'ServiceUnavailable';
+
+/**
+ * The reason of an apiserver's answer: a `KubeStatusReason`, `HTTP<code>` when the body was no
+ * Status, or our `KindNotServed` (the cluster does not serve the kind). A webhook or an aggregated
+ * API may send a reason of its own; it is reported as sent, typed `OtherApiserverReason`, so a
+ * misspelt reason in our own code still fails to compile.
+ */
+export type ApiserverReason = KubeStatusReason | `HTTP${number}` | 'KindNotServed' | OtherApiserverReason;
+
+/** A reason off the wire that Kubernetes does not define: only `apiserverReason` makes one. */
+export type OtherApiserverReason = string & { readonly otherApiserverReason: true };
+
+/** The reason text of an apiserver's Status as an `ApiserverReason`, kept as sent. */
+export function apiserverReason(text: string): ApiserverReason {
+  return text as ApiserverReason;
+}
+
 /** A non-2xx answer from the apiserver, with the parts of its Status the engine reasons about. */
 export class KubeApiError extends Error {
   readonly code: number;
-  readonly reason: string;
+  readonly reason: ApiserverReason;
   readonly causes: StatusCause[];
   readonly object?: ObjectRef;
   readonly verb: string;
 
   constructor(args: {
     code: number;
-    reason: string;
+    reason: ApiserverReason;
     message: string;
     causes?: StatusCause[];
     object?: ObjectRef;
@@ -64,7 +102,7 @@ export function errorFromResponse(
   }
   return new KubeApiError({
     code,
-    reason: status.reason ?? `HTTP${code}`,
+    reason: typeof status.reason === 'string' ? apiserverReason(status.reason) : `HTTP${code}`,
     message: status.message || `HTTP ${code} from the apiserver`,
     causes: status.details?.causes ?? [],
     verb,

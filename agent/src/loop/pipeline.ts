@@ -11,7 +11,8 @@ import type { RenderTools } from '../render/tools.js';
 import { subTree } from '../source/subtree.js';
 import { readEvidence } from '../sync/evidence.js';
 import { reportSections, resolvePolicy, type SyncPolicy, syncCluster } from '../sync/index.js';
-import { failureSections, renderErrorsOf } from './failure.js';
+import { renderReportErrors } from '../sync/report-errors.js';
+import { failureSections } from './failure.js';
 import type { Pipeline } from './types.js';
 import {
   maySkip,
@@ -83,7 +84,7 @@ export function enginePipeline(engine: EngineOptions): Pipeline {
           'Render failed.',
         );
         // A commit that fails to render is not applied at all, and nothing is pruned.
-        return failureSections(commit, renderErrorsOf(rendered.errors), previous, clock());
+        return failureSections(commit, renderReportErrors(rendered.errors), previous, clock());
       }
       const result = await syncCluster({
         client: engine.client,

@@ -8,7 +8,8 @@ import { type Backoff, exponentialBackoff } from '../report/backoff.js';
 import type { RolloutStatus } from '../rollout/gatekeeper.js';
 import { SourceCorruptError } from '../source/errors.js';
 import type { SourceState } from '../source/state.js';
-import { errorOf, failureSections } from './failure.js';
+import { type ReportReason, thrownReportError } from '../sync/report-errors.js';
+import { failureSections } from './failure.js';
 import type { LoopOptions, LoopSource, ReconcileReason, SourceSections } from './types.js';
 
 /** One source's schedule, watcher, backoff and reconciles, one at a time. */
@@ -226,8 +227,8 @@ export class SourceRunner {
     }
   }
 
-  private failed(commit: string, err: unknown, reason: string): SourceSections {
-    return failureSections(commit, [errorOf(err, reason)], this.sections, this.now());
+  private failed(commit: string, err: unknown, reason: ReportReason): SourceSections {
+    return failureSections(commit, [thrownReportError(err, reason)], this.sections, this.now());
   }
 
   private now(): Date {

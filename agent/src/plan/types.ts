@@ -1,3 +1,4 @@
+import type { ApiserverReason } from '../kube/errors.js';
 import type { ObjectRef } from '../kube/types.js';
 import type { FieldChange } from './diff.js';
 
@@ -10,9 +11,34 @@ export interface FieldConflict {
   message: string;
 }
 
+/**
+ * Why the engine could not plan, apply or prune one object, when the apiserver's reason is not
+ * the answer: an immutable field (the object must be replaced), a bad `strata.dev/*` annotation,
+ * a kind the cluster does not serve, discovery or listing that failed, a CRD that never became
+ * established, an earlier wave that blocked this one, a replacement that did not finish, the same
+ * object rendered twice, or an error of our own.
+ */
+export type EnginePlanReason =
+  | 'Immutable'
+  | 'BadAnnotation'
+  | 'KindNotServed'
+  | 'DiscoveryFailed'
+  | 'ListFailed'
+  | 'NotEstablished'
+  | 'DependencyFailed'
+  | 'WaveBlocked'
+  | 'ReplaceTimeout'
+  | 'Duplicate'
+  | 'InternalError'
+  // An error entry that carried no reason, as a pull-request preview shows it.
+  | 'Error';
+
+/** A plan error's reason: one of ours, or the apiserver's (`Invalid`, `NotFound`, …). */
+export type PlanReason = EnginePlanReason | ApiserverReason;
+
 export interface PlanError {
-  /** Apiserver reason (`Invalid`, `NotFound`, …) or one of ours (`KindNotServed`, `Immutable`, `BadAnnotation`). */
-  reason: string;
+  /** One of ours (`EnginePlanReason`) or the apiserver's. */
+  reason: PlanReason;
   message: string;
   code?: number;
 }

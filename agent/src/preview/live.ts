@@ -16,6 +16,7 @@ import type { RenderTools } from '../render/tools.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
 import type { SyncPolicy } from '../sync/policy.js';
+import type { AgentReportError } from '../sync/report-errors.js';
 import { planCluster } from '../sync/sync.js';
 import { type GuardedEntry, guardPreviewPlan } from './guard.js';
 import { parseRefPattern, type RefPattern } from './refs-pattern.js';
@@ -208,7 +209,7 @@ export class LivePreviews {
   private async planRef(ref: string, oid: string): Promise<PreviewStatus> {
     const log = this.opts.log.child({ preview: ref });
     const plannedAt = this.now().toISOString();
-    const failed = (error: ReportError, commit = oid): PreviewStatus => ({
+    const failed = (error: AgentReportError, commit = oid): PreviewStatus => ({
       ref,
       commit,
       state: 'open',

@@ -1,10 +1,8 @@
-import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { Drift, SyncResult as ReportSync, SourceHealth } from '../../../contract/report.js';
+import { cutText, pruneRefusedReportError, syncReportError } from './report-errors.js';
 import type { SyncResult } from './types.js';
 
-/** The report bounds every string (contract/report.ts); apiserver messages can be long. */
-const cut = (s: string, max: number = REPORT_CONTENT.maxMessageChars) =>
-  s.length > max ? `${s.slice(0, max - 1)}…` : s;
+const cut = cutText;
 
 /** The report's `sources[].sync`, `health` and `drift` sections (docs/design.md §5) from one sync. */
 export function reportSections(
@@ -28,12 +26,8 @@ export function reportSections(
         message: cut(c.message),
       })),
       errors: [
-        ...result.errors.map((e) => ({
-          message: cut(e.message),
-          reason: cut(e.reason, 120),
-          ...(e.id ? { object: cut(e.id, 1000) } : {}),
-        })),
-        ...(result.pruneRefused ? [{ message: result.pruneRefused, reason: 'PruneRefused' }] : []),
+        ...result.errors.map(syncReportError),
+        ...(result.pruneRefused ? [pruneRefusedReportError(result.pruneRefused)] : []),
       ],
     },
     health: {

@@ -1,14 +1,17 @@
 import type { ApplyEvent, ApplyResultKind } from '../apply/apply.js';
 import type { HealthSummary, SyncPhase } from '../health/phase.js';
 import type { HealthStatus } from '../health/status.js';
-import type { Plan, PlanError } from '../plan/types.js';
+import type { Plan, PlanError, PlanReason } from '../plan/types.js';
 import type { PruneOutcome } from '../prune/prune.js';
 import type { LiveEvidence } from './evidence.js';
+
+/** Why a sync reports an error: one object's plan, apply or prune error, or a render that failed. */
+export type SyncReason = PlanReason | 'RenderFailed';
 
 export interface SyncError {
   /** Object identity, when the error is about one object. */
   id?: string;
-  reason: string;
+  reason: SyncReason;
   message: string;
 }
 
