@@ -5,7 +5,7 @@
  * Render reads commits straight from the object store (no checkout).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git, { type HttpClient } from 'isomorphic-git';
 import type { Logger } from 'pino';
@@ -38,6 +38,39 @@ export interface GitSourceOptions {
 
 const SHA = /^[0-9a-f]{40}$/;
 const STATE_FILE = 'state.json';
+const PACK_INDEX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
+
+/**
+ * A version-2 pack index with its own SHA-1 trailer intact, and a pack that starts with `PACK` and
+ * ends with the checksum the index recorded for it (git's pack-format). Anything else is not whole.
+ */
+async function packIsWhole(idxFile: string, packFile: string): Promise<boolean> {
+  try {
+    const idx = await readFile(idxFile);
+    if (idx.length < 8 + 256 * 4 + 40 || !idx.subarray(0, 4).equals(PACK_INDEX_MAGIC)) return false;
+    if (idx.readUInt32BE(4) !== 2) return false;
+    const sum = createHash('sha1')
+      .update(idx.subarray(0, idx.length - 20))
+      .digest();
+    if (!sum.equals(idx.subarray(idx.length - 20))) return false;
+    const handle = await open(packFile, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size < 12 + 20) return false;
+      const head = Buffer.alloc(4);
+      const tail = Buffer.alloc(20);
+      await handle.read(head, 0, 4, 0);
+      await handle.read(tail, 0, 20, size - 20);
+      return (
+        head.toString('latin1') === 'PACK' && tail.equals(idx.subarray(idx.length - 40, idx.length - 20))
+      );
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+}
 
 /** A folder name for a source cache that changes when the URL does, so caches never mix. */
 export function cacheFolderName(name: string, url: string): string {
@@ -94,15 +127,20 @@ export class GitSource {
   fetch(): Promise<SourceState> {
     return this.exclusive(async () => {
       if (this.pinned && this.current.commit === this.opts.ref) return this.state;
-      try {
-        const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
-        await this.verifyCommitShallow(commit);
-        await this.checkSignatures(this.opts.ref, commit);
-        await this.succeed(commit);
-      } catch (err) {
-        this.fail(err);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const commit = await this.fetchCommit(this.opts.ref, this.localRef(this.opts.ref));
+          await this.verifyCommitShallow(commit);
+          await this.checkSignatures(this.opts.ref, commit);
+          await this.succeed(commit);
+        } catch (err) {
+          // A damaged pack (torn by a crash or a full disk) breaks every lookup of an object the
+          // cache does not hold, so this fetch and every later one: drop it and fetch once more.
+          if (attempt === 0 && (await this.dropDamagedPacks()) > 0) continue;
+          this.fail(err);
+        }
+        return this.state;
       }
-      return this.state;
     });
   }
 
@@ -170,6 +208,7 @@ export class GitSource {
 
   private async restore(): Promise<void> {
     await this.initCache();
+    await this.dropDamagedPacks();
     const saved = await this.readStateFile();
     if (!saved?.commit) return;
     // A commit kept under another verify policy (or none) is not trusted under this one.
@@ -372,6 +411,29 @@ export class GitSource {
       { reason, since, commit: this.current.commit, err: message },
       'Fetch failed; keeping the last commit.',
     );
+  }
+
+  /**
+   * Remove packfiles that are not whole: an index with a wrong header or checksum, or a pack whose
+   * header or trailing checksum does not match its index. Returns how many; the objects they held
+   * are fetched again. Reads every index (small) and each pack's first and last bytes only.
+   */
+  private async dropDamagedPacks(): Promise<number> {
+    const dir = path.join(this.gitdir, 'objects', 'pack');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let dropped = 0;
+    for (const idx of names.filter((n) => n.endsWith('.idx'))) {
+      const pack = `${idx.slice(0, -'.idx'.length)}.pack`;
+      if (await packIsWhole(path.join(dir, idx), path.join(dir, pack))) continue;
+      await rm(path.join(dir, idx), { force: true });
+      await rm(path.join(dir, pack), { force: true });
+      dropped++;
+    }
+    if (dropped > 0) {
+      this.verified.clear();
+      this.opts.log.warn({ gitdir: this.gitdir, dropped }, 'Dropped damaged packfiles from the Git cache.');
+    }
+    return dropped;
   }
 
   private localRef(ref: string): string {
