@@ -88,7 +88,10 @@ export async function startAgent(
     onQuarantine: (movedTo, err) =>
       log.error({ movedTo, err: err.message }, 'Outbox file damaged; moved aside, starting a new outbox.'),
   });
-  const metrics = new AgentMetrics(() => outbox.stats().pending);
+  const metrics = new AgentMetrics(
+    () => outbox.stats().pending,
+    () => outbox.storageError !== undefined,
+  );
   const delivery = config.hub
     ? new Delivery({
         outbox,

@@ -51,13 +51,21 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
-  constructor(outboxDepth: () => number) {
+  constructor(outboxDepth: () => number, outboxFailing: () => boolean = () => false) {
     new Gauge({
       name: 'strata_outbox_depth',
       help: 'Reports waiting on disk for delivery to the hub.',
       registers: [this.registry],
       collect() {
         this.set(outboxDepth());
+      },
+    });
+    new Gauge({
+      name: 'strata_outbox_write_failing',
+      help: '1 while the outbox file cannot be written (the state directory is full or failing).',
+      registers: [this.registry],
+      collect() {
+        this.set(outboxFailing() ? 1 : 0);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'strata_agent_' });

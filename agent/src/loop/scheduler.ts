@@ -9,12 +9,17 @@
 import cron from 'node-cron';
 import { describeIssues, parseReport, type SourceStatus } from '../../../contract/report.js';
 import { buildReport, SNAPSHOT_KEY } from '../report/build.js';
+import { OutboxStorageError } from '../report/outbox.js';
 import { SourceRunner } from './source-runner.js';
 import type { LoopOptions, ReconcileReason } from './types.js';
+
+/** How soon a report the outbox could not store (a full disk) is built and written again. */
+const REWRITE_MS = 2000;
 
 export class ReconcileLoop {
   private readonly runners: SourceRunner[];
   private stopped = false;
+  private rewrite: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LoopOptions) {
     this.runners = opts.sources.map((s) => new SourceRunner(s, opts, () => this.emitReport()));
@@ -59,6 +64,7 @@ export class ReconcileLoop {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.rewrite);
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 
@@ -68,13 +74,32 @@ export class ReconcileLoop {
     const now = (this.opts.now ?? (() => new Date()))();
     const sources = this.runners.map((r) => r.status);
     const previews = this.runners.flatMap((r) => r.previews);
-    const seq = outbox.enqueue(SNAPSHOT_KEY, (s) => {
-      const report = buildReport(identity, agent, sources, previews, s, now);
-      const parsed = parseReport(report);
-      if (!parsed.ok)
-        log.error({ issues: describeIssues(parsed.issues) }, 'Built a report the hub will refuse.');
-      return report;
-    });
+    let seq: number;
+    try {
+      seq = outbox.enqueue(SNAPSHOT_KEY, (s) => {
+        const report = buildReport(identity, agent, sources, previews, s, now);
+        const parsed = parseReport(report);
+        if (!parsed.ok)
+          log.error({ issues: describeIssues(parsed.issues) }, 'Built a report the hub will refuse.');
+        return report;
+      });
+    } catch (err) {
+      if (!(err instanceof OutboxStorageError)) throw err;
+      // Reconciles go on; the snapshot is built afresh (it is the whole state) once the disk has room.
+      if (!this.rewrite && !this.stopped) {
+        log.error(
+          { err: err.message, retryMs: REWRITE_MS },
+          'Report not written: the outbox cannot be written.',
+        );
+        this.rewrite = setTimeout(() => {
+          this.rewrite = undefined;
+          this.emitReport();
+        }, REWRITE_MS);
+      }
+      return;
+    }
+    clearTimeout(this.rewrite);
+    this.rewrite = undefined;
     log.debug({ seq }, 'Report written to the outbox.');
     this.opts.delivery?.kick();
   }

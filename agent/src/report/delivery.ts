@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { type Backoff, exponentialBackoff } from './backoff.js';
 import type { SendReport } from './hub-client.js';
-import type { Outbox } from './outbox.js';
+import { type Outbox, OutboxStorageError } from './outbox.js';
 
 export interface DeliveryOptions {
   outbox: Outbox;
@@ -72,12 +72,20 @@ export class Delivery {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const entry = this.opts.outbox.peek();
-      if (!entry) {
-        await this.sleep(60_000);
-        continue;
+      let ok: boolean;
+      try {
+        const entry = this.opts.outbox.peek();
+        if (!entry) {
+          await this.sleep(60_000);
+          continue;
+        }
+        ok = await this.attempt(entry.seq, entry.report);
+      } catch (err) {
+        // The outbox file failed under us (a disk error): the pump keeps going, the report stays.
+        this.lastError = String((err as Error)?.message ?? err);
+        this.opts.log.error({ err }, 'Report delivery step failed; retrying with backoff.');
+        ok = false;
       }
-      const ok = await this.attempt(entry.seq, entry.report);
       if (!ok && this.running) await this.sleep(this.backoff.next());
     }
   }
@@ -95,7 +103,13 @@ export class Delivery {
       return true;
     }
     if (!result.retry) {
-      outbox.reject(seq, result.reason);
+      try {
+        outbox.reject(seq, result.reason);
+      } catch (err) {
+        // Not set aside yet (the file cannot be written): it stays first in line and is tried again.
+        if (err instanceof OutboxStorageError) return false;
+        throw err;
+      }
       log.error(
         { seq, reason: result.reason },
         'Hub refused a report for good; it is kept in the outbox as rejected.',

@@ -5,6 +5,12 @@
  * at the clock in ms, so a lost state directory cannot rewind it). When the outbox
  * holds more than `maxReports`, the oldest reports are folded into the next newer report of the
  * same key (latest wins) and that report's `compacted` count grows: nothing vanishes silently.
+ *
+ * A full (or failing) disk degrades the outbox instead of stopping the agent: a report the hub has
+ * acknowledged is remembered as delivered in memory and deleted from the file once a write succeeds
+ * again (the hub ignores the one resend a restart in between may cause: it keeps each seq once); a
+ * report that cannot be written throws OutboxStorageError for the caller to retry later, and
+ * `storageError` says what is failing and since when.
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
@@ -59,6 +65,23 @@ export class OutboxCorruptError extends Error {
   }
 }
 
+/** The outbox file cannot be written now (the disk is full or failing); nothing stored was lost. */
+export class OutboxStorageError extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`outbox cannot be written (${code}): ${detail}`);
+    this.name = 'OutboxStorageError';
+  }
+}
+
+/** SQLite's codes for a write the disk refused: out of space, or an I/O error. */
+function isStorageFailure(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
+}
+
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return err instanceof OutboxCorruptError || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
@@ -84,6 +107,9 @@ const MAX_REJECTED = 100;
 
 export class Outbox {
   private readonly db: Database.Database;
+  /** Every seq up to this one is at the hub; some may still be in the file until a delete succeeds. */
+  private deliveredThrough = 0;
+  private failing: { code: string; message: string; since: string } | undefined;
 
   private constructor(
     file: string,
@@ -134,6 +160,16 @@ export class Outbox {
    * disk. Compacts in the same transaction when the outbox is over its bound.
    */
   enqueue(key: string, build: (seq: number) => ReportInput, now = new Date()): number {
+    this.dropDelivered();
+    return this.storing(() => this.insert(key, build, now));
+  }
+
+  /** Set while the file cannot be written: the SQLite code, its message and the first failure's time. */
+  get storageError(): { code: string; message: string; since: string } | undefined {
+    return this.failing && { ...this.failing };
+  }
+
+  private insert(key: string, build: (seq: number) => ReportInput, now: Date): number {
     return this.db.transaction(() => {
       const seq = this.meta('seq') + 1;
       waitForClock(seq);
@@ -150,8 +186,10 @@ export class Outbox {
   /** The oldest report not yet delivered. */
   peek(): OutboxEntry | undefined {
     const row = this.db
-      .prepare('SELECT seq, key, created_at, attempts, body FROM pending ORDER BY seq LIMIT 1')
-      .get() as { seq: number; key: string; created_at: string; attempts: number; body: string } | undefined;
+      .prepare('SELECT seq, key, created_at, attempts, body FROM pending WHERE seq > ? ORDER BY seq LIMIT 1')
+      .get(this.deliveredThrough) as
+      | { seq: number; key: string; created_at: string; attempts: number; body: string }
+      | undefined;
     if (!row) return undefined;
     return {
       seq: row.seq,
@@ -162,17 +200,32 @@ export class Outbox {
     };
   }
 
-  /** The hub has the report: remove it. */
+  /**
+   * The hub has the report (and, delivery being in order, every older one): remove it. When the
+   * file cannot be written now, it is remembered as delivered and deleted by a later write.
+   */
   ack(seq: number): void {
-    this.db.prepare('DELETE FROM pending WHERE seq = ?').run(seq);
+    this.deliveredThrough = Math.max(this.deliveredThrough, seq);
+    this.dropDelivered();
   }
 
+  /** Counts a failed send (for diagnostics only: skipped while the file cannot be written). */
   recordAttempt(seq: number): void {
-    this.db.prepare('UPDATE pending SET attempts = attempts + 1 WHERE seq = ?').run(seq);
+    try {
+      this.storing(() =>
+        this.db.prepare('UPDATE pending SET attempts = attempts + 1 WHERE seq = ?').run(seq),
+      );
+    } catch (err) {
+      if (!(err instanceof OutboxStorageError)) throw err;
+    }
   }
 
   /** The hub refused the report for good (invalid): keep it aside with the reason, move on. */
   reject(seq: number, reason: string, now = new Date()): void {
+    this.storing(() => this.setAside(seq, reason, now));
+  }
+
+  private setAside(seq: number, reason: string, now: Date): void {
     this.db.transaction(() => {
       const row = this.db.prepare('SELECT body FROM pending WHERE seq = ?').get(seq) as
         | { body: string }
@@ -191,7 +244,11 @@ export class Outbox {
   stats(): OutboxStats {
     const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     return {
-      pending: count('SELECT COUNT(*) AS n FROM pending'),
+      pending: (
+        this.db.prepare('SELECT COUNT(*) AS n FROM pending WHERE seq > ?').get(this.deliveredThrough) as {
+          n: number;
+        }
+      ).n,
       rejected: count('SELECT COUNT(*) AS n FROM rejected'),
       folded: this.meta('folded'),
       lastSeq: this.meta('seq'),
@@ -201,8 +258,8 @@ export class Outbox {
   /** Every pending entry in seq order (for tests and `strata agent` diagnostics). */
   list(): OutboxEntry[] {
     const rows = this.db
-      .prepare('SELECT seq, key, created_at, attempts, body FROM pending ORDER BY seq')
-      .all() as {
+      .prepare('SELECT seq, key, created_at, attempts, body FROM pending WHERE seq > ? ORDER BY seq')
+      .all(this.deliveredThrough) as {
       seq: number;
       key: string;
       created_at: string;
@@ -222,11 +279,38 @@ export class Outbox {
     if (this.db.open) this.db.close();
   }
 
+  /** Runs a write; a disk that refuses it becomes OutboxStorageError and marks the outbox failing. */
+  private storing<T>(write: () => T): T {
+    try {
+      const result = write();
+      this.failing = undefined;
+      return result;
+    } catch (err) {
+      if (!isStorageFailure(err)) throw err;
+      const code = (err as { code: string }).code;
+      const message = (err as Error).message;
+      this.failing = { code, message, since: this.failing?.since ?? new Date().toISOString() };
+      throw new OutboxStorageError(code, message);
+    }
+  }
+
+  /** Delete the reports the hub has; kept for a later try when the file cannot be written now. */
+  private dropDelivered(): void {
+    if (this.deliveredThrough === 0) return;
+    try {
+      this.storing(() => this.db.prepare('DELETE FROM pending WHERE seq <= ?').run(this.deliveredThrough));
+    } catch (err) {
+      if (!(err instanceof OutboxStorageError)) throw err;
+    }
+  }
+
   /** Fold the oldest reports into the next newer one of the same key until the bound holds. */
   private compact(): void {
     let excess = this.stats().pending - this.maxReports;
     if (excess <= 0) return;
-    const rows = this.db.prepare('SELECT seq, key, body FROM pending ORDER BY seq').all() as {
+    const rows = this.db
+      .prepare('SELECT seq, key, body FROM pending WHERE seq > ? ORDER BY seq')
+      .all(this.deliveredThrough) as {
       seq: number;
       key: string;
       body: string;
