@@ -42,6 +42,7 @@ describe('the fault campaign', () => {
       cluster,
       client,
       workDir: tmp,
+      ...(process.env.STRATA_FAULT_LOG ? { agentLog: process.env.STRATA_FAULT_LOG } : {}),
       log: (line) => console.log(line),
     });
     console.log(formatTable(result));

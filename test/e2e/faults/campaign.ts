@@ -10,6 +10,7 @@
  * Used by test/e2e/fault-campaign.test.ts (the bounded run) and bench/faults.ts (the long one).
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -86,6 +87,8 @@ export interface CampaignOptions {
   convergeTimeoutMs?: number;
   /** Only these kinds (replaying one kind while investigating it); default all. */
   kinds?: FaultKind[];
+  /** A file that keeps every agent log line and a marker at each fault (for reading a failure). */
+  agentLog?: string;
 }
 
 /** mulberry32: a tiny seeded PRNG, so a printed seed replays the same schedule. */
@@ -124,7 +127,7 @@ const NS = 'strata-faults';
 const PARENT_NS = 'strata-faults-system';
 const KEEP = 10;
 const ROTATING = 40;
-const KUBE_TIMEOUT_MS = 4000;
+const KUBE_TIMEOUT_MS = 3000;
 const pad = (i: number) => String(i).padStart(2, '0');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -175,6 +178,8 @@ class Rig {
   private relays: { stop(): void }[] = [];
   private supervising = true;
   agentStarts = 0;
+  /** Each time the agent exited without being told to (a crash): a fault must degrade it, never stop it. */
+  readonly selfExits: string[] = [];
 
   constructor(
     readonly opts: CampaignOptions,
@@ -235,17 +240,26 @@ class Rig {
   /** Start the agent; like a kubelet with restartPolicy Always, restart it whenever it exits by itself. */
   startAgent(): LineProcess {
     const agent = spawnBundledAgent(this.netns, this.configFile, this.clock, (l) => {
+      if (this.opts.agentLog) appendFileSync(this.opts.agentLog, `${JSON.stringify(l)}\n`);
       if (l.msg === 'Report written to the outbox.' && typeof l.seq === 'number') this.written.add(l.seq);
     });
     this.agentStarts++;
     this.agent = agent;
     void agent.exited.then(async () => {
       if (this.agent !== agent || !this.supervising) return;
-      this.opts.log?.(`agent exited by itself: ${agent.stderr().slice(-600)}`);
+      const why = agent.stderr().trim().slice(-600);
+      this.selfExits.push(why);
+      this.mark(`agent exited by itself: ${why}`);
+      this.opts.log?.(`agent exited by itself: ${why}`);
       await sleep(1000);
       if (this.agent === agent && this.supervising) this.startAgent();
     });
     return agent;
+  }
+
+  /** A line in the kept agent log, between the agent's own. */
+  mark(text: string): void {
+    if (this.opts.agentLog) appendFileSync(this.opts.agentLog, `## ${new Date().toISOString()} ${text}\n`);
   }
 
   /** Kill the running agent (SIGKILL unless told) without the supervisor restarting it. */
@@ -385,10 +399,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const inject: Record<FaultKind, (f: Fault) => Promise<void>> = {
     async 'agent-kill'(f) {
       await push();
-      await sleep(between(0, 2500));
+      await sleep(between(0, 1500));
       f.landed = midReconcile(rig.agent);
       await rig.stopAgent('SIGKILL');
-      await sleep(between(0, 500));
+      await sleep(between(0, 300));
       rig.startAgent();
     },
     async 'agent-kill-mid-prune'(f) {
@@ -419,16 +433,16 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       f.landed = midReconcile(rig.agent);
       signalComponent(opts.labDir, opts.cluster.name, 'etcd', 'SIGSTOP');
       try {
-        await sleep(KUBE_TIMEOUT_MS + between(1000, 4000));
+        await sleep(KUBE_TIMEOUT_MS + between(500, 2500));
       } finally {
         signalComponent(opts.labDir, opts.cluster.name, 'etcd', 'SIGCONT');
       }
     },
     async 'hub-restart'() {
       await push();
-      await sleep(between(0, 1500));
+      await sleep(between(0, 1000));
       await rig.hub.kill('SIGKILL');
-      await sleep(between(200, 2500));
+      await sleep(between(200, 1500));
       await rig.hub.start();
     },
     async 'git-kill-mid-fetch'(f) {
@@ -440,14 +454,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
         () => false,
       );
       await rig.git.kill();
-      await sleep(between(200, 2000));
+      await sleep(between(200, 1200));
       await rig.git.start();
     },
     async 'state-full'() {
       rig.state.fill();
       try {
         await push();
-        await sleep(between(1000, 4000));
+        await sleep(between(1000, 2500));
       } finally {
         rig.state.free();
       }
@@ -500,13 +514,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       f.landed = true;
       try {
         await push();
-        await sleep(between(1500, 4000));
+        await sleep(between(1000, 2500));
       } finally {
         // Back to the true time: a second jump, the other way.
         rig.clock.set(0);
       }
       // The agent must keep its schedule after both jumps: a new commit, after the clock came back.
-      await sleep(1200);
+      await sleep(1100);
       await push();
     },
     async 'link-cut'(f) {
@@ -514,11 +528,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       const links =
         which < 0.4 ? [rig.netns.wan] : which < 0.8 ? [rig.netns.lan] : [rig.netns.wan, rig.netns.lan];
       await push();
-      await sleep(between(0, 1000));
+      await sleep(between(0, 800));
       f.landed = midReconcile(rig.agent);
       for (const l of links) rig.netns.cut(l);
       try {
-        await sleep(between(1000, 4000));
+        await sleep(between(1000, 3000));
       } finally {
         for (const l of links) rig.netns.heal(l);
       }
@@ -562,6 +576,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       const row = rows.get(kind) as KindRow;
       row.injected++;
       const t0 = Date.now();
+      const exitsBefore = rig.selfExits.length;
+      rig.mark(`fault ${index} ${kind} begins (round ${round})`);
       let why: string | undefined;
       try {
         await inject[kind](fault);
@@ -589,6 +605,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
         audit.lost.length && `reports lost: ${audit.lost.join(',')}`,
         audit.outOfOrder.length && `reports out of order: ${audit.outOfOrder.join(',')}`,
         fault.wronglyDeleted.length && `wrongly deleted: ${fault.wronglyDeleted.join(',')}`,
+        rig.selfExits.length > exitsBefore &&
+          `the agent exited by itself: ${rig.selfExits.slice(exitsBefore).join(' | ').slice(0, 600)}`,
       ].filter(Boolean);
       if (problems.length) {
         const tail = (rig.agent?.lines ?? [])
