@@ -31,7 +31,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Report } from '../contract/report.js';
 import { parseSelector } from '../contract/selector.js';
 import { rolloutStates } from '../hub/src/fleet/rollout.js';
-import { summarizeReport } from '../hub/src/fleet/summary.js';
+import { summariseReport } from '../hub/src/fleet/summary.js';
 import { DEFAULT_RETENTION } from '../hub/src/hub.js';
 import { openStore } from '../hub/src/store/open.js';
 import { startPostgres } from '../test/support/postgres.js';
@@ -162,7 +162,7 @@ function seedRow(i: number, now: number, at: string): SeedRow {
   let shape = shapes.get(key);
   if (!shape) {
     const report = reportOf(i, 1, at);
-    const summary = summarizeReport(report);
+    const summary = summariseReport(report);
     const [head, tail] = JSON.stringify(report).split(JSON.stringify(name)) as [string, string];
     shape = {
       report: [head, tail],

@@ -27,9 +27,9 @@ export const Labels = z.record(text(317), text(63));
 export const SyncPhase = z.enum(['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed']);
 export type SyncPhase = z.infer<typeof SyncPhase>;
 
-/** Aggregate health of a source's objects. */
-export const HealthStatus = z.enum(['Healthy', 'Progressing', 'Degraded', 'Unknown']);
-export type HealthStatus = z.infer<typeof HealthStatus>;
+/** Aggregate health of a source's objects (one object's readiness is an `ObjectStatus`). */
+export const HealthSummary = z.enum(['Healthy', 'Progressing', 'Degraded', 'Unknown']);
+export type HealthSummary = z.infer<typeof HealthSummary>;
 
 /** kstatus-like status of one object. */
 export const ObjectStatus = z.enum(['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown']);
@@ -82,7 +82,7 @@ export const ObjectHealth = z.object({
 export type ObjectHealth = z.infer<typeof ObjectHealth>;
 
 export const SourceHealth = z.object({
-  status: HealthStatus,
+  status: HealthSummary,
   objects: z.array(ObjectHealth).max(MAX_OBJECTS),
 });
 export type SourceHealth = z.infer<typeof SourceHealth>;

@@ -1,6 +1,6 @@
 import type { KubeApiClient } from '../kube/client.js';
 import type { Palette } from '../plan/format.js';
-import { formatPlan, palette, summaryLine, wantsColor } from '../plan/format.js';
+import { formatPlan, palette, summaryLine, wantsColour } from '../plan/format.js';
 import type { FileTree } from '../source/tree.js';
 import { syncCluster } from '../sync/sync.js';
 import type { SyncEvent, SyncResult } from '../sync/types.js';
@@ -111,7 +111,7 @@ export default async function apply(argv: string[]): Promise<number> {
   const started = await startOneShot('apply', argv, HELP);
   if (typeof started === 'number') return started;
   const { args, tree } = started;
-  const p = palette(args.format === 'text' && wantsColor(process.stdout, process.env));
+  const p = palette(args.format === 'text' && wantsColour(process.stdout, process.env));
   const results = [];
   for (const target of args.targets) results.push(await applyTarget(args, tree, target, p));
   if (args.format === 'json') {

@@ -1,5 +1,5 @@
 import type { KubeApiClient } from '../kube/client.js';
-import { formatPlan, hasChanges, palette, wantsColor } from '../plan/format.js';
+import { formatPlan, hasChanges, palette, wantsColour } from '../plan/format.js';
 import { countActions } from '../plan/types.js';
 import type { FileTree } from '../source/tree.js';
 import { planCluster } from '../sync/sync.js';
@@ -34,7 +34,7 @@ async function planTarget(
   args: OneShotArgs,
   tree: FileTree,
   target: Target,
-  color: boolean,
+  colour: boolean,
 ): Promise<TargetPlan> {
   const title = `Cluster ${target.identity.name}${target.context ? ` (context ${target.context})` : ''}`;
   const head = {
@@ -60,7 +60,7 @@ async function planTarget(
     const errors = countActions(cp.plan.entries).error;
     const code = errors > 0 ? 1 : hasChanges(cp.plan) ? 3 : 0;
     return {
-      text: formatPlan(title, cp.plan, palette(color)),
+      text: formatPlan(title, cp.plan, palette(colour)),
       json: {
         ...head,
         applySet: cp.applySetId,
@@ -83,10 +83,10 @@ export default async function plan(argv: string[]): Promise<number> {
   const started = await startOneShot('plan', argv, HELP);
   if (typeof started === 'number') return started;
   const { args, tree } = started;
-  const color = args.format === 'text' && wantsColor(process.stdout, process.env);
+  const colour = args.format === 'text' && wantsColour(process.stdout, process.env);
   const results: TargetPlan[] = [];
   for (const target of args.targets) {
-    const result = await planTarget(args, tree, target, color);
+    const result = await planTarget(args, tree, target, colour);
     results.push(result);
     if (args.format === 'text') process.stdout.write(`${result.text}\n`);
   }

@@ -2,7 +2,7 @@ export { type HealthSummary, type PhaseInputs, type SyncPhase, summariseHealth, 
 export {
   type Condition,
   conditionsOf,
-  type HealthStatus,
   type ObjectHealth,
+  type ObjectStatus,
   objectHealth,
 } from './status.js';

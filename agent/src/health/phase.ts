@@ -1,12 +1,14 @@
-import type { HealthStatus } from './status.js';
+import type { HealthSummary, SyncPhase } from '../../../contract/report.js';
+import type { ObjectStatus } from './status.js';
 
-/** Where one sync of a source stands, as the report's `sync.phase` says it. */
-export type SyncPhase = 'Synced' | 'OutOfSync' | 'Progressing' | 'Degraded' | 'Failed';
+/**
+ * Where one sync of a source stands (`SyncPhase`) and the overall health of a set of objects
+ * (`HealthSummary`): the report's own types, so the agent cannot drift from the contract.
+ */
+export type { HealthSummary, SyncPhase };
 
-/** Overall health of a set of objects, as the report's `health.status` says it. */
-export type HealthSummary = 'Healthy' | 'Progressing' | 'Degraded' | 'Unknown';
-
-export function summariseHealth(statuses: HealthStatus[]): HealthSummary {
+/** The aggregate health of a set of objects: Degraded if one failed, else Progressing if one is still moving, else Unknown if one is unknown or missing. */
+export function summariseHealth(statuses: ObjectStatus[]): HealthSummary {
   if (statuses.includes('Failed')) return 'Degraded';
   if (statuses.includes('InProgress') || statuses.includes('Terminating')) return 'Progressing';
   if (statuses.includes('Unknown') || statuses.includes('NotFound')) return 'Unknown';

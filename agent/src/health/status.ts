@@ -1,10 +1,11 @@
+import type { ObjectStatus } from '../../../contract/report.js';
 import type { KubeObject } from '../model/object.js';
 
-/** kstatus-like readiness of one object (the report's ObjectStatus). */
-export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
+/** kstatus-like readiness of one object; the report's type, so both sides agree by construction. */
+export type { ObjectStatus };
 
 export interface ObjectHealth {
-  status: HealthStatus;
+  status: ObjectStatus;
   message: string;
 }
 

@@ -14,13 +14,13 @@ export interface Palette {
 const ansi = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
 const plain = (s: string) => s;
 
-export function palette(color: boolean): Palette {
-  if (!color) return { green: plain, yellow: plain, red: plain, magenta: plain, dim: plain, bold: plain };
+export function palette(colour: boolean): Palette {
+  if (!colour) return { green: plain, yellow: plain, red: plain, magenta: plain, dim: plain, bold: plain };
   return { green: ansi(32), yellow: ansi(33), red: ansi(31), magenta: ansi(35), dim: ansi(2), bold: ansi(1) };
 }
 
 /** Colour when writing to a terminal, unless NO_COLOR is set; FORCE_COLOR forces it. */
-export function wantsColor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+export function wantsColour(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
   return stream.isTTY === true;
@@ -50,13 +50,13 @@ const MARK: Record<PlanEntry['action'], [string, keyof Palette]> = {
 };
 
 function entryLines(e: PlanEntry, p: Palette): string[] {
-  const [mark, color] = MARK[e.action];
+  const [mark, colour] = MARK[e.action];
   const notes: string[] = [];
   if (e.drift) notes.push('drift: changed in the cluster since Strata applied it');
   if (e.awaitsCrd) notes.push(`after its CRD ${e.awaitsCrd} is established`);
   if (e.awaitsNamespace) notes.push(`after namespace ${e.awaitsNamespace} is created`);
   if (e.kept) notes.push('kept (strata.dev/prune: "false"); leaves the ApplySet');
-  const head = `  ${p[color](mark)} ${e.id}${notes.length ? `  ${p.dim(`(${notes.join('; ')})`)}` : ''}`;
+  const head = `  ${p[colour](mark)} ${e.id}${notes.length ? `  ${p.dim(`(${notes.join('; ')})`)}` : ''}`;
   const lines = [head];
   for (const c of e.changes) lines.push(`        ${formatChange(c, p)}`);
   for (const c of e.conflicts ?? [])

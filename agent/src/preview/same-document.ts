@@ -21,21 +21,21 @@ const keys = new WeakMap<ParsedDocument, string | null>();
 function keyOf(doc: ParsedDocument): string | undefined {
   let key = keys.get(doc);
   if (key === undefined) {
-    key = serialize(doc.value) ?? null;
+    key = serialise(doc.value) ?? null;
     keys.set(doc, key);
   }
   return key ?? undefined;
 }
 
 /** An exact, typed serialization of plain data (strings quoted, numbers bare, keys in order). */
-function serialize(value: unknown): string | undefined {
+function serialise(value: unknown): string | undefined {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') return Number.isNaN(value) ? undefined : String(value);
   if (typeof value === 'boolean' || value === null) return String(value);
   if (Array.isArray(value)) {
     const items: string[] = [];
     for (const item of value) {
-      const text = serialize(item);
+      const text = serialise(item);
       if (text === undefined) return undefined;
       items.push(text);
     }
@@ -46,7 +46,7 @@ function serialize(value: unknown): string | undefined {
     if (proto !== Object.prototype && proto !== null) return undefined;
     const fields: string[] = [];
     for (const [k, v] of Object.entries(value)) {
-      const text = serialize(v);
+      const text = serialise(v);
       if (text === undefined) return undefined;
       fields.push(`${JSON.stringify(k)}:${text}`);
     }

@@ -1,6 +1,6 @@
 import type { ApplyEvent, ApplyResultKind } from '../apply/apply.js';
 import type { HealthSummary, SyncPhase } from '../health/phase.js';
-import type { HealthStatus } from '../health/status.js';
+import type { ObjectStatus } from '../health/status.js';
 import type { Plan, PlanError, PlanReason } from '../plan/types.js';
 import type { PruneOutcome } from '../prune/prune.js';
 import type { LiveEvidence } from './evidence.js';
@@ -31,7 +31,7 @@ export interface SyncDrift {
 
 export interface SyncHealth {
   status: HealthSummary;
-  objects: { id: string; status: HealthStatus; message: string }[];
+  objects: { id: string; status: ObjectStatus; message: string }[];
 }
 
 /** The outcome of one sync (plan → apply → prune → health) of one ApplySet. */

@@ -2,7 +2,7 @@
 
 import { redactUrl } from '../../../contract/redact.js';
 import { describeIssues, type Report } from '../../../contract/report.js';
-import { summarizeReport } from '../fleet/summary.js';
+import { summariseReport } from '../fleet/summary.js';
 import { credentialOf, type TokenCheck } from './auth.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { parseReportFast } from './report-check.js';
@@ -33,7 +33,7 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
     }
     const outcome = await hub.writer.save({
       report,
-      summary: summarizeReport(report),
+      summary: summariseReport(report),
       receivedAt: hub.now(),
       tokenId,
       reportJson,

@@ -185,7 +185,7 @@ export function decideGate(
     }
     waves.push(gate);
   }
-  return summarize(waves, stop, halted);
+  return summarise(waves, stop, halted);
 }
 
 function stopReason(control: RolloutControl): { state: RolloutGateState; reason: string } | null {
@@ -197,7 +197,7 @@ function stopReason(control: RolloutControl): { state: RolloutGateState; reason:
   return null;
 }
 
-function summarize(
+function summarise(
   waves: WaveGate[],
   stop: { state: RolloutGateState; reason: string } | null,
   halted: string,

@@ -2,11 +2,11 @@
  * What the fleet views need from a report, derived once at ingest so list pages never parse full
  * reports: the cluster's phase, health and commit, and a short line per source. Pure.
  */
-import type { HealthStatus, Report, SourceStatus, SyncPhase } from '../../../contract/report.js';
+import type { HealthSummary, Report, SourceStatus, SyncPhase } from '../../../contract/report.js';
 
 /** A cluster's phase: its worst source's sync phase; `Unknown` before any sync finished. */
 export type ClusterPhase = SyncPhase | 'Unknown';
-export type ClusterHealth = HealthStatus;
+export type ClusterHealth = HealthSummary;
 
 export const CLUSTER_PHASES: readonly ClusterPhase[] = [
   'Synced',
@@ -57,8 +57,8 @@ const HEALTH_SEVERITY: Record<ClusterHealth, number> = {
   Degraded: 3,
 };
 
-export function summarizeReport(report: Report): ReportSummary {
-  const sources = report.sources.map(summarizeSource);
+export function summariseReport(report: Report): ReportSummary {
+  const sources = report.sources.map(summariseSource);
   return {
     phase: worst(
       sources.map((s) => s.phase),
@@ -78,7 +78,7 @@ export function summarizeReport(report: Report): ReportSummary {
   };
 }
 
-function summarizeSource(source: SourceStatus): SourceSummary {
+function summariseSource(source: SourceStatus): SourceSummary {
   return {
     url: source.url,
     ref: source.ref,

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { Report } from '../../../contract/report.js';
-import { summarizeReport } from '../../../hub/src/fleet/summary.js';
+import { summariseReport } from '../../../hub/src/fleet/summary.js';
 import { openStore } from '../../../hub/src/store/open.js';
 import type { IncomingReport, RetentionPolicy, Store } from '../../../hub/src/store/store.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres.js';
@@ -57,7 +57,7 @@ export function incoming(
   const report = Report.parse(makeReport(cluster, seq, options));
   return {
     report,
-    summary: summarizeReport(report),
+    summary: summariseReport(report),
     receivedAt: options.receivedAt ?? Date.now(),
     ...(options.tokenId ? { tokenId: options.tokenId } : {}),
   };

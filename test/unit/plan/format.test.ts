@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPlan, hasChanges, palette, wantsColor } from '../../../agent/src/plan/format.js';
+import { formatPlan, hasChanges, palette, wantsColour } from '../../../agent/src/plan/format.js';
 import type { Plan } from '../../../agent/src/plan/types.js';
 
 const plan: Plan = {
@@ -90,11 +90,11 @@ describe('plan output', () => {
   });
 
   it('colours a terminal unless NO_COLOR is set, and never a pipe unless FORCE_COLOR is', () => {
-    expect(wantsColor({ isTTY: true }, {})).toBe(true);
-    expect(wantsColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
-    expect(wantsColor({ isTTY: false }, {})).toBe(false);
-    expect(wantsColor({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
-    expect(wantsColor({ isTTY: false }, { FORCE_COLOR: '' })).toBe(false);
+    expect(wantsColour({ isTTY: true }, {})).toBe(true);
+    expect(wantsColour({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
+    expect(wantsColour({ isTTY: false }, {})).toBe(false);
+    expect(wantsColour({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
+    expect(wantsColour({ isTTY: false }, { FORCE_COLOR: '' })).toBe(false);
   });
 
   it('says a plan of only unchanged objects has no changes', () => {
