@@ -94,6 +94,16 @@ async function requestsOf(side: ClusterSide): Promise<number> {
 /** Scales a wait to the object set: 10,000 objects take minutes where 1,000 take seconds. */
 const bound = (s: Scenario, baseMs: number) => baseMs * Math.max(1, objectCount(s) / 1000);
 
+/**
+ * A tool's reconcile period as its no-op window measured it (interval plus the reconcile itself;
+ * Flux's is paced by its client-side rate limit). A change that lands during a reconcile waits for
+ * that one and the next, so waits for a change allow two of them on top of their bound.
+ */
+function slack(side: ClusterSide): number {
+  const { noopWindowS, noopReconciles } = side.figures;
+  return 2 * (noopWindowS && noopReconciles ? (noopWindowS * 1000) / noopReconciles : INTERVAL_MS);
+}
+
 async function firstSync(side: ClusterSide, s: Scenario, commit: string): Promise<void> {
   const { tool, kube } = side;
   const expected = objectCount(s);
@@ -184,7 +194,7 @@ async function driftCorrection(side: ClusterSide, s: Scenario): Promise<void> {
       await waitUntil(
         `${side.tool.name}: drift on ConfigMap ${name} corrected`,
         async () => (await configMapValue(side.kube, name)) === 'v0',
-        { since, timeoutMs: bound(s, 60_000) + 3 * INTERVAL_MS, everyMs: 50 },
+        { since, timeoutMs: bound(s, 60_000) + 3 * INTERVAL_MS + slack(side), everyMs: 50 },
       ),
     );
   }
@@ -203,7 +213,7 @@ async function pushApplied(
   return waitUntil(
     `${side.tool.name}: push → applied (${trigger ? 'trigger' : 'polling'})`,
     async () => (await configMapValue(side.kube, cmName(0))) === value,
-    { since, timeoutMs: bound(s, 60_000) + 3 * INTERVAL_MS, everyMs: 20 },
+    { since, timeoutMs: bound(s, 60_000) + 3 * INTERVAL_MS + slack(side), everyMs: 20 },
   );
 }
 
@@ -252,7 +262,7 @@ async function triggerPhase(sides: ClusterSide[], s: Scenario, repo: TestRepo): 
     side.figures.pruneMs = await waitUntil(
       `${side.tool.name}: prune to ${expected} objects`,
       async () => (await benchObjects(side.kube)) === expected,
-      { since, timeoutMs: bound(s, 120_000), everyMs: expected > 2000 ? 500 : 50 },
+      { since, timeoutMs: bound(s, 120_000) + slack(side), everyMs: expected > 2000 ? 500 : 50 },
     );
   }
 }
