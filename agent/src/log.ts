@@ -26,6 +26,7 @@ export const REDACT_PATHS = [
   '*.stringData',
 ];
 
+/** The agent's pino logger (JSON, secrets redacted by path), to pass down with child bindings. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
     level,

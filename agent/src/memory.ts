@@ -10,6 +10,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+/** The V8 flags the agent runs with, to keep its resident memory small. */
 export const AGENT_V8_FLAGS = [
   // Keep the young generation at its starting size (two 1 MB semi-spaces) instead of 32 MB.
   '--semi-space-growth-factor=1',

@@ -9,6 +9,7 @@ import { planErrorOf } from '../plan/plan.js';
 import { needsApply, type PlanEntry, type PlanError, type PlanReason } from '../plan/types.js';
 import { waitGone, waitHealthy } from './wait.js';
 
+/** One plan entry to apply, with the object it applies. */
 export interface ApplyItem {
   desired: DesiredObject;
   entry: PlanEntry;
@@ -16,8 +17,10 @@ export interface ApplyItem {
   act: boolean;
 }
 
+/** What applying one object did; `replaced` is a delete and create for an immutable field. */
 export type ApplyResultKind = 'created' | 'updated' | 'replaced' | 'failed';
 
+/** The result of applying one object, by id; never the object's content in a report. */
 export interface ApplyOutcome {
   id: string;
   result: ApplyResultKind;
@@ -26,12 +29,14 @@ export interface ApplyOutcome {
   error?: PlanError;
 }
 
+/** Progress of an apply as it happens (waves, steps, objects, waits), for the CLI and logs. */
 export type ApplyEvent =
   | { type: 'wave'; wave: number; objects: number }
   | { type: 'step'; wave: number; step: string; objects: number }
   | { type: 'object'; outcome: Omit<ApplyOutcome, 'object'> }
   | { type: 'waiting'; wave: number; what: string };
 
+/** How an apply runs: field manager, force, concurrency and the timeouts of each wait. */
 export interface ApplySettings {
   fieldManager: string;
   force: boolean;

@@ -2,6 +2,7 @@ import { type ObjectHealth, objectHealth } from '../health/status.js';
 import type { KubeClient, ObjectRef } from '../kube/types.js';
 import type { KubeObject } from '../model/object.js';
 
+/** Limits of one wait for objects; the clock and sleep are injectable so tests need no timers. */
 export interface WaitOptions {
   timeoutMs: number;
   pollMs: number;
@@ -12,6 +13,7 @@ export interface WaitOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Where a wait ended: whether every object became Current, and each one's latest health. */
 export interface WaitResult {
   ok: boolean;
   /** Latest health per object id. */

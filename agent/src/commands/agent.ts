@@ -28,6 +28,7 @@ import { FolderSource } from '../source/folder-source.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { VERSION } from '../version.js';
 
+/** `strata agent`: run the agent until SIGTERM; the exit code of the verb. */
 export default async function agent(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${AGENT_USAGE}\n`);
@@ -59,6 +60,9 @@ export default async function agent(argv: string[]): Promise<number> {
   return waitForSignals(running, log);
 }
 
+/**
+ * A started agent: its loop, server, outbox and delivery, and the one way to stop them in order.
+ */
 export interface RunningAgent {
   loop: ReconcileLoop;
   server: AgentServer;
@@ -68,6 +72,9 @@ export interface RunningAgent {
   shutdown(reason: string): Promise<void>;
 }
 
+/**
+ * What tests may replace when starting an agent (the engine, the preview hook, the drain timeout).
+ */
 export interface StartOptions {
   /** Replace the render + sync engine (tests without a cluster). */
   pipeline?: Pipeline;

@@ -18,6 +18,7 @@ Options:
 
 const VERBS = ['list', 'status', 'pause', 'resume', 'abort', 'approve'];
 
+/** `strata rollout`: list, show, release, pause, resume or abort a staged rollout at the hub. */
 export default async function rollout(argv: string[]): Promise<number> {
   try {
     return await run(argv);

@@ -12,6 +12,7 @@ import { LabelListError, parseLabelList } from '../model/labels.js';
 import { isSshUrl } from '../model/ssh-url.js';
 import { AgentConfig, type AgentConfig as AgentConfigValue } from './schema.js';
 
+/** Bad agent configuration, naming the file and the fields at fault; exit code 2 at the edge. */
 export class ConfigError extends Error {
   constructor(
     message: string,
@@ -24,12 +25,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** Where the configuration comes from: the command line, the environment and the working folder. */
 export interface LoadOptions {
   argv: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
 
+/** The validated configuration, the file it was read from, and whether to reconcile once. */
 export interface LoadedConfig {
   config: AgentConfigValue;
   /** The config file, when one was given. */
@@ -38,6 +41,7 @@ export interface LoadedConfig {
   once: boolean;
 }
 
+/** The help text of `strata agent`. */
 export const AGENT_USAGE = `Usage: strata agent [--config FILE] [options]
 
 Options (each overrides the config file; environment variables in brackets):
@@ -63,6 +67,10 @@ See agent/src/config/README.md for every field of the file.`;
 
 type Raw = Record<string, unknown>;
 
+/**
+ * Reads the config file, then the environment, then flags (each overriding the last), and
+ * validates once.
+ */
 export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -88,6 +96,7 @@ export function validate(raw: unknown, file?: string): AgentConfigValue {
 
 type Parsed = ReturnType<typeof AgentConfig.parse>;
 
+/** A schema issue's path as users write it (`sources[0].url`), for located errors. */
 export function fieldPath(p: readonly PropertyKey[]): string {
   if (p.length === 0) return '(root)';
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');

@@ -47,6 +47,7 @@ const labelValue = z
   .max(63)
   .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'is not a valid label value');
 
+/** The cluster's identity: its name and labels, what layers and selectors render against. */
 export const ClusterConfig = z.strictObject({
   /** The cluster's name: chooses `clusters/<name>/` and names the cluster at the hub. */
   name: dnsName,
@@ -85,6 +86,7 @@ const refName = z
     'is not a valid Git ref name or commit',
   );
 
+/** One fleet repository the agent reconciles: URL, ref, path, schedule, auth and verification. */
 export const SourceConfig = z
   .strictObject({
     /** Short name for logs, metrics and the hub; default derived from the URL. */
@@ -158,6 +160,7 @@ export const SourceConfig = z
   })
   .transform((s) => ({ ...s, kind: sourceKind(s.url) }));
 
+/** A source is a Git remote or a local folder, told apart by its URL. */
 export type SourceKind = 'git' | 'folder';
 
 /** `http(s)://`, `ssh://` and `user@host:path` are Git (`git://` is refused later); anything else is a folder. */
@@ -165,6 +168,9 @@ export function sourceKind(url: string): SourceKind {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isSshUrl(url) ? 'git' : 'folder';
 }
 
+/**
+ * Where and how the agent reports to the hub; reports are optional, the agent works without a hub.
+ */
 export const HubConfig = z.strictObject({
   /** Base URL of the hub; reports go to `<url>/api/v1/reports`. */
   url: z.url({ protocol: /^https?$/ }),
@@ -192,6 +198,9 @@ export const HubConfig = z.strictObject({
   fullReportEvery: duration(0, 7 * 24 * 3600_000).default(3600_000),
 });
 
+/**
+ * How the agent reaches its cluster: in-cluster service account or a kubeconfig, and API limits.
+ */
 export const KubeConfig = z
   .strictObject({
     /** Use the pod's service account (when running inside the cluster). */
@@ -217,6 +226,9 @@ export const KubeConfig = z
     path: ['inCluster'],
   });
 
+/**
+ * What the agent does about drift (correct or report) and how often it looks without a new commit.
+ */
 export const DriftConfig = z.strictObject({
   /** `correct` re-applies drifted objects; `report` only reports them. */
   policy: z.enum(['correct', 'report']).default('correct'),
@@ -224,6 +236,9 @@ export const DriftConfig = z.strictObject({
   interval: duration(1000, 86_400_000).default(300_000),
 });
 
+/**
+ * Prune rules: whether to delete what left the repository and how large a deletion may be at once.
+ */
 export const PruneConfig = z.strictObject({
   /** Delete objects that Git no longer holds (only ones in the agent's ApplySet). */
   enabled: z.boolean().default(true),
@@ -235,6 +250,7 @@ export const PruneConfig = z.strictObject({
     .default(['*']),
 });
 
+/** The report outbox's bounds and delivery backoff. */
 export const OutboxConfig = z.strictObject({
   /** Most reports kept on disk; above it, older reports of the same source are folded (latest wins). */
   maxReports: z.number().int().min(2).max(100_000).default(500),
@@ -267,6 +283,7 @@ export const RenderConfig = z.strictObject({
   chartCredentials: z.array(ChartCredential).max(64).default([]),
 });
 
+/** The agent's whole configuration, parsed once and passed down as a typed value. */
 export const AgentConfig = z.strictObject({
   cluster: ClusterConfig,
   sources: z.array(SourceConfig).min(1, 'needs at least one source').max(64),
@@ -302,5 +319,7 @@ export type AgentConfigInput = z.input<typeof AgentConfig>;
 export type SourceConfig = z.output<typeof SourceConfig> & { name: string };
 /** The validated configuration the agent runs with. */
 export type AgentConfig = Omit<ParsedAgentConfig, 'sources'> & { sources: SourceConfig[] };
+/** A source's credentials after parsing. */
 export type SourceAuth = z.output<typeof SourceAuth>;
+/** The hub settings after parsing, defaults filled in. */
 export type HubConfig = z.output<typeof HubConfig>;

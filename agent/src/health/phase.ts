@@ -15,6 +15,7 @@ export function summariseHealth(statuses: ObjectStatus[]): HealthSummary {
   return 'Healthy';
 }
 
+/** What a source's sync phase is decided from: errors, pending differences and health. */
 export interface PhaseInputs {
   /** Render failed, or objects could not be applied/pruned. */
   errors: number;

@@ -4,11 +4,13 @@ import type { KubeObject } from '../model/object.js';
 /** kstatus-like readiness of one object; the report's type, so both sides agree by construction. */
 export type { ObjectStatus };
 
+/** One object's status with the message that explains it. */
 export interface ObjectHealth {
   status: ObjectStatus;
   message: string;
 }
 
+/** A `status.conditions` entry, as far as health reads it. */
 export interface Condition {
   type: string;
   status: string;
@@ -34,6 +36,7 @@ function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' ? v : fallback;
 }
 
+/** An object's conditions, or none when `status.conditions` is missing or malformed. */
 export function conditionsOf(obj: KubeObject): Condition[] {
   const list = statusOf(obj).conditions;
   return Array.isArray(list) ? (list.filter((c) => c && typeof c.type === 'string') as Condition[]) : [];

@@ -3,10 +3,17 @@ import { groupOf, type KubeObject } from '../model/object.js';
 import { VERSION } from '../version.js';
 
 // KEP-3659 names, as kubectl reads them.
+/** The ApplySet membership label on every object Strata applied (KEP-3659). */
 export const PART_OF_LABEL = 'applyset.kubernetes.io/part-of';
+/** The ApplySet id label on the parent object (KEP-3659). */
 export const ID_LABEL = 'applyset.kubernetes.io/id';
+/**
+ * The parent's annotation naming the tool that manages the set, so another tool leaves it alone.
+ */
 export const TOOLING_ANNOTATION = 'applyset.kubernetes.io/tooling';
+/** The parent's list of kinds its members have: where prune looks for members. */
 export const GROUP_KINDS_ANNOTATION = 'applyset.kubernetes.io/contains-group-kinds';
+/** The parent's list of namespaces its members live in besides its own. */
 export const NAMESPACES_ANNOTATION = 'applyset.kubernetes.io/additional-namespaces';
 
 /** Where the ApplySet's parent object lives: a Secret in the agent's namespace. */
@@ -44,6 +51,7 @@ export function groupKindOf(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): strin
   return group ? `${obj.kind}.${group}` : obj.kind;
 }
 
+/** `Kind.group` as the annotation writes it, into group and kind. */
 export function parseGroupKind(gk: string): { group: string; kind: string } {
   const dot = gk.indexOf('.');
   return dot < 0 ? { group: '', kind: gk } : { group: gk.slice(dot + 1), kind: gk.slice(0, dot) };
@@ -56,6 +64,7 @@ function splitList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** The inventory a parent object records (kinds and namespaces); empty when it has none. */
 export function inventoryOf(parent: KubeObject | undefined): ApplySetInventory {
   const annotations = parent?.metadata.annotations ?? {};
   return {
@@ -64,6 +73,7 @@ export function inventoryOf(parent: KubeObject | undefined): ApplySetInventory {
   };
 }
 
+/** Both inventories together: kept while members of an old and a new one may both exist. */
 export function unionInventory(a: ApplySetInventory, b: ApplySetInventory): ApplySetInventory {
   return {
     groupKinds: [...new Set([...a.groupKinds, ...b.groupKinds])].sort(),
@@ -83,6 +93,7 @@ export function inventoryFor(objects: KubeObject[], parent: ApplySetParentRef): 
   return { groupKinds: [...groupKinds].sort(), namespaces: [...namespaces].sort() };
 }
 
+/** Whether two inventories list the same kinds and namespaces, in any order. */
 export function sameInventory(a: ApplySetInventory, b: ApplySetInventory): boolean {
   return (
     a.groupKinds.join(',') === b.groupKinds.join(',') && a.namespaces.join(',') === b.namespaces.join(',')

@@ -9,6 +9,7 @@ import {
   parentObject,
 } from './applyset.js';
 
+/** The ApplySet parent as read from the cluster: whether it exists and what it records. */
 export interface ParentState {
   /** The live parent Secret; undefined before the first sync. */
   object?: KubeObject;

@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { parseIdentities, type SopsMode } from '../render/sops/index.js';
 
+/** A source's `decryption`: the file holding the age identities for its SOPS files. */
 export interface DecryptionConfig {
   /** File of age identities (`AGE-SECRET-KEY-1…`, one a line), e.g. a mounted Secret. */
   ageKeyFile: string;
 }
 
+/** The decryption key file cannot be read or parsed; names the file. */
 export class DecryptionKeyError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

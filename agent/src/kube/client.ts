@@ -13,6 +13,7 @@ import type {
   ResourceInfo,
 } from './types.js';
 
+/** How to reach a cluster: kubeconfig file and context, or in-cluster, and request limits. */
 export interface ConnectOptions {
   kubeconfig?: string;
   context?: string;

@@ -10,6 +10,9 @@ interface ApiResource {
 /** Fetches `/api/v1` or `/apis/GROUP/VERSION`; undefined when the group version is not served. */
 export type FetchResourceList = (path: string) => Promise<{ resources: ApiResource[] } | undefined>;
 
+/**
+ * The API path of a group version: `/api/v1` for the core group, `/apis/GROUP/VERSION` otherwise.
+ */
 export function groupVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }

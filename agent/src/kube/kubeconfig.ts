@@ -46,6 +46,7 @@ export interface Kubeconfig {
   users: { name: string; user?: KubeconfigUser }[];
 }
 
+/** A kubeconfig that cannot be read or used, naming the file. */
 export class KubeconfigError extends Error {
   constructor(file: string, message: string, options?: ErrorOptions) {
     super(`kubeconfig ${file}: ${message}`, options);
@@ -65,6 +66,7 @@ export function findKubeconfig(
   return existsSync(home) ? home : undefined;
 }
 
+/** Reads and parses one kubeconfig file. */
 export function readKubeconfig(file: string): Kubeconfig {
   let doc: Record<string, unknown>;
   try {

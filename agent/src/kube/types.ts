@@ -18,17 +18,20 @@ export interface ObjectRef {
   namespace?: string;
 }
 
+/** Options of one server-side apply: field manager, force, dry run. */
 export interface ApplyOptions {
   fieldManager: string;
   force: boolean;
   dryRun?: boolean;
 }
 
+/** Options of one delete: propagation and the preconditions that make it safe. */
 export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   preconditions?: { uid: string; resourceVersion?: string };
 }
 
+/** Options of one list: namespace and label selector. */
 export interface ListOptions {
   labelSelector?: string;
   namespace?: string;

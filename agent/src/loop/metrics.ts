@@ -5,6 +5,7 @@ import type { SourceHealth, SyncResult } from '../../../contract/report.js';
 const PHASES = ['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed'] as const;
 const OBJECT_STATUSES = ['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown'] as const;
 
+/** The agent's Prometheus metrics, updated by the loop and served on /metrics. */
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly syncDuration = new Histogram({

@@ -23,6 +23,9 @@ import {
   unchangedSince,
 } from './unchanged.js';
 
+/**
+ * What the real pipeline needs from outside: the cluster client, policy, state folder and tools.
+ */
 export interface EngineOptions {
   client: KubeClient;
   identity: ClusterIdentity;

@@ -16,6 +16,9 @@ import type { LoopOptions, ReconcileReason } from './types.js';
 /** How soon a report the outbox could not store (a full disk) is built and written again. */
 const REWRITE_MS = 2000;
 
+/**
+ * Runs every source on its schedule, on triggers and watches, one reconcile per source at a time.
+ */
 export class ReconcileLoop {
   private readonly runners: SourceRunner[];
   private stopped = false;
@@ -105,6 +108,7 @@ export class ReconcileLoop {
   }
 }
 
+/** A trigger named a source the agent does not have (POST /sync answers 404). */
 export class UnknownSourceError extends Error {
   constructor(readonly source: string) {
     super(`no source named "${source}"`);

@@ -19,6 +19,9 @@ export interface SourceSections {
   drift: Drift[];
 }
 
+/**
+ * What one run of the pipeline gets: the source, its commit and tree, and the previous sections.
+ */
 export interface PipelineInput {
   source: SourceConfig;
   commit: string;
@@ -61,6 +64,7 @@ export interface PreviewHook {
   }): Promise<PreviewStatus[]>;
 }
 
+/** One configured source as the loop runs it: its config and the source that fetches it. */
 export interface LoopSource {
   config: SourceConfig;
   access: SourceAccess;
@@ -68,6 +72,7 @@ export interface LoopSource {
   git?: GitSource;
 }
 
+/** The loop's collaborators (pipeline, outbox, metrics, clock, logger), injected for tests. */
 export interface LoopOptions {
   identity: ClusterIdentity;
   agent: AgentInfo;
@@ -88,4 +93,5 @@ export interface LoopOptions {
   random?: () => number;
 }
 
+/** Why a reconcile ran: start, schedule, trigger, watch or retry; logged and counted. */
 export type ReconcileReason = 'start' | 'schedule' | 'manual' | 'watch' | 'retry' | 'drift';

@@ -18,10 +18,12 @@ export interface SyncCache {
   entries: Record<string, CacheEntry>;
 }
 
+/** A no-op cache with nothing in it, for an ApplySet seen for the first time. */
 export function emptyCache(applySetId: string): SyncCache {
   return { version: 1, applySetId, cycle: 0, entries: {} };
 }
 
+/** Where the no-op cache of one ApplySet lives under the state folder. */
 export function cacheFile(stateDir: string, applySetName: string): string {
   return path.join(stateDir, `sync-cache-${applySetName.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 }

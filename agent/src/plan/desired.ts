@@ -4,7 +4,9 @@ import { groupOf, type KubeObject, objectId } from '../model/object.js';
 import { hashOf } from './hash.js';
 import { isCrd, waveOf } from './order.js';
 
+/** The annotation holding the hash of what Strata last applied, to see drift without a dry run. */
 export const DESIRED_HASH_ANNOTATION = 'strata.dev/desired-hash';
+/** The annotation that allows deleting and recreating an object whose immutable fields changed. */
 export const REPLACE_ANNOTATION = 'strata.dev/replace';
 
 /** One object the render wants, prepared for the cluster. */

@@ -14,6 +14,7 @@ export interface Palette {
 const ansi = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
 const plain = (s: string) => s;
 
+/** ANSI colours, or plain text when colour is off. */
 export function palette(colour: boolean): Palette {
   if (!colour) return { green: plain, yellow: plain, red: plain, magenta: plain, dim: plain, bold: plain };
   return { green: ansi(32), yellow: ansi(33), red: ansi(31), magenta: ansi(35), dim: ansi(2), bold: ansi(1) };
@@ -65,6 +66,7 @@ function entryLines(e: PlanEntry, p: Palette): string[] {
   return lines;
 }
 
+/** One line counting a plan's actions, e.g. `2 to create, 1 to update`. */
 export function summaryLine(plan: Plan): string {
   const n = countActions(plan.entries);
   const parts = [

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../model/object.js';
 
+/** kubectl's last-applied annotation, ignored in diffs: it only repeats the object. */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const SERVER_METADATA = [

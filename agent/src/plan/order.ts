@@ -1,21 +1,26 @@
 import type { KubeObject } from '../model/object.js';
 
+/** The annotation that puts an object in an earlier or later wave (default 0). */
 export const WAVE_ANNOTATION = 'strata.dev/wave';
 
 /** Within a wave, objects go in this order; each step finishes before the next starts. */
 export type StepKind = 'crds' | 'namespaces' | 'cluster' | 'namespaced';
 
+/** The order of steps within a wave: CRDs, Namespaces, other cluster-scoped, namespaced. */
 export const STEP_ORDER: StepKind[] = ['crds', 'namespaces', 'cluster', 'namespaced'];
 
+/** Items grouped into waves, each wave into steps, in the order they are applied. */
 export interface Ordered<T> {
   wave: number;
   steps: { kind: StepKind; items: T[] }[];
 }
 
+/** Whether an object is a CustomResourceDefinition. */
 export function isCrd(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): boolean {
   return obj.kind === 'CustomResourceDefinition' && obj.apiVersion.startsWith('apiextensions.k8s.io/');
 }
 
+/** The step an object is applied in within its wave. */
 export function stepOf(obj: KubeObject, namespaced: boolean): StepKind {
   if (isCrd(obj)) return 'crds';
   if (obj.kind === 'Namespace' && obj.apiVersion === 'v1') return 'namespaces';

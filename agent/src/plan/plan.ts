@@ -11,6 +11,9 @@ import { normalise } from './normalise.js';
 import { sensitivePaths } from './secrets.js';
 import type { PlanEntry, PlanError } from './types.js';
 
+/**
+ * How one plan is made: the client, field manager, the no-op cache and what the same sync creates.
+ */
 export interface PlanOptions {
   fieldManager: string;
   /** Ignore the cache and dry-run every object. */
@@ -45,6 +48,7 @@ function comparable(obj: KubeObject): KubeObject {
   return { ...n, metadata: Object.keys(rest).length > 0 ? { ...metadata, annotations: rest } : metadata };
 }
 
+/** The hash of a live object after normalising, compared with the cache to skip a dry run. */
 export function liveHashOf(live: KubeObject): string {
   return hashOf(normalise(live));
 }
@@ -60,6 +64,10 @@ function baseEntry(d: DesiredObject): PlanEntry {
   return { id: d.id, ref, action: 'unchanged', changes: [], wave: d.wave };
 }
 
+/**
+ * A thrown error as a plan error: an apiserver error keeps its reason and code, anything else is
+ * InternalError.
+ */
 export function planErrorOf(err: unknown): PlanError {
   if (err instanceof KubeApiError) {
     const reason = err.isImmutable ? 'Immutable' : err.reason;

@@ -1,6 +1,7 @@
 import { REDACTED } from '../../../contract/redact.js';
 import type { KubeObject } from '../model/object.js';
 
+/** Whether an object is a Secret, whose values a plan never shows. */
 export function isSecret(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): boolean {
   return obj.kind === 'Secret' && obj.apiVersion === 'v1';
 }
@@ -10,6 +11,7 @@ export function sensitivePaths(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): st
   return isSecret(obj) ? ['.data', '.stringData'] : [];
 }
 
+/** Whether a field path falls under one of the paths marked sensitive, so its values are masked. */
 export function isSensitive(path: string, sensitive: string[]): boolean {
   return sensitive.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
 }

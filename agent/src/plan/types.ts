@@ -2,6 +2,7 @@ import type { ApiserverReason } from '../kube/errors.js';
 import type { ObjectRef } from '../kube/types.js';
 import type { FieldChange } from './diff.js';
 
+/** What a plan does to one object. */
 export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'delete' | 'conflict' | 'error';
 
 /** A field another manager owns that a non-forced apply would fight over. */
@@ -36,6 +37,7 @@ export type EnginePlanReason =
 /** A plan error's reason: one of ours, or the apiserver's (`Invalid`, `NotFound`, …). */
 export type PlanReason = EnginePlanReason | ApiserverReason;
 
+/** Why one object cannot be planned or applied, with the apiserver's code when it answered. */
 export interface PlanError {
   /** One of ours (`EnginePlanReason`) or the apiserver's. */
   reason: PlanReason;
@@ -43,6 +45,7 @@ export interface PlanError {
   code?: number;
 }
 
+/** One object's line in a plan: its action, field changes, conflicts, drift and wave. */
 export interface PlanEntry {
   /** Canonical `group/Kind/namespace/name`. */
   id: string;
@@ -64,6 +67,7 @@ export interface PlanEntry {
   wave: number;
 }
 
+/** The plan of one ApplySet: every entry, the prune candidates and any refusal to prune. */
 export interface Plan {
   entries: PlanEntry[];
   /** Why prune entries will not be carried out, when they will not. */

@@ -58,6 +58,7 @@ export function diffObjects<T extends { provenance: Provenance }>(
   return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
+/** Created, changed and deleted objects of a cluster's preview. */
 export function countChanges(objects: readonly ObjectChange[]): ChangeCounts {
   const counts: ChangeCounts = { create: 0, update: 0, delete: 0 };
   for (const o of objects) counts[o.action]++;

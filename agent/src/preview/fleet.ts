@@ -9,6 +9,7 @@ import { sameSource } from './same-document.js';
 import { SameInput } from './same-input.js';
 import type { ClusterPreview, FleetPreview, ObjectChange, PreviewSide } from './types.js';
 
+/** What an offline preview needs: both trees, the clusters and the render options. */
 export interface FleetPreviewInput {
   base: { tree: FileTree } & PreviewSide;
   head: { tree: FileTree } & PreviewSide;

@@ -11,7 +11,9 @@ import type { Plan, PlanEntry } from '../plan/types.js';
 /** The action of a PR object that exists in the cluster but not in the ApplySet. */
 export const TAKEOVER = 'takeover';
 
+/** The note on a preview entry that would create an object Strata does not manage. */
 export const UNMANAGED_CREATE = 'would create an object not managed by Strata';
+/** The note on a preview entry that would take over an object Strata does not manage. */
 export const UNMANAGED_TAKEOVER =
   'would take over an object not managed by Strata (its live values are not shown to pull requests)';
 

@@ -21,6 +21,7 @@ import { planCluster } from '../sync/sync.js';
 import { type GuardedEntry, guardPreviewPlan } from './guard.js';
 import { parseRefPattern, type RefPattern } from './refs-pattern.js';
 
+/** How an agent plans pull-request refs: the pattern, the source and the engine to plan with. */
 export interface LivePreviewOptions {
   /** The source whose pull-request refs are previewed. */
   source: {
@@ -265,6 +266,9 @@ export class LivePreviews {
   }
 }
 
+/**
+ * The cluster side of live previews: the client and the namespace of the sync's ApplySet parents.
+ */
 export interface PreviewEngine {
   client: KubeClient;
   /** Namespace of the main sync's ApplySet parents (`strata-<source>`). */

@@ -8,6 +8,7 @@ export interface RefPattern {
   matches(ref: string): boolean;
 }
 
+/** A ref pattern (such as `refs/pull/*\/head`) as a matcher for the refs an agent previews. */
 export function parseRefPattern(pattern: string): RefPattern {
   if (!/^refs\/\S+$/.test(pattern)) throw new Error(`preview ref pattern '${pattern}' must start with refs/`);
   const star = pattern.indexOf('*');

@@ -15,6 +15,7 @@ export interface OpenedRef {
   tree: FileTree;
 }
 
+/** The base and head trees of a preview, with the commits they resolved to. */
 export interface OpenedRefs {
   base: OpenedRef;
   head: OpenedRef;
@@ -35,6 +36,7 @@ export class RefError extends Error {
   }
 }
 
+/** Whether a repository argument is a remote URL rather than a local folder. */
 export function isRemote(repo: string): boolean {
   return /^https?:\/\//i.test(repo);
 }

@@ -5,6 +5,7 @@ import type { RenderErrorFields } from '../render/errors.js';
 /** What merging the head would do to one object. */
 export type ObjectAction = 'create' | 'update' | 'delete';
 
+/** What merging the head would do to one object. */
 export interface ObjectChange {
   /** Canonical `group/Kind/namespace/name`. */
   id: string;
@@ -22,12 +23,14 @@ export interface ObjectChange {
  */
 export type ClusterPreviewStatus = 'changed' | 'unchanged' | 'failed' | 'fixed';
 
+/** Objects created, changed and deleted. */
 export interface ChangeCounts {
   create: number;
   update: number;
   delete: number;
 }
 
+/** One cluster's preview: its status, counts, changed objects and render errors. */
 export interface ClusterPreview {
   cluster: ClusterIdentity;
   status: ClusterPreviewStatus;
@@ -54,6 +57,7 @@ export interface ChangeGroup {
   errors: RenderErrorFields[];
 }
 
+/** The whole offline preview: both sides and every cluster. */
 export interface FleetPreview {
   base: PreviewSide;
   head: PreviewSide;

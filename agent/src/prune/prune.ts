@@ -7,6 +7,7 @@ import { planErrorOf } from '../plan/plan.js';
 import type { PlanError } from '../plan/types.js';
 import { deletionRank } from './select.js';
 
+/** What pruning one object did: deleted, kept, gone already or failed. */
 export interface PruneOutcome {
   id: string;
   /** `skipped`: the object was deleted and re-created by someone else after it was listed: not ours. */

@@ -1,7 +1,9 @@
 import { groupOf, type KubeObject, objectId } from '../model/object.js';
 
+/** `strata.dev/prune: "false"` on an object keeps it when it leaves the repository. */
 export const PRUNE_ANNOTATION = 'strata.dev/prune';
 
+/** The guard on large deletions: the most objects one sync may prune unless allowed. */
 export interface PruneSafety {
   /** Largest share of the ApplySet one sync may delete (0–1). */
   maxFraction: number;
@@ -9,6 +11,7 @@ export interface PruneSafety {
   allowLarge: boolean;
 }
 
+/** Which ApplySet members to delete and which to keep, or why pruning was refused. */
 export interface PruneSelection {
   /** Members the render no longer holds, to delete (unless `refused`). */
   remove: KubeObject[];

@@ -8,7 +8,9 @@ import { type KubeObject, objectId } from '../model/object.js';
 import type { ParsedDocument, ValuePath } from './documents.js';
 import { RenderError, type RenderErrorCode, type RenderErrorFields } from './errors.js';
 
+/** The apiVersion of Strata's own documents in a layer (patches, image overrides, charts). */
 export const STRATA_API = 'strata.dev/v1';
+/** The annotation that limits an object to clusters whose labels match its selector. */
 export const CLUSTER_SELECTOR = 'strata.dev/cluster-selector';
 
 /** Makes a RenderError that points at `path` inside `doc`. */
@@ -22,6 +24,7 @@ export function errorAt(
   return new RenderError({ code, message, file: doc.file, doc: doc.index, ...doc.locate(path), ...extra });
 }
 
+/** A layer's image override: a new tag or digest for a named image. */
 export interface ImageOverride {
   name: string;
   newName?: string;
@@ -29,6 +32,7 @@ export interface ImageOverride {
   digest?: string;
 }
 
+/** Which objects a layer's patch applies to. */
 export interface PatchTarget {
   group?: string;
   kind?: string;
@@ -37,6 +41,7 @@ export interface PatchTarget {
   labelSelector?: LabelSelector;
 }
 
+/** A layer's patch: its target and the merge or JSON patch to apply. */
 export interface PatchSpec {
   target: PatchTarget;
   optional: boolean;
@@ -46,6 +51,10 @@ export interface PatchSpec {
   delete: boolean;
 }
 
+/**
+ * A parsed document sorted into what render does with it: an object, a patch, an override, a
+ * chart.
+ */
 export type Classified =
   | { type: 'resource'; object: KubeObject; id: string; clusterSelector?: LabelSelector }
   | { type: 'patch'; patch: PatchSpec; clusterSelector?: LabelSelector };

@@ -20,6 +20,7 @@ export interface ParsedDocument {
   builtBy?: string;
 }
 
+/** One YAML file's documents, each with its location for errors. */
 export interface ParsedFile {
   docs: ParsedDocument[];
   errors: RenderError[];

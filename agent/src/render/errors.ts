@@ -17,6 +17,7 @@ export interface PatchOperation {
   path?: string;
 }
 
+/** What kind of problem stopped a render, for grouping and for the report's reason. */
 export type RenderErrorCode =
   | 'config'
   | 'file'
@@ -32,6 +33,7 @@ export type RenderErrorCode =
   /** A chart source (repository, registry) could not be reached: the agent says SourceUnavailable. */
   | 'source';
 
+/** A render error's message and where it was written (file, document, line, object). */
 export interface RenderErrorFields extends Partial<SourceLocation> {
   code: RenderErrorCode;
   message: string;

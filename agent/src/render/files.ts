@@ -16,11 +16,13 @@ export interface KustomizeFolder {
   kustomize: string;
 }
 
+/** Bounds on what render reads from a tree: file size, symlink hops, depth. */
 export interface FileLimits {
   /** Largest file read, in bytes. */
   maxFileBytes: number;
 }
 
+/** The largest file render reads by default (5 MiB): a bigger one is refused, naming it. */
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 const MAX_LINK_HOPS = 8;
 const MAX_DEPTH = 32;

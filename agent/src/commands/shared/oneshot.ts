@@ -24,6 +24,7 @@ export interface Target {
   context?: string;
 }
 
+/** The arguments `strata plan` and `strata apply` share, parsed and checked. */
 export interface OneShotArgs {
   repo: string;
   ref?: string;
@@ -35,6 +36,7 @@ export interface OneShotArgs {
   policy: Partial<SyncPolicy>;
 }
 
+/** The help text of the options `strata plan` and `strata apply` share. */
 export const COMMON_HELP = `  --repo DIR                 the fleet repository (a folder, or a Git repository with --ref)
   --ref REF                  use this commit, branch or tag of the Git repository in DIR (no checkout)
   --cluster NAME             the cluster's name (its identity for render)
@@ -206,6 +208,7 @@ export async function renderTarget(
   return { ok: true, objects: result.objects.map((o) => o.object) };
 }
 
+/** A Kubernetes client for one target cluster, from its kubeconfig and context. */
 export function connect(target: Target): KubeApiClient {
   return KubeApiClient.connect({
     ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
@@ -213,6 +216,7 @@ export function connect(target: Target): KubeApiClient {
   });
 }
 
+/** The ApplySet a one-shot command uses for a target: `--applyset` or the agent's default name. */
 export function applySetFor(args: OneShotArgs, target: Target): { name: string; namespace: string } {
   return { name: args.applySetName ?? applySetName(target.identity.name), namespace: args.applySetNamespace };
 }
