@@ -1,6 +1,13 @@
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { ToolFailureReason, ToolResult } from '../render/tools.js';
 import { childEnvironment, type NetworkIsolation, systemBinary, type Workspace } from './sandbox.js';
+
+// Loaded when a tool first runs: node:child_process (with node:net) is a good part of a short
+// `strata render`'s start-up, and a render without kustomize or helm never needs it.
+const spawn = ((...args: unknown[]) =>
+  (createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')).spawn(
+    ...(args as Parameters<typeof import('node:child_process').spawn>),
+  )) as typeof import('node:child_process').spawn;
 
 /** Ceilings for one run of kustomize or helm. */
 export interface ToolLimits {

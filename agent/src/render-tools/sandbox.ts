@@ -1,7 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+
+// Loaded when a tool first runs: node:child_process (with node:net) is a good part of a short
+// `strata render`'s start-up, and a render without kustomize or helm never needs it.
+const spawnSync = ((...args: unknown[]) =>
+  (createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')).spawnSync(
+    ...(args as Parameters<typeof import('node:child_process').spawnSync>),
+  )) as typeof import('node:child_process').spawnSync;
 
 /**
  * How a child is kept off the network: its own empty network namespace, or dead proxies only; or
