@@ -1,7 +1,7 @@
 /**
  * Strata against the tools a user compares it with, as whole processes on real-shaped input:
  *
- *   npm run bench:real [-- --runs 5] [-- --kubeconfig PATH]
+ *   npm run bench:real [-- --runs 5] [-- --kubeconfig PATH]   (STRATA_BUNDLE=path/strata.js: another build)
  *
  * (a) `strata render` (the bundled CLI) vs `kustomize build` of the same objects: the examples/
  *     fleet's global layer, and a generated ≈2 MB vendor install manifest (large CRDs, RBAC,
@@ -21,7 +21,8 @@ import { vendorManifest } from './lib/vendor-manifest.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WORK = join(ROOT, 'bench/.work/real');
-const STRATA = join(ROOT, 'dist/bundle/strata.js');
+// STRATA_BUNDLE: another build's strata.js, to compare builds in the same run of this bench.
+const STRATA = process.env.STRATA_BUNDLE ?? join(ROOT, 'dist/bundle/strata.js');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const { values } = parseArgs({
@@ -78,31 +79,86 @@ interface RenderCase {
   kustomizeDir: string;
 }
 
+/**
+ * examples/fleet's plain-YAML global folders (shop and monitoring: Namespaces, ConfigMaps,
+ * Deployments, …); its chart and kustomize overlay (global/api, global/cache) are left out, so
+ * both sides read the same plain objects.
+ */
+function copyPlainGlobal(to: string): void {
+  for (const dir of ['shop', 'monitoring'])
+    cpSync(join(ROOT, 'examples/fleet/global', dir), join(to, dir), { recursive: true });
+}
+
 function prepare(): RenderCase[] {
   rmSync(WORK, { recursive: true, force: true });
   const cases: RenderCase[] = [];
-  // examples/fleet's plain-YAML global folders (shop and monitoring: Namespaces, ConfigMaps,
-  // Deployments, …); its chart and kustomize overlay (global/api, global/cache) are left out, so
-  // both sides read the same plain objects.
+  // examples/fleet's global layer.
   const fleet = join(WORK, 'fleet-global');
-  const plain = ['shop', 'monitoring'];
-  for (const dir of plain)
-    cpSync(join(ROOT, 'examples/fleet/global', dir), join(fleet, 'strata/global', dir), { recursive: true });
+  copyPlainGlobal(join(fleet, 'strata/global'));
   writeFileSync(
     join(fleet, 'strata/strata.yaml'),
     'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n',
   );
   const kz = join(fleet, 'kustomize');
-  for (const dir of plain)
-    cpSync(join(ROOT, 'examples/fleet/global', dir), join(kz, dir), { recursive: true });
+  copyPlainGlobal(kz);
   const resources = yamlFiles(kz).map((f) => `  - ${relative(kz, f)}`);
   writeFileSync(join(kz, 'kustomization.yaml'), `resources:\n${resources.join('\n')}\n`);
   cases.push({
-    name: 'examples/fleet global',
+    name: 'examples/fleet global (shop, monitoring)',
     strataRepo: join(fleet, 'strata'),
     cluster: 'c',
     labels: 'env=prod',
     kustomizeDir: kz,
+  });
+  // An overlay: examples/fleet's global layer with envs/staging's two merge patches on top. For
+  // kustomize the same patches, written as strategic-merge patches of a kustomization over the base.
+  const staging = join(WORK, 'fleet-staging');
+  copyPlainGlobal(join(staging, 'strata/global'));
+  cpSync(join(ROOT, 'examples/fleet/envs/staging'), join(staging, 'strata/envs/staging'), {
+    recursive: true,
+  });
+  writeFileSync(
+    join(staging, 'strata/strata.yaml'),
+    'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: global\n  - path: envs/{labels.env}\n',
+  );
+  const overlay = join(staging, 'kustomize/staging');
+  mkdirSync(overlay, { recursive: true });
+  writeFileSync(
+    join(overlay, 'kustomization.yaml'),
+    [
+      'resources:',
+      '  - ../../../fleet-global/kustomize',
+      'patches:',
+      '  - target: { kind: Deployment, name: web, namespace: shop }',
+      '    patch: |',
+      '      apiVersion: apps/v1',
+      '      kind: Deployment',
+      '      metadata: { name: web, namespace: shop }',
+      '      spec:',
+      '        replicas: 1',
+      '        template:',
+      '          spec:',
+      '            containers:',
+      '              - name: web',
+      '                env:',
+      '                  - name: DEBUG',
+      '                    value: "true"',
+      '  - target: { kind: ConfigMap, name: web-config, namespace: shop }',
+      '    patch: |',
+      '      apiVersion: v1',
+      '      kind: ConfigMap',
+      '      metadata: { name: web-config, namespace: shop }',
+      '      data:',
+      '        LOG_LEVEL: debug',
+      '',
+    ].join('\n'),
+  );
+  cases.push({
+    name: 'examples/fleet global + envs/staging patches',
+    strataRepo: join(staging, 'strata'),
+    cluster: 'staging',
+    labels: 'env=staging',
+    kustomizeDir: overlay,
   });
   // A vendor manifest applied into one namespace.
   const vendor = join(WORK, 'vendor');
