@@ -1,14 +1,22 @@
 #!/usr/bin/env node
-import { tuneV8ForAgent } from './memory.js';
+import { quickCommandsBeside } from './commands/shared/code-cache.js';
 import { VERSION } from './version.js';
 
 /** A CLI verb: parses its own arguments and returns the process exit code. */
 type Command = (argv: string[]) => Promise<number>;
 
+/** A one-shot verb from the code-cached bundle beside this one, else from its own module. */
+const quick =
+  (verb: string, own: () => Promise<Command>): (() => Promise<Command>) =>
+  async () => {
+    const cached = quickCommandsBeside(import.meta.url)?.[verb];
+    return cached ? cached() : own();
+  };
+
 const commands: Record<string, () => Promise<Command>> = {
-  render: async () => (await import('./commands/render.js')).default,
-  plan: async () => (await import('./commands/plan.js')).default,
-  apply: async () => (await import('./commands/apply.js')).default,
+  render: quick('render', async () => (await import('./commands/render.js')).default),
+  plan: quick('plan', async () => (await import('./commands/plan.js')).default),
+  apply: quick('apply', async () => (await import('./commands/apply.js')).default),
   preview: async () => (await import('./commands/preview.js')).default,
   agent: async () => (await import('./commands/agent.js')).default,
   hub: async () => (await import('./commands/hub.js')).default,
@@ -42,7 +50,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Before the agent's modules load: its V8 settings then hold from the first allocation.
-  if (verb === 'agent') tuneV8ForAgent();
+  // (node:v8 loads node:stream: imported only here, so the one-shot verbs do not pay for it).
+  if (verb === 'agent') (await import('./memory.js')).tuneV8ForAgent();
   const command = await load();
   return command(rest);
 }

@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+// Not `import … from 'node:fs'`: that builds node:fs's ES module facade, which loads all of
+// node:stream, and this module is on every command's start-up path.
+const { readFileSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
 function findVersion(): string {
   // Works from source (agent/src) and from the build (dist/agent/src).

@@ -1,5 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +254,30 @@ describe('Dockerfile replayed outside Docker', () => {
       expect(out, `strata ${verb} --help`).toMatch(new RegExp(`strata ${verb}\\b`));
     }
   }, 60_000);
+
+  it('renders from the entrypoint with the V8 code cache the build recorded', () => {
+    const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;
+    const script = join(app, entry[1]!.replace(/^\/app\//, ''));
+    const fleet = join(work, 'fleet');
+    mkdirSync(join(fleet, 'base'), { recursive: true });
+    writeFileSync(
+      join(fleet, 'strata.yaml'),
+      'apiVersion: strata.dev/v1\nkind: Fleet\nlayers:\n  - path: base\n',
+    );
+    writeFileSync(
+      join(fleet, 'base/web.yaml'),
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop }\nspec: { replicas: 1 }\n',
+    );
+    const args = ['render', '--repo', fleet, '--cluster', 'c1'];
+    const run = spawnSync(process.execPath, [script, ...args], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, STRATA_DEBUG_CODE_CACHE: '1' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('kind: Deployment');
+    expect(run.stderr).toContain('strata: code cache used');
+  });
 
   it('serves the hub from the entrypoint, its writer thread committing a report', async () => {
     const entry = execForm(instructions(runtime, 'ENTRYPOINT')[0]!)!;
