@@ -20,4 +20,5 @@ function findVersion(): string {
   return '0.0.0';
 }
 
+/** The version of the running Strata, from package.json. */
 export const VERSION = findVersion();

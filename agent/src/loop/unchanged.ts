@@ -52,6 +52,9 @@ export function mustFullVerify(
   );
 }
 
+/**
+ * Whether the cluster is as the last quiet sync left it: same parent and member resourceVersions.
+ */
 export function unchangedSince(last: QuietSync, now: LiveEvidence): boolean {
   return sameEvidence(last.evidence, now);
 }

@@ -10,6 +10,10 @@ export interface RenderCache {
 /** Enough for the charts and overlays of a real fleet repository, small beside the agent's heap limit. */
 const MEMORY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The cache of tool renders by their inputs, in memory and (with a folder) on disk across
+ * restarts.
+ */
 export function createRenderCache(dir?: string): RenderCache {
   const memory = new Map<string, string>();
   let bytes = 0;

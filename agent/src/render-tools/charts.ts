@@ -14,6 +14,7 @@ export interface ChartCredential {
   passwordFile?: string;
 }
 
+/** Where charts are cached, which repositories need credentials, and the fetch limits. */
 export interface ChartStoreOptions {
   /** Where fetched charts are kept by digest (the agent's state directory), with the index of what each source gave. */
   dir: string;

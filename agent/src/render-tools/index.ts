@@ -11,6 +11,7 @@ export { type ChartCredential, createChartStore } from './charts.js';
 export { DEFAULT_TOOL_LIMITS, type ToolLimits } from './run.js';
 export { type CountingToolRunner, createToolRunner, type ToolBinaries } from './runner.js';
 
+/** What the agent's render tools need: binaries, cache folder, chart credentials and limits. */
 export interface RenderToolsOptions {
   /** Explicit binaries (flags, configuration); the rest from STRATA_KUSTOMIZE/STRATA_HELM or PATH. */
   binaries?: ToolBinaries;

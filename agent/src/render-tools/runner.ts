@@ -7,8 +7,10 @@ import { createRenderCache, type RenderCache } from './cache.js';
 import { DEFAULT_TOOL_LIMITS, runInWorkspace, type ToolLimits } from './run.js';
 import { createWorkspace, networkIsolation } from './sandbox.js';
 
+/** Paths of the kustomize and helm binaries; a missing one is looked up on PATH. */
 export type ToolBinaries = Partial<Record<ToolName, string>>;
 
+/** How tools run: binaries, the sandbox and the limits of one run. */
 export interface ToolRunnerOptions {
   /** Absolute paths of the binaries; a tool without one is reported as unavailable where it is used. */
   binaries: ToolBinaries;

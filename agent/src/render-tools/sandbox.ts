@@ -59,6 +59,7 @@ function checkJobPath(path: string): string {
   return path;
 }
 
+/** A private temporary folder for one tool run, removed afterwards whatever happens. */
 export async function createWorkspace(
   parent: string,
   files: ReadonlyMap<string, Uint8Array>,

@@ -4,6 +4,7 @@ import type { ParsedDocument } from './documents.js';
 import { RenderError } from './errors.js';
 import type { RemoteChart } from './tools.js';
 
+/** The kind of Strata's HelmChart document, a chart rendered in place in a layer. */
 export const HELM_CHART_KIND = 'HelmChart';
 
 /** Where a HelmChart's chart comes from. */

@@ -18,6 +18,7 @@ import type { RenderTools } from './tools.js';
 export const usesCharts = (docs: readonly ParsedDocument[]) =>
   docs.some((d) => isHelmChartDocument(d) || isHelmChartPatch(d));
 
+/** The layers after their charts are rendered: documents with each chart's objects in its place. */
 export interface ChartsInLayers {
   /** Each layer's documents with every HelmChart replaced by its objects (in its place) and HelmChart patches removed. */
   docs: Map<string, readonly ParsedDocument[]>;
@@ -34,6 +35,7 @@ export interface ChartMemo {
   layers: Map<string, readonly ParsedDocument[]>;
 }
 
+/** An empty chart memo, one per renderer. */
 export const createChartMemo = (): ChartMemo => ({ charts: new Map(), layers: new Map() });
 
 /**

@@ -29,6 +29,7 @@ export interface RenderedChart {
   report?: ChartReport;
 }
 
+/** What one chart render used (chart, release name, where each value came from), for provenance. */
 export interface ChartReport {
   id: string;
   /** `charts/web`, `https://charts.example.com web 1.2.0`, `oci://… 1.2.0`. */
@@ -57,6 +58,7 @@ export function mergeValues(
   return out;
 }
 
+/** A chart's source as one line for messages: its path, or repository, name and version. */
 export function describeSource(spec: HelmChartSpec): string {
   const c = spec.chart;
   if (c.type === 'path') return c.path;

@@ -28,6 +28,7 @@ export interface StackedChart {
   values: Map<string, ValueSource>;
 }
 
+/** Each HelmChart after the layers' patches of it are merged, with what was dropped and why. */
 export interface StackResult {
   charts: Map<string, StackedChart>;
   dropped: DroppedObject[];

@@ -39,6 +39,7 @@ export function isRemoteReference(entry: string): boolean {
   );
 }
 
+/** Every file a kustomize build of a folder may read, gathered before the tool runs. */
 export interface KustomizeInputs {
   /** The files of every kustomization root reached from the folder, by repository path. */
   files: Map<string, Uint8Array>;
@@ -49,11 +50,13 @@ export interface KustomizeInputs {
   errors: RenderError[];
 }
 
+/** What is left of the bytes and files one kustomize copy may take. */
 export interface CopyBudget {
   bytes: number;
   files: number;
 }
 
+/** How files are copied into a tool's working copy. */
 export interface CopyOptions {
   /** The path a file gets in the working copy (default: its repository path). */
   as?: (path: string) => string;

@@ -39,18 +39,22 @@ export interface MisconfiguredLayer {
   declaredAt?: LayerTemplate['declaredAt'];
 }
 
+/** A layer of the fleet's list that this cluster does not get, and why. */
 export interface SkippedLayer {
   template: string;
   reason: string;
 }
 
+/** The fleet's `strata.yaml`: its layers and rollout rules. */
 export interface FleetConfig {
   layers: LayerTemplate[];
   /** Staged rollout waves (contract/rollout-rules.ts); absent: every cluster applies a commit at once. */
   rollout?: RolloutRules;
 }
 
+/** The fleet's config file at the repository root. */
 export const FLEET_FILE = 'strata.yaml';
+/** The layers a fleet without `strata.yaml` gets: global, the region, the cluster. */
 export const DEFAULT_LAYERS: LayerTemplate[] = [
   { path: 'global' },
   { path: 'regions/{labels.region}' },

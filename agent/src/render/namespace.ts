@@ -1,6 +1,10 @@
 import type { ParsedDocument } from './documents.js';
 import table from './merge-keys.generated.json' with { type: 'json' };
 
+/**
+ * Whether a kind is cluster-scoped or namespaced; undefined when the cluster's discovery does not
+ * say.
+ */
 export type Scope = 'Cluster' | 'Namespaced' | undefined;
 /** Whether a kind lives outside namespaces; undefined when the caller does not know it. */
 export type ScopeOf = (apiVersion: string, kind: string) => Scope;

@@ -21,6 +21,7 @@ function isTarget(w: WorkingObject, target: PatchTarget, objectOf: ObjectOf): bo
   return matchesTarget(w.view, { ...target, labelSelector: undefined }) && matchesTarget(objectOf(w), target);
 }
 
+/** Whether an object is one a patch's target names. */
 export function matchesTarget(object: KubeObject, target: PatchTarget): boolean {
   const meta = object.metadata;
   return (

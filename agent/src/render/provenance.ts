@@ -29,6 +29,7 @@ export interface Provenance {
   patches: AppliedPatch[];
 }
 
+/** One rendered object with where it came from: the files that define and patch it. */
 export interface RenderedObject {
   /** `objectId()` of the object. */
   id: string;
@@ -43,6 +44,7 @@ export interface DroppedObject {
   reason: string;
 }
 
+/** What one layer contributed to a render, for `strata render --explain`. */
 export interface LayerReport {
   /** The template as declared, e.g. `regions/{labels.region}`. */
   template: string;
@@ -53,6 +55,7 @@ export interface LayerReport {
   reason?: string;
 }
 
+/** A render that worked: the objects, the layers used and what was dropped. */
 export interface RenderSuccess {
   ok: true;
   objects: RenderedObject[];
@@ -68,9 +71,11 @@ export interface RenderSuccess {
   reads?: string[];
 }
 
+/** A render that failed: every error, each with its location. */
 export interface RenderFailure {
   ok: false;
   errors: RenderError[];
 }
 
+/** A render's outcome: objects, or the errors that stop the commit. */
 export type RenderResult = RenderSuccess | RenderFailure;

@@ -55,6 +55,7 @@ export interface DocumentFacts {
 
 const facts = new WeakMap<ParsedDocument, DocumentFacts>();
 
+/** What can be known of a document before any cluster is given, computed once per document. */
 export function factsOf(doc: ParsedDocument): DocumentFacts {
   let found = facts.get(doc);
   if (!found) {
@@ -126,6 +127,7 @@ function readFully(
   return { result: classified.result, errors: [...errors, ...classified.errors] };
 }
 
+/** Whether every variable a document uses has a value for this cluster. */
 export const resolvesFor = (variables: readonly string[], cluster: ClusterIdentity): boolean =>
   variables.every((v) => resolveVariable(v, cluster) !== undefined);
 

@@ -33,6 +33,10 @@ import {
 import { readSopsFile, type SopsMode } from './sops/index.js';
 import type { RenderTools } from './tools.js';
 
+/**
+ * How a render runs: file limits, SOPS keys, the tools behind charts and kustomize, the
+ * capabilities.
+ */
 export interface RenderOptions {
   /** Largest file read, in bytes (default 5 MiB). */
   maxFileBytes?: number;
@@ -72,6 +76,7 @@ export interface RenderOptions {
 /** Parsed YAML files by path and content, shared between renderers. */
 export type ParseCache = Map<string, ParsedFile>;
 
+/** A cache of parsed files shared across clusters of one tree, so each file is parsed once. */
 export function createParseCache(): ParseCache {
   return new Map();
 }
@@ -100,6 +105,7 @@ export interface Renderer {
 
 export type { RenderEntry };
 
+/** A render that worked, with objects as entries that keep their provenance. */
 export interface EntriesSuccess extends Omit<RenderSuccess, 'objects'> {
   /** By id, in the order `render` lists them. */
   entries: ReadonlyMap<string, RenderEntry>;
@@ -107,6 +113,7 @@ export interface EntriesSuccess extends Omit<RenderSuccess, 'objects'> {
   objectOf(entry: RenderEntry): KubeObject;
 }
 
+/** A render's outcome with provenance entries. */
 export type EntriesResult = RenderFailure | EntriesSuccess;
 
 /** A layer folder's documents, parsed once and shared by every cluster's render. */
@@ -155,6 +162,7 @@ export async function readFleetConfig(
   return parseFleetConfig(parsed.docs);
 }
 
+/** A renderer of one tree for any number of clusters, sharing what equal inputs have in common. */
 export function createRenderer(tree: FileTree, options: RenderOptions = {}): Renderer {
   const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
   let fleet: Promise<{ config?: FleetConfig; errors: RenderError[] }> | undefined;

@@ -10,7 +10,9 @@ import type { ClusterIdentity, KubeObject } from '../model/object.js';
 import type { ParsedDocument } from './documents.js';
 import { RenderError } from './errors.js';
 
+/** The fleet's list of clusters, which replica weights are divided across. */
 export const INVENTORY_FILE = 'clusters.yaml';
+/** The annotation that divides a workload's replicas across clusters by weight. */
 export const REPLICA_WEIGHTS = 'strata.dev/replica-weights';
 /** Written on the output object: this cluster's share and how it was reached, for people and previews. */
 export const REPLICA_SHARE = 'strata.dev/replica-share';
@@ -20,6 +22,7 @@ const MAX_WEIGHT = 1_000_000;
 const MAX_CLUSTERS = 100_000;
 const MAX_ENTRIES = 64;
 
+/** The clusters of the fleet, from `clusters.yaml`. */
 export interface FleetInventory {
   clusters: ClusterIdentity[];
 }
@@ -69,6 +72,7 @@ export function readInventory(docs: readonly ParsedDocument[]): {
   return { inventory: { clusters }, errors: [] };
 }
 
+/** One weight of a replica-weights annotation: the clusters it selects and their weight. */
 export interface WeightEntry {
   selector: LabelSelector;
   text: string;
@@ -105,6 +109,7 @@ export function parseWeights(raw: string): WeightEntry[] {
   });
 }
 
+/** This cluster's share of a workload's replicas and how it was reached. */
 export interface Share {
   replicas: number;
   weight: number;

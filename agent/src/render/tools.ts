@@ -33,6 +33,7 @@ export interface ToolJob {
 /** Why a run produced no output. */
 export type ToolFailureReason = 'failed' | 'timeout' | 'memory' | 'output' | 'unavailable';
 
+/** What one tool run gave: its output, or why it failed (timeout, memory, output size, exit). */
 export type ToolResult =
   | { ok: true; output: string }
   | { ok: false; reason: ToolFailureReason; message: string };
@@ -55,6 +56,7 @@ export type RemoteChart =
   | { type: 'repo'; url: string; name: string; version: string; digest?: string }
   | { type: 'oci'; ref: string; version: string; digest?: string };
 
+/** A fetched chart archive, or why it could not be fetched. */
 export type ChartFetch =
   | { ok: true; archive: ChartArchive }
   | {

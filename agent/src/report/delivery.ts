@@ -8,6 +8,7 @@ import { type Backoff, exponentialBackoff } from './backoff.js';
 import type { SendReport } from './hub-client.js';
 import { type Outbox, OutboxStorageError } from './outbox.js';
 
+/** How the outbox is drained to the hub: the sender, backoff and clock. */
 export interface DeliveryOptions {
   outbox: Outbox;
   send: SendReport;
@@ -19,6 +20,7 @@ export interface DeliveryOptions {
   onAttempt?: (ok: boolean) => void;
 }
 
+/** Sends outbox reports to the hub in order, retrying with backoff until the hub takes them. */
 export class Delivery {
   private running = false;
   private wake: (() => void) | undefined;

@@ -8,10 +8,12 @@
  */
 import type { ReportInput } from '../../../contract/report.js';
 
+/** How many of each section a trimmed report left out. */
 export type Omitted = Partial<
   Record<'previewEntries' | 'previews' | 'healthObjects' | 'drift' | 'conflicts' | 'errors', number>
 >;
 
+/** The `truncated` mark of a trimmed report: the limit and what was left out. */
 export interface Truncation {
   /** The limit the report was fitted to. */
   limitBytes: number;
@@ -21,6 +23,7 @@ export interface Truncation {
 type Preview = NonNullable<ReportInput['previews']>[number];
 type Source = ReportInput['sources'][number];
 
+/** A report's size as JSON, in bytes, as the hub's body limit counts it. */
 export function reportBytes(report: ReportInput): number {
   return Buffer.byteLength(JSON.stringify(report));
 }

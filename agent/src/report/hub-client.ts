@@ -21,6 +21,7 @@ const MIN_LIMIT_BYTES = REPORT_BODY.minShrunkBytes;
 /** The answer of one delivery attempt. `retry: false` means the hub will never accept this report. */
 export type SendResult = { ok: true } | { ok: false; retry: boolean; reason: string; status?: number };
 
+/** Sends one report; the answer says whether to retry. */
 export type SendReport = (report: ReportInput) => Promise<SendResult>;
 
 type SenderConfig = Omit<HubConfig, 'maxReportBytes' | 'fullReportEvery'> & {
@@ -35,6 +36,7 @@ interface StoredReport {
   at: number;
 }
 
+/** A sender to the configured hub: fits each report under the body limit, halving it on a 413. */
 export function hubSender(hub: SenderConfig, now: () => number = Date.now): SendReport {
   const base = hub.url.endsWith('/') ? hub.url : `${hub.url}/`;
   const reports = new URL('api/v1/reports', base);

@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { ReportInput } from '../../../contract/report.js';
 
+/** One stored report with its sequence number and delivery state. */
 export interface OutboxEntry {
   seq: number;
   /** Reports with the same key supersede each other when compacted (e.g. the set of sources). */
@@ -27,6 +28,7 @@ export interface OutboxEntry {
   createdAt: string;
 }
 
+/** The outbox's size and backlog, for metrics. */
 export interface OutboxStats {
   pending: number;
   rejected: number;
@@ -105,6 +107,9 @@ function waitForClock(seq: number): void {
 /** Rejected reports kept for inspection; older ones are deleted beyond this. */
 const MAX_REJECTED = 100;
 
+/**
+ * Reports waiting for the hub, in SQLite so they survive restarts; bounded, oldest dropped first.
+ */
 export class Outbox {
   private readonly db: Database.Database;
   /** Every seq up to this one is at the hub; some may still be in the file until a delete succeeds. */

@@ -24,6 +24,7 @@ import { post } from '../report/hub-client.js';
 import { subTree } from '../source/subtree.js';
 import type { FileTree } from '../source/tree.js';
 
+/** A source's rollout section in the report. */
 export type RolloutStatus = NonNullable<SourceStatus['rollout']>;
 
 /** Which commit a source enforces now, and what to report about its rollout (null: no waves). */
@@ -33,6 +34,7 @@ export interface RolloutChoice {
   status: RolloutStatus | null;
 }
 
+/** Asks the hub whether this cluster may apply a fetched commit now, and says why not. */
 export interface RolloutGatekeeper {
   choose(input: {
     source: SourceConfig;
@@ -46,6 +48,7 @@ export interface RolloutGatekeeper {
 /** Asks the hub whether `commit` is released to this cluster; throws when the hub cannot answer. */
 export type AskHub = (announcement: RolloutAnnouncement) => Promise<ReleaseAnswer>;
 
+/** The hub client, clock and cluster the gatekeeper works with. */
 export interface GatekeeperOptions {
   identity: ClusterIdentity;
   stateDir: string;
@@ -58,6 +61,7 @@ interface Released {
   at: string;
 }
 
+/** A gatekeeper that enforces only what the hub released; without a hub every commit may apply. */
 export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
   const dir = path.join(opts.stateDir, 'rollout');
   const fileOf = (source: string) => path.join(dir, `${encodeURIComponent(source)}.json`);

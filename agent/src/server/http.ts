@@ -8,12 +8,14 @@ import type { Logger } from 'pino';
 import { type ReconcileLoop, UnknownSourceError } from '../loop/index.js';
 import type { AgentMetrics } from '../loop/metrics.js';
 
+/** The agent's HTTP endpoint, started; close it to stop listening. */
 export interface AgentServer {
   readonly port: number;
   readonly address: string;
   close(): Promise<void>;
 }
 
+/** What the endpoint serves: metrics, readiness and the trigger of a sync. */
 export interface AgentServerOptions {
   listen: string;
   loop: ReconcileLoop;
@@ -21,6 +23,7 @@ export interface AgentServerOptions {
   log: Logger;
 }
 
+/** Starts the agent's HTTP endpoint: /metrics, /healthz, /readyz and POST /sync. */
 export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const { host, port } = splitListen(opts.listen);
   const server = http.createServer((req, res) => {

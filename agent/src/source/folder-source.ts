@@ -12,6 +12,7 @@ import type { FileTree } from './tree.js';
 /** Folder walks stop here: a folder source is meant for a fleet repository, not a disk. */
 const MAX_ENTRIES = 200_000;
 
+/** A local folder as a source: its content hash stands for the commit. */
 export class FolderSource {
   private current: SourceState = { commit: null, fetchedAt: null, reachable: true, error: null };
 

@@ -29,6 +29,7 @@ const writeWhole = (async (file: string, data: Parameters<typeof fsp.writeFile>[
   }
 }) as typeof fsp.writeFile;
 
+/** The file system isomorphic-git writes its cache through: a file is replaced whole or not at all. */
 export const gitFs = {
   readFile: ((
     file: Parameters<typeof fsp.readFile>[0] | undefined,

@@ -4,6 +4,7 @@ import type { FileTree, TreeEntry } from './tree.js';
 
 type GitFs = Parameters<typeof git.readTree>[0]['fs'];
 
+/** Bounds on reading a commit's tree: blob size and entry count. */
 export interface GitTreeOptions {
   /** A Node `fs` (or any isomorphic-git fs client). */
   fs: GitFs;

@@ -23,6 +23,7 @@ import type { SourceState } from './state.js';
 import type { FileTree } from './tree.js';
 import { type LoadedKeys, loadKeys, SignatureError, type VerifyPolicy, verifySigned } from './verify.js';
 
+/** One Git source: remote, ref, auth, verification, cache folder and timeouts. */
 export interface GitSourceOptions {
   url: string;
   ref: string;
@@ -77,6 +78,7 @@ export function cacheFolderName(name: string, url: string): string {
   return `${name}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`;
 }
 
+/** A Git remote as a source: fetches the ref's newest commit shallowly and reads its tree. */
 export class GitSource {
   readonly gitdir: string;
   readonly displayUrl: string;

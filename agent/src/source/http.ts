@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { redactUrl } from '../../../contract/redact.js';
 
+/** A Git remote gave no answer in time; names the URL without credentials. */
 export class GitTimeoutError extends Error {
   constructor(
     readonly url: string,

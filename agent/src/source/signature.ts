@@ -7,6 +7,7 @@
  */
 export type SignatureFormat = 'openpgp' | 'ssh' | 'x509';
 
+/** A commit or tag's signature and the bytes it signs. */
 export interface SignedPayload {
   /** The bytes the signer signed. */
   payload: Buffer;
@@ -78,6 +79,7 @@ export function splitTag(raw: Uint8Array): SignedPayload {
   };
 }
 
+/** The keys whose signatures a source accepts. */
 export interface TrustedKeys {
   /** OpenPGP public keys as binary packets (a keyring gpgv reads). */
   openpgp: Buffer[];

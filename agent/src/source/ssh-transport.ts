@@ -18,6 +18,7 @@ import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git
 import { knownHostsName, type SshRemote, shellQuote } from '../model/ssh-url.js';
 import { GitTimeoutError } from './http.js';
 
+/** SSH credentials of a source: the key file and the known-hosts file. */
 export interface SshAuth {
   /** Private key file (OpenSSH or PEM format, no passphrase). */
   sshKeyFile: string;
@@ -25,6 +26,7 @@ export interface SshAuth {
   knownHostsFile: string;
 }
 
+/** Why SSH failed: host key, authentication, unreachable, or the remote's own error. */
 export type SshFailure = 'HostKey' | 'Auth' | 'Unreachable' | 'Remote';
 
 /** ssh or the remote git-upload-pack failed; `kind` says which way. */
@@ -43,6 +45,7 @@ export class SshTransportError extends Error {
 const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
 const SERVICE = 'git-upload-pack';
 
+/** How to run ssh for one fetch: credentials, timeout and the binary. */
 export interface SshClientOptions {
   remote: SshRemote;
   auth: SshAuth;

@@ -1,6 +1,7 @@
 /** A source's sub-path as its own FileTree: render sees `path/` of the repository as the root. */
 import type { FileTree, TreeEntry } from './tree.js';
 
+/** The part of a tree below a folder, as a tree of its own (a source's `path`). */
 export function subTree(tree: FileTree, prefix: string): FileTree {
   const base = prefix.replace(/^\/+|\/+$/g, '');
   if (!base) return tree;

@@ -11,6 +11,7 @@ export interface TreeEntry {
   size?: number;
 }
 
+/** A read-only tree of files, from Git or a folder: what render reads. */
 export interface FileTree {
   /** For messages: the folder path, or `repo@commit`. */
   readonly description: string;

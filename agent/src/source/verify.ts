@@ -11,8 +11,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseKeyFile, type SignedPayload, type TrustedKeys } from './signature.js';
 
+/** Which signature a source requires: the head commit's, a tag's, or both. */
 export type VerifyMode = 'head' | 'tag' | 'head-and-tag';
 
+/** A source's `verify`: the mode and the file of trusted keys. */
 export interface VerifyPolicy {
   mode: VerifyMode;
   /** Files of trusted public keys (OpenPGP or SSH). */
@@ -31,6 +33,7 @@ export class SignatureError extends Error {
   }
 }
 
+/** The trusted keys as read from their file, with what was skipped. */
 export interface LoadedKeys extends TrustedKeys {
   /** Changes when any key file does: verdicts are cached per object and key set. */
   digest: string;

@@ -10,6 +10,7 @@ import { readParent } from '../inventory/parent.js';
 import type { KubeClient } from '../kube/types.js';
 import { type KubeObject, objectId } from '../model/object.js';
 
+/** The resourceVersions a plan read: the ApplySet parent's and every listed member's. */
 export interface LiveEvidence {
   /** The parent's resourceVersion; '' while there is no parent. */
   parent: string;
@@ -19,6 +20,7 @@ export interface LiveEvidence {
   members: Map<string, string>;
 }
 
+/** The evidence of one plan's reads: the parent and every listed object. */
 export function evidenceOf(
   parent: KubeObject | undefined,
   groupKinds: string[],
@@ -43,6 +45,7 @@ export async function readEvidence(client: KubeClient, applySet: ApplySetParentR
   return evidenceOf(parent.object, groupKinds, listed);
 }
 
+/** Whether nothing of the set was written, created or deleted between two plans. */
 export function sameEvidence(a: LiveEvidence, b: LiveEvidence): boolean {
   if (a.parent !== b.parent || a.members.size !== b.members.size) return false;
   if (a.groupKinds.join('\n') !== b.groupKinds.join('\n')) return false;

@@ -24,6 +24,7 @@ export interface SyncPolicy {
   pollMs: number;
 }
 
+/** How a sync runs unless configured: correct drift, prune with the guard, the default timeouts. */
 export const DEFAULT_POLICY: SyncPolicy = {
   fieldManager: 'strata',
   force: true,
@@ -40,6 +41,7 @@ export const DEFAULT_POLICY: SyncPolicy = {
   pollMs: 1_000,
 };
 
+/** A full policy from a partial one, defaults filled in. */
 export function resolvePolicy(partial: Partial<SyncPolicy> = {}): SyncPolicy {
   const policy = { ...DEFAULT_POLICY, ...partial };
   if (!(policy.pruneMaxFraction >= 0 && policy.pruneMaxFraction <= 1)) {

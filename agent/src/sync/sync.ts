@@ -33,6 +33,7 @@ import { evidenceOf, type LiveEvidence } from './evidence.js';
 import { resolvePolicy, type SyncPolicy } from './policy.js';
 import type { SyncConflict, SyncDrift, SyncError, SyncEvent, SyncResult } from './types.js';
 
+/** What one sync gets: the client, the rendered objects, the ApplySet, the policy and the cache. */
 export interface SyncInput {
   client: KubeClient;
   /** The rendered objects (an empty list never prunes). */

@@ -8,6 +8,7 @@ import type { LiveEvidence } from './evidence.js';
 /** Why a sync reports an error: one object's plan, apply or prune error, or a render that failed. */
 export type SyncReason = PlanReason | 'RenderFailed';
 
+/** One error of a sync, about one object when it has an id. */
 export interface SyncError {
   /** Object identity, when the error is about one object. */
   id?: string;
@@ -15,6 +16,7 @@ export interface SyncError {
   message: string;
 }
 
+/** A field another manager owns, which the sync did not take. */
 export interface SyncConflict {
   id: string;
   field: string;
@@ -22,6 +24,7 @@ export interface SyncConflict {
   message: string;
 }
 
+/** An object someone else changed, and whether the sync corrected it or only reported it. */
 export interface SyncDrift {
   id: string;
   /** Paths of the fields that differ; never their values. */
@@ -29,6 +32,7 @@ export interface SyncDrift {
   action: 'corrected' | 'reported';
 }
 
+/** The health of a sync's objects: the aggregate and each object's status. */
 export interface SyncHealth {
   status: HealthSummary;
   objects: { id: string; status: ObjectStatus; message: string }[];
@@ -65,6 +69,7 @@ export interface SyncResult {
   evidence?: LiveEvidence;
 }
 
+/** Progress of a sync as it happens, for the CLI and logs. */
 export type SyncEvent =
   | ApplyEvent
   | { type: 'planned'; plan: Plan }

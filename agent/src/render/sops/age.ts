@@ -15,6 +15,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 
+/** One age identity from a key file, able to open a file key sealed to it. */
 export interface AgeIdentity {
   key: KeyObject;
   /** The matching recipient's raw 32-byte public key. */
@@ -80,6 +81,7 @@ export function ageDecrypt(file: Buffer, identities: AgeIdentity[]): Buffer {
   return openStream(key, payload.subarray(16));
 }
 
+/** None of the identities opens a recipient stanza: try the next one, or name the missing key. */
 export class NoIdentityError extends Error {
   constructor() {
     super('none of the configured age identities is a recipient');

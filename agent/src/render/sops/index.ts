@@ -10,6 +10,7 @@ import { decryptSopsFile, isSopsDocument, SopsError, type SopsMode } from './dec
 export { parseIdentities } from './age.js';
 export type { SopsMode } from './decrypt.js';
 
+/** A parsed file with its SOPS values decrypted, or unchanged when it is not a SOPS file. */
 export function readSopsFile(parsed: ParsedFile, mode: SopsMode | undefined): ParsedFile {
   if (!parsed.docs.some((d) => isSopsDocument(d.value))) return parsed;
   const file = parsed.docs[0]?.file ?? '';
