@@ -1,6 +1,6 @@
 /** The agent's Prometheus metrics (prom-client), on their own registry. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { SourceHealth, SyncResult } from '../../../contract/report.js';
+import type { SourceHealth, SourceStatus, SyncResult } from '../../../contract/report.js';
 
 const PHASES = ['Synced', 'OutOfSync', 'Progressing', 'Degraded', 'Failed'] as const;
 const OBJECT_STATUSES = ['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown'] as const;
@@ -52,6 +52,26 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  private readonly rolloutWaiting = new Gauge({
+    name: 'strata_rollout_waiting',
+    help: "1 while a source's fetched commit waits for its wave's gate (not released to this cluster), else 0.",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly rolloutWave = new Gauge({
+    name: 'strata_rollout_wave',
+    help: "This cluster's wave (0 first) for a source's fetched commit under a staged rollout.",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly rolloutReleased = new Gauge({
+    name: 'strata_rollout_released_commit_info',
+    help: 'The commit a source enforces under a staged rollout: the last one released to this cluster (1).',
+    labelNames: ['source', 'commit'],
+    registers: [this.registry],
+  });
+  private readonly released = new Map<string, string>();
+
   constructor(outboxDepth: () => number, outboxFailing: () => boolean = () => false) {
     new Gauge({
       name: 'strata_outbox_depth',
@@ -90,6 +110,25 @@ export class AgentMetrics {
         this.objects.set({ source, status: s }, health.objects.filter((o) => o.status === s).length);
       }
     }
+  }
+
+  /** A source's rollout state after its gate check; null: its commit declares no waves. */
+  recordRollout(source: string, rollout: SourceStatus['rollout'] | null): void {
+    const before = this.released.get(source);
+    const enforcing = rollout?.enforcing ?? null;
+    if (before !== undefined && before !== enforcing) this.rolloutReleased.remove({ source, commit: before });
+    if (!rollout) {
+      this.released.delete(source);
+      this.rolloutWaiting.remove({ source });
+      this.rolloutWave.remove({ source });
+      return;
+    }
+    this.rolloutWaiting.set({ source }, rollout.released ? 0 : 1);
+    this.rolloutWave.set({ source }, rollout.wave);
+    if (enforcing) {
+      this.rolloutReleased.set({ source, commit: enforcing }, 1);
+      this.released.set(source, enforcing);
+    } else this.released.delete(source);
   }
 
   recordDelivery(ok: boolean): void {

@@ -183,6 +183,7 @@ export class SourceRunner {
         log,
       });
       this.rollout = choice.status;
+      this.opts.metrics?.recordRollout(config.name, choice.status);
       return { commit: choice.commit };
     } catch (err) {
       // Nothing new is applied until the check succeeds: not even a damaged cache lets the fetched

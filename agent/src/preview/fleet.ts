@@ -1,10 +1,11 @@
 import type { ClusterIdentity } from '../model/object.js';
 import type { ClusterCapabilities } from '../render/helm-render.js';
 import type { RenderFailure, RenderResult } from '../render/provenance.js';
-import { createParseCache, createRenderer, type EntriesResult } from '../render/render.js';
+import { createParseCache, createRenderer, type EntriesResult, type Renderer } from '../render/render.js';
 import type { RenderTools } from '../render/tools.js';
 import type { FileTree } from '../source/tree.js';
 import { countChanges, diffObjects, diffRenders } from './diff.js';
+import { previewRollout } from './rollout.js';
 import { sameSource } from './same-document.js';
 import { SameInput } from './same-input.js';
 import type { ClusterPreview, FleetPreview, ObjectChange, PreviewSide } from './types.js';
@@ -81,12 +82,22 @@ const unchanged = (cluster: ClusterIdentity): ClusterPreview => ({
  */
 export async function previewFleet(input: FleetPreviewInput): Promise<FleetPreview> {
   const clusters = [...input.clusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const previews = input.full ? await previewFully(input, clusters) : await previewChanges(input, clusters);
+  const { previews, renderers } = input.full
+    ? await previewFully(input, clusters)
+    : await previewChanges(input, clusters);
+  const rollout = await rolloutOf(renderers, clusters);
   return {
     base: { ref: input.base.ref, ...(input.base.commit ? { commit: input.base.commit } : {}) },
     head: { ref: input.head.ref, ...(input.head.commit ? { commit: input.head.commit } : {}) },
+    ...(rollout ? { rollout } : {}),
     clusters: previews,
   };
+}
+
+/** The waves of both sides, from the strata.yaml each renderer read already. */
+async function rolloutOf(renderers: { base: Renderer; head: Renderer }, clusters: ClusterIdentity[]) {
+  const [base, head] = await Promise.all([renderers.base.fleetConfig(), renderers.head.fleetConfig()]);
+  return previewRollout(base.config?.rollout, head.config?.rollout, clusters);
 }
 
 const toolOptions = (input: FleetPreviewInput) => ({
@@ -112,7 +123,7 @@ async function previewChanges(input: FleetPreviewInput, clusters: ClusterIdentit
     const base = head.ok ? await baseRenderer.renderEntries(cluster) : head;
     previews.push(previewEntries(cluster, base, head));
   }
-  return previews;
+  return { previews, renderers: { base: baseRenderer, head: headRenderer } };
 }
 
 async function previewFully(input: FleetPreviewInput, clusters: ClusterIdentity[]) {
@@ -132,5 +143,5 @@ async function previewFully(input: FleetPreviewInput, clusters: ClusterIdentity[
       previewCluster(cluster, await baseRenderer.render(cluster), await headRenderer.render(cluster)),
     );
   }
-  return previews;
+  return { previews, renderers: { base: baseRenderer, head: headRenderer } };
 }

@@ -7,6 +7,7 @@ export function formatJson(preview: FleetPreview): string {
   const doc = {
     base: preview.base,
     head: preview.head,
+    ...(preview.rollout ? { rollout: preview.rollout } : {}),
     summary: {
       clusters: preview.clusters.length,
       changed: count('changed') + count('fixed'),

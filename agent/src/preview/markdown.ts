@@ -13,6 +13,7 @@ import {
 } from '../../../contract/pr-comment.js';
 import { formatLocation } from '../render/errors.js';
 import { groupChanges } from './group.js';
+import { rolloutLines } from './rollout.js';
 import type {
   ChangeGroup,
   ClusterPreview,
@@ -58,6 +59,7 @@ function headerLines(preview: FleetPreview): string[] {
     '',
     `${shortCommit(preview.base)} → ${shortCommit(preview.head)}: ${plural(preview.clusters.length, 'cluster')}, ${parts.join(', ')}.`,
     '',
+    ...(preview.rollout ? rolloutLines(preview.rollout) : []),
   ];
 }
 

@@ -1,10 +1,11 @@
 import { FLEET_FILE } from '../render/layers.js';
+import { INVENTORY_FILE } from '../render/replicas.js';
 import type { FileTree, TreeEntry } from '../source/tree.js';
 
 /**
  * Tells whether two trees hold the same render input for a set of layer folders, without reading
  * a file: Git trees carry each entry's object id, so equal ids mean equal content. Only the fleet
- * file and the layer folders are compared, because render reads nothing else, except through
+ * file, the fleet inventory and the layer folders are compared, because render reads nothing else, except through
  * symlinks: a folder holding one never counts as the same. Trees without object ids (folders on
  * disk) never count as the same either; their clusters are simply rendered twice.
  */
@@ -16,9 +17,10 @@ export class SameInput {
     private readonly head: FileTree,
   ) {}
 
-  /** True when `strata.yaml` and every folder in `dirs` are identical in both trees. */
+  /** True when `strata.yaml`, the fleet inventory and every folder in `dirs` are identical in both trees. */
   async same(dirs: readonly string[]): Promise<boolean> {
-    for (const dir of [FLEET_FILE, ...dirs]) {
+    // The inventory can change a render (weighted replica division reads it).
+    for (const dir of [FLEET_FILE, INVENTORY_FILE, ...dirs]) {
       const [b, h] = await Promise.all([this.print('base', dir), this.print('head', dir)]);
       if (b === undefined || b !== h) return false;
     }
@@ -30,7 +32,8 @@ export class SameInput {
     let print = this.prints.get(key);
     if (!print) {
       const tree = side === 'base' ? this.base : this.head;
-      print = path === FLEET_FILE ? filePrint(tree) : folderPrint(tree, path);
+      print =
+        path === FLEET_FILE || path === INVENTORY_FILE ? filePrint(tree, path) : folderPrint(tree, path);
       this.prints.set(key, print);
     }
     return print;
@@ -42,9 +45,9 @@ const oidOf = (e: TreeEntry): string | undefined => {
   return typeof oid === 'string' ? oid : undefined;
 };
 
-async function filePrint(tree: FileTree): Promise<string | undefined> {
+async function filePrint(tree: FileTree, file: string): Promise<string | undefined> {
   const root = await tree.list('');
-  const entry = root?.find((e) => e.path === FLEET_FILE);
+  const entry = root?.find((e) => e.path === file);
   if (!entry) return 'absent';
   return entry.type === 'file' ? oidOf(entry) : undefined;
 }

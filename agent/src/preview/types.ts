@@ -1,6 +1,7 @@
 import type { ClusterIdentity } from '../model/object.js';
 import type { FieldChange } from '../plan/diff.js';
 import type { RenderErrorFields } from '../render/errors.js';
+import type { RolloutPreview } from './rollout.js';
 
 /** What merging the head would do to one object. */
 export type ObjectAction = 'create' | 'update' | 'delete';
@@ -61,6 +62,8 @@ export interface ChangeGroup {
 export interface FleetPreview {
   base: PreviewSide;
   head: PreviewSide;
+  /** The staged rollout the merge would start (waves, clusters per wave, rule changes); absent without waves. */
+  rollout?: RolloutPreview;
   /** Every cluster, sorted by name. */
   clusters: ClusterPreview[];
 }

@@ -101,6 +101,8 @@ export interface Renderer {
    * objects by where they come from rather than by value.
    */
   renderEntries(cluster: ClusterIdentity): Promise<EntriesResult>;
+  /** The tree's strata.yaml, read once for every render of this renderer. */
+  fleetConfig(): Promise<{ config?: FleetConfig; errors: RenderError[] }>;
 }
 
 export type { RenderEntry };
@@ -300,6 +302,10 @@ export function createRenderer(tree: FileTree, options: RenderOptions = {}): Ren
 
   return {
     renderEntries,
+    fleetConfig() {
+      fleet ??= loadFleet();
+      return fleet;
+    },
     async render(cluster) {
       const result = await renderEntries(cluster);
       if (!result.ok) return result;
@@ -376,6 +382,12 @@ async function divideReplicasOf(
   for (const [id, entry] of state.objects) {
     const [group, kind] = id.split('/');
     if (!DIVISIBLE_KINDS.has(`${group}/${kind}`)) continue;
+    // Asking the document first keeps values lazy: substitution never adds an annotation key.
+    const written = (entry.object ?? entry.source?.value) as
+      | { metadata?: { annotations?: unknown } }
+      | undefined;
+    const asked = written?.metadata?.annotations;
+    if (written && (!asked || typeof asked !== 'object' || !Object.hasOwn(asked, REPLICA_WEIGHTS))) continue;
     const object = state.objectOf(entry);
     if (!object.metadata.annotations || !Object.hasOwn(object.metadata.annotations, REPLICA_WEIGHTS))
       continue;
