@@ -15,6 +15,7 @@ import {
 } from '../../../contract/rollout-rules.js';
 import type { ClusterIdentity } from '../model/object.js';
 
+/** One wave of the head's rules as a preview shows it: its policy in words and its clusters. */
 export interface PreviewWave {
   name: string;
   selector: string | null;
@@ -28,6 +29,7 @@ export interface PreviewWave {
   clusters: string[];
 }
 
+/** The rollout block of a preview. */
 export interface RolloutPreview {
   /** The head's waves; empty when the head has no rollout rules (every cluster applies at once). */
   waves: PreviewWave[];
