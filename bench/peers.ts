@@ -345,6 +345,8 @@ async function runScenario(
           fluxBins,
           { 'source-controller': source.kubeconfigPath, 'kustomize-controller': kustomize.kubeconfigPath },
           s.apps > 0,
+          // 10 minutes per 1,000 objects: one Flux reconcile of 10,000 ConfigMaps ran out of 10m here.
+          `${Math.round(bound(s, 600_000) / 60_000)}m`,
         );
         await flux.prepare();
         sides.push({ tool: flux, kube, flowSchemas: [source.flowSchema, kustomize.flowSchema], figures: {} });

@@ -233,7 +233,7 @@ export const FLUX_OBJECT = 'bench';
 /** The GitRepository and the Kustomization (prune: true) that sync `path` of the repository. */
 export async function applyFluxObjects(
   kube: RawKube,
-  spec: { url: string; path: string; interval: string; wait: boolean },
+  spec: { url: string; path: string; interval: string; wait: boolean; timeout: string },
 ): Promise<void> {
   await kube.apply(`${GIT_REPOSITORIES}/${FLUX_OBJECT}`, {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
@@ -250,7 +250,8 @@ export async function applyFluxObjects(
       path: spec.path,
       prune: true,
       wait: spec.wait,
-      timeout: '10m',
+      // Build, apply and wait in one reconcile: at 10,000 objects on a loaded machine more than 10m.
+      timeout: spec.timeout,
       sourceRef: { kind: 'GitRepository', name: FLUX_OBJECT },
     },
   });

@@ -135,6 +135,8 @@ export class FluxTool implements PeerTool {
     private readonly kubeconfigs: Record<FluxController, string>,
     /** Kustomization `wait: true`: Ready only once every applied object is healthy. */
     private readonly wait: boolean,
+    /** The Kustomization's `timeout` (a Go duration), scaled to the object set by the caller. */
+    private readonly timeout = '10m',
   ) {}
 
   /** Installs the CRDs (as a Flux install would, before the controllers exist). */
@@ -144,7 +146,13 @@ export class FluxTool implements PeerTool {
 
   async start(interval: string): Promise<void> {
     this.run = await startFlux({ bins: this.bins, kubeconfigs: this.kubeconfigs, dir: this.ctx.dir });
-    await applyFluxObjects(this.ctx.kube, { url: this.ctx.url, path: './global', interval, wait: this.wait });
+    await applyFluxObjects(this.ctx.kube, {
+      url: this.ctx.url,
+      path: './global',
+      interval,
+      wait: this.wait,
+      timeout: this.timeout,
+    });
   }
 
   /** The controllers' command lines, with the environment the bench gives them. */
