@@ -20,6 +20,8 @@ export const CODE_CACHE_WRITE_ENV = 'STRATA_CODE_CACHE_WRITE';
 export interface CachedScript {
   exports: Record<string, unknown>;
   cache: 'used' | 'rejected' | 'none' | 'recording';
+  /** Writes the cache of everything compiled so far (call it late: after the work to be cached). */
+  save(): void;
 }
 
 /**
@@ -27,9 +29,8 @@ export interface CachedScript {
  * its code cache `FILE.cache`. V8 checks a cache against its own version and flags, and ignores one
  * that does not match: the code then compiles as usual, only slower. Of the source V8 checks only
  * the length, so the cache starts with the source's SHA-1 and is not even offered to V8 for
- * another source (stale bytecode would run the old code). With `record`, the
- * cache is (re)written when the process exits, so it holds every function the run compiled, not
- * only the top level. `undefined` when `file` does not exist.
+ * another source (stale bytecode would run the old code). With `record`, no cache is read, and
+ * `save()` writes a new one. `undefined` when `file` does not exist.
  */
 export function runCachedScript(file: string, record = false): CachedScript | undefined {
   let source: string;
@@ -55,8 +56,7 @@ export function runCachedScript(file: string, record = false): CachedScript | un
   const script = new Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as Record<string, unknown> };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
-  if (record)
-    process.once('exit', () => writeFileSync(cacheFile, Buffer.concat([digest, script.createCachedData()])));
+  const save = () => writeFileSync(cacheFile, Buffer.concat([digest, script.createCachedData()]));
   const cache = record
     ? 'recording'
     : stale || (cachedData && script.cachedDataRejected)
@@ -64,7 +64,7 @@ export function runCachedScript(file: string, record = false): CachedScript | un
       : cachedData
         ? 'used'
         : 'none';
-  return { exports: module.exports, cache };
+  return { exports: module.exports, cache, save };
 }
 
 /**
@@ -77,7 +77,10 @@ export function runCachedScript(file: string, record = false): CachedScript | un
  */
 export function quickCommandsBeside(bundleUrl: string): Commands | undefined {
   const file = fileURLToPath(new URL('./oneshot.cjs', bundleUrl));
-  const script = runCachedScript(file, process.env[CODE_CACHE_WRITE_ENV] === '1');
+  const record = process.env[CODE_CACHE_WRITE_ENV] === '1';
+  const script = runCachedScript(file, record);
+  // At exit, so the cache holds every function the run compiled, not only the top level.
+  if (record && script) process.once('exit', () => script.save());
   if (process.env.STRATA_DEBUG_CODE_CACHE)
     process.stderr.write(`strata: code cache ${script?.cache ?? 'absent'}\n`);
   return script?.exports.quickCommands as Commands | undefined;
