@@ -1,6 +1,8 @@
-// The agent SIGKILLed at random points of its reconciles, 20 times, against the lab's real
-// apiserver: after a clean restart it converges to the last commit, prunes nothing it should not,
-// and every report it wrote reaches the receiver.
+// The shipped agent (the bundle, with the image's environment) SIGKILLed at random points of its
+// reconciles, 20 times, against the lab's real apiserver; every third kill lands between two deletes
+// of the prune (the moment a watch sees the first one). After a clean restart it converges to the
+// last commit, nothing it should keep was ever deleted (a watch sees every delete), and every report
+// it wrote reaches the receiver, in order. Fewer than one kill landing mid-reconcile or mid-prune fails.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,12 +10,13 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitFiles, createRepo, type GitServer, startGitServer, type TestRepo } from '../git/index.js';
 import { type Receiver, spawnAgent, startReceiver, waitFor, writeAgentConfig } from './agent-harness.js';
+import { ConfigMapWatch } from './faults/watch.js';
 import { labCluster } from './support/lab.js';
 
 const NS = 'agent-chaos';
 const PARENT_NS = 'strata-agent-chaos';
-/** At least 20 in CI; STRATA_CHAOS_KILLS may raise it (or lower it while iterating locally). */
-const KILLS = Number(process.env.STRATA_CHAOS_KILLS ?? 20);
+/** 20 unless STRATA_CHAOS_KILLS says more; fewer is refused, never silently run. */
+const KILLS = Math.max(20, Number(process.env.STRATA_CHAOS_KILLS ?? 20));
 const cluster = labCluster('sh');
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
 
@@ -71,7 +74,13 @@ describe('strata agent killed mid-reconcile', () => {
       stateDir: path.join(tmp, 'state'),
       listen: '127.0.0.1:0',
       outbox: { minBackoff: '100ms', maxBackoff: '1s' },
+      log: { level: 'debug' },
     });
+    const written = new Set<number>();
+    const noteWritten = (agent: { logs: Record<string, unknown>[] }) => {
+      for (const l of agent.logs)
+        if (l.msg === 'Report written to the outbox.' && typeof l.seq === 'number') written.add(l.seq);
+    };
 
     // A bystander in the same namespace, owned by someone else: never the agent's to prune.
     await commitFiles(repo, fleet(0));
@@ -90,26 +99,65 @@ describe('strata agent killed mid-reconcile', () => {
       body: { metadata: { name: 'bystander' }, data: { owner: 'someone-else' } },
     });
 
+    // Every delete in the namespace, as it happens: objects in both shapes and the bystander must never go.
+    const deleted: string[] = [];
+    const wronglyDeleted: string[] = [];
+    const always = new Set(desiredNames(0).filter((n) => desiredNames(1).includes(n)));
+    const watch = new ConfigMapWatch(cluster.kubeconfigPath, NS, (e) => {
+      if (e.type !== 'DELETED') return;
+      deleted.push(e.name);
+      if (always.has(e.name) || e.name === 'bystander') wronglyDeleted.push(e.name);
+    });
+    await watch.start();
+
     let round = 0;
     let midReconcile = 0;
-    for (let kill = 0; kill < KILLS; kill++) {
-      round++;
-      await commitFiles(repo, fleet(round), { message: `round ${round}` });
-      const agent = spawnAgent(configFile);
-      await agent.port;
-      // Half the kills land anywhere from start-up on; half during apply/prune, after planning.
-      if (kill % 2 === 1) {
-        await waitFor('the plan', async () => agent.logs.some((l) => l.msg === 'planned'), 120_000).catch(
-          () => {},
+    let midPrune = 0;
+    try {
+      for (let kill = 0; kill < KILLS; kill++) {
+        round++;
+        // What this round prunes: the live objects that left the render (none when the last round
+        // was killed before it applied anything; that round then gets another kind of kill).
+        const live = (await core.listNamespacedConfigMap({ namespace: NS })).items.map(
+          (c) => c.metadata?.name ?? '',
         );
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
-      } else {
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 4000)));
+        const leaving = live.filter((n) => n.startsWith('cm-') && !desiredNames(round).includes(n));
+        const from = deleted.length;
+        await commitFiles(repo, fleet(round), { message: `round ${round}` });
+        const agent = spawnAgent(configFile);
+        await agent.port;
+        if (kill % 3 === 2 && leaving.length > 1) {
+          // Between two deletes: at the first delete of an object that left the render.
+          await waitFor(
+            'the first delete of the prune',
+            async () => deleted.slice(from).some((n) => leaving.includes(n)),
+            120_000,
+          );
+          await agent.kill('SIGKILL');
+          const names = (await core.listNamespacedConfigMap({ namespace: NS })).items.map(
+            (c) => c.metadata?.name ?? '',
+          );
+          const left = leaving.filter((n) => names.includes(n)).length;
+          if (left > 0 && left < leaving.length) midPrune++;
+        } else if (kill % 3 === 1) {
+          // During apply or prune: after planning.
+          await waitFor('the plan', async () => agent.logs.some((l) => l.msg === 'planned'), 120_000);
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
+        } else {
+          // Anywhere from start-up on.
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 4000)));
+        }
+        if (agent.logs.filter((l) => l.msg === 'Reconciled.').length === 0) midReconcile++;
+        await agent.kill('SIGKILL');
+        noteWritten(agent);
       }
-      const finished = agent.logs.filter((l) => l.msg === 'Reconciled.').length;
-      if (finished === 0) midReconcile++;
-      await agent.kill('SIGKILL');
+    } finally {
+      watch.stop();
     }
+    expect(wronglyDeleted).toEqual([]);
+    // A kill count of 0 proves nothing: some kills must land mid-reconcile, some mid-prune.
+    expect(midReconcile).toBeGreaterThan(0);
+    expect(midPrune).toBeGreaterThan(0);
 
     const last = spawnAgent(configFile);
     try {
@@ -120,6 +168,7 @@ describe('strata agent killed mid-reconcile', () => {
         async () => /strata_outbox_depth 0\b/.test(await last.metrics()),
         60_000,
       );
+      noteWritten(last);
       const finalSync = receiver.reports.at(-1)?.sources[0]?.sync;
       expect(result.sources[0]?.phase, JSON.stringify(finalSync?.errors)).toMatch(/Synced|Progressing/);
       const live = await core.listNamespacedConfigMap({ namespace: NS });
@@ -136,8 +185,11 @@ describe('strata agent killed mid-reconcile', () => {
       // First arrivals are in seq order: a report is only sent after every older one was accepted.
       const firstArrival = receiver.reports.map((r) => r.seq).filter((s, i, all) => all.indexOf(s) === i);
       expect(firstArrival).toEqual(seqs);
+      // Every report the agents logged as written reached the receiver.
+      expect(written.size).toBeGreaterThan(0);
+      expect([...written].filter((seq) => !seqs.includes(seq))).toEqual([]);
       console.log(
-        `chaos: ${KILLS} kills, ${midReconcile} before the first reconcile finished, ${seqs.length} reports`,
+        `chaos: ${KILLS} kills, ${midReconcile} before the first reconcile finished, ${midPrune} between two deletes, ${seqs.length} reports (${written.size} logged as written)`,
       );
     } finally {
       await last.kill('SIGTERM');

@@ -1,5 +1,7 @@
 /**
- * Helpers for the agent's end-to-end tests: the real `strata agent` as a child process, a real
+ * Helpers for the agent's end-to-end tests: the shipped `strata agent` as a child process (the
+ * bundle `node dist/bundle/strata.js agent` with the image's environment, as the image's
+ * entrypoint runs it; global setup builds the bundle when it is older than its sources), a real
  * HTTP report receiver on loopback (validating with the shared report schema, recording every
  * seq in arrival order), and small polling helpers.
  */
@@ -10,8 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseReport, type Report } from '../../contract/report.js';
-
-const CLI = path.resolve('agent/src/cli.ts');
+import { BUNDLE, IMAGE_ENV } from './support/bundle.js';
 
 export interface AgentProcess {
   proc: ChildProcess;
@@ -26,23 +27,17 @@ export interface AgentProcess {
   metrics(): Promise<string>;
 }
 
-/** Start `strata agent --config FILE` (optionally prefixed, e.g. by `ip netns exec NS`). */
+/** Start the bundled `strata agent --config FILE` (optionally prefixed, e.g. by `ip netns exec NS`). */
 export function spawnAgent(
   configFile: string,
   opts: { prefix?: string[]; env?: NodeJS.ProcessEnv; host?: string } = {},
 ): AgentProcess {
-  const argv = [
-    ...(opts.prefix ?? []),
-    process.execPath,
-    '--import',
-    'tsx',
-    CLI,
-    'agent',
-    '--config',
-    configFile,
-  ];
+  const argv = [...(opts.prefix ?? []), process.execPath, BUNDLE, 'agent', '--config', configFile];
   const [cmd, ...args] = argv as [string, ...string[]];
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const proc = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...IMAGE_ENV, ...opts.env },
+  });
   const logs: Record<string, unknown>[] = [];
   let resolvePort: (p: number) => void = () => {};
   let rejectPort: (e: Error) => void = () => {};
