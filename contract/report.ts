@@ -157,9 +157,25 @@ export const PreviewStatus = z.object({
 });
 export type PreviewStatus = z.infer<typeof PreviewStatus>;
 
+/** Served group/versions a report carries at most (a cluster with hundreds of CRD groups still fits). */
+export const MAX_REPORTED_API_VERSIONS = 1000;
+
+/**
+ * What the agent's discovery says of its API server: the Kubernetes version and served
+ * group/versions. `helm template` is told the same, so an offline preview from the hub renders
+ * charts as the agent does (`.Capabilities.KubeVersion`, `.Capabilities.APIVersions.Has`).
+ */
+export const KubeCapabilities = z.object({
+  version: text(64),
+  apiVersions: z.array(text(256)).max(MAX_REPORTED_API_VERSIONS),
+});
+export type KubeCapabilities = z.infer<typeof KubeCapabilities>;
+
 export const Report = z.object({
   cluster: ClusterName,
   labels: Labels,
+  /** Absent until the agent's first discovery succeeded (and from agents that predate it). */
+  kube: KubeCapabilities.optional(),
   /** Monotonic per agent state directory: the hub drops duplicates and never lets an older seq win. */
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   /** When the agent produced this report (it may arrive much later from the outbox). */

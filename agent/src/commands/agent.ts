@@ -123,11 +123,13 @@ export async function startAgent(
     (opts.pipeline
       ? undefined
       : previewHook({ ...engineFor(), cacheDir: path.join(config.stateDir, 'previews') }));
+  const engine = opts.pipeline ? undefined : engineFor();
   const loop = new ReconcileLoop({
     identity: config.cluster,
     agent: { version: VERSION, startedAt: new Date().toISOString() },
     sources,
-    pipeline: opts.pipeline ?? enginePipeline(engineFor()),
+    pipeline: opts.pipeline ?? enginePipeline(engine!),
+    ...(engine ? { capabilities: engine.capabilities.latest } : {}),
     outbox,
     delivery,
     metrics,

@@ -5,6 +5,7 @@ import { UsageError } from '../../../contract/usage.js';
 import type { ClusterIdentity } from '../model/object.js';
 import {
   ClusterListError,
+  fetchHubCapabilities,
   fetchHubClusters,
   formatJson,
   formatMarkdown,
@@ -37,8 +38,10 @@ Options:
   --format markdown|json output format (default markdown, fit for a pull-request comment)
   --max-chars N          cap the Markdown at N characters (default 60000)
   --out FILE             write the preview to FILE instead of standard output
-  --kube-version V       the Kubernetes version HelmChart documents render for (default: helm's)
-  --api-versions L       comma-separated API versions charts may test for (.Capabilities.APIVersions)
+  --kube-version V       the Kubernetes version HelmChart documents render for (default: with
+                         --hub, each cluster's from its latest report; else helm's)
+  --api-versions L       comma-separated API versions charts may test for (.Capabilities.APIVersions;
+                         default: with --hub, each cluster's from its latest report)
   -h, --help             show this help
 
 Exit codes: 0 preview written (also when a cluster fails to render: that is part of the preview),
@@ -57,7 +60,7 @@ interface PreviewArgs {
   format: 'markdown' | 'json';
   maxChars?: number;
   out?: string;
-  /** For `helm template`: the hub's reports do not carry them yet, so a flag gives them. */
+  /** For `helm template`, for every cluster: overrides what the hub's reports say. */
   capabilities: ClusterCapabilities;
 }
 
@@ -120,6 +123,30 @@ async function secret(file: string | undefined): Promise<string | undefined> {
   return file === undefined ? undefined : (await readFile(file, 'utf8')).trim();
 }
 
+/**
+ * What `helm template` is told per cluster: the flags for every cluster when given; else, with
+ * `--hub`, what each cluster's agent last discovered (a cluster without it gets helm's defaults).
+ */
+async function capabilitiesFor(
+  args: PreviewArgs,
+  clusters: readonly ClusterIdentity[],
+): Promise<(cluster: ClusterIdentity) => ClusterCapabilities> {
+  const flags = args.capabilities;
+  if (!args.hub || (flags.kubeVersion && flags.apiVersions)) return () => flags;
+  const names = clusters.map((c) => c.name);
+  const { capabilities, missing } = await fetchHubCapabilities(
+    args.hub,
+    await secret(args.hubTokenFile),
+    names,
+  );
+  if (missing.length > 0) {
+    process.stderr.write(
+      `strata preview: ${missing.length} cluster(s) reported no Kubernetes version to the hub, so their charts render with helm's defaults: ${missing.join(', ')}\n`,
+    );
+  }
+  return (cluster) => ({ ...capabilities.get(cluster.name), ...flags });
+}
+
 async function identities(args: PreviewArgs): Promise<ClusterIdentity[]> {
   if (args.clusters) {
     return readClustersFile(args.clusters);
@@ -162,7 +189,7 @@ export default async function preview(argv: string[]): Promise<number> {
         head: side(refs.head),
         clusters,
         tools: commandTools(),
-        capabilities: () => args.capabilities,
+        capabilities: await capabilitiesFor(args, clusters),
       });
       const text =
         args.format === 'json'

@@ -80,7 +80,7 @@ export class ReconcileLoop {
     let seq: number;
     try {
       seq = outbox.enqueue(SNAPSHOT_KEY, (s) => {
-        const report = buildReport(identity, agent, sources, previews, s, now);
+        const report = buildReport(identity, agent, sources, previews, s, now, this.opts.capabilities?.());
         const parsed = parseReport(report);
         if (!parsed.ok)
           log.error({ issues: describeIssues(parsed.issues) }, 'Built a report the hub will refuse.');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Drift, PreviewStatus, SourceHealth, SyncResult } from '../../../contract/report.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { ClusterIdentity } from '../model/object.js';
+import type { ClusterCapabilities } from '../render/helm-render.js';
 import type { AgentInfo } from '../report/build.js';
 import type { Delivery } from '../report/delivery.js';
 import type { Outbox } from '../report/outbox.js';
@@ -85,6 +86,8 @@ export interface LoopOptions {
   /** Backoff after a failed reconcile: first retry delay and the ceiling. */
   retry?: { minMs: number; maxMs: number };
   previews?: PreviewHook;
+  /** The cluster's last discovered versions, carried in every report (previews from the hub render with them). */
+  capabilities?: () => ClusterCapabilities | undefined;
   /** Staged rollouts: which commit a source may enforce (agent/src/rollout); absent: always the fetched one. */
   rollout?: RolloutGatekeeper;
   /** Re-check live objects for drift this often, when it is shorter than a source's interval. */

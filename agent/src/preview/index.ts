@@ -2,6 +2,7 @@ export { ClusterListError, fetchHubClusters, readClustersFile } from './clusters
 export { countChanges, diffRenders } from './diff.js';
 export { type FleetPreviewInput, previewCluster, previewFleet } from './fleet.js';
 export { groupChanges } from './group.js';
+export { fetchHubCapabilities } from './hub-capabilities.js';
 export { formatJson } from './json.js';
 export {
   type LivePreviewOptions,

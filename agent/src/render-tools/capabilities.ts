@@ -11,9 +11,9 @@ const REFRESH_MS = 5 * 60_000;
 export function cachedCapabilities(
   discover: () => Promise<ClusterCapabilities>,
   now: () => number = Date.now,
-): () => Promise<ClusterCapabilities> {
+): CachedCapabilities {
   let last: { at: number; value: ClusterCapabilities } | undefined;
-  return async () => {
+  const get = async () => {
     if (last && now() - last.at < REFRESH_MS) return last.value;
     try {
       last = { at: now(), value: await discover() };
@@ -22,4 +22,10 @@ export function cachedCapabilities(
     }
     return last.value;
   };
+  return Object.assign(get, { latest: () => last?.value });
 }
+
+/** Asks (at most every five minutes); `latest()` is what the last discovery said, without asking. */
+export type CachedCapabilities = (() => Promise<ClusterCapabilities>) & {
+  latest(): ClusterCapabilities | undefined;
+};

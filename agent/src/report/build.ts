@@ -1,6 +1,12 @@
 /** Building the status report (docs/design.md §5) from the sources' latest status. */
 
-import type { PreviewStatus, ReportInput, SourceStatus } from '../../../contract/report.js';
+import {
+  type KubeCapabilities,
+  MAX_REPORTED_API_VERSIONS,
+  type PreviewStatus,
+  type ReportInput,
+  type SourceStatus,
+} from '../../../contract/report.js';
 import type { ClusterIdentity } from '../model/object.js';
 
 /** The agent's identity in a report: version and start time. */
@@ -20,14 +26,29 @@ export function buildReport(
   previews: PreviewStatus[],
   seq: number,
   now: Date,
+  kube?: { kubeVersion?: string; apiVersions?: readonly string[] },
 ): ReportInput {
+  const capabilities = kubeCapabilities(kube);
   return {
     cluster: identity.name,
     labels: identity.labels,
+    ...(capabilities ? { kube: capabilities } : {}),
     seq,
     createdAt: now.toISOString(),
     agent,
     sources,
     previews,
+  };
+}
+
+/** The discovered versions as the report carries them; nothing before the first discovery. */
+function kubeCapabilities(kube?: {
+  kubeVersion?: string;
+  apiVersions?: readonly string[];
+}): KubeCapabilities | undefined {
+  if (!kube?.kubeVersion) return undefined;
+  return {
+    version: kube.kubeVersion.slice(0, 64),
+    apiVersions: (kube.apiVersions ?? []).filter((v) => v.length <= 256).slice(0, MAX_REPORTED_API_VERSIONS),
   };
 }
