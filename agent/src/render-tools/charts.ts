@@ -3,6 +3,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ChartFetch, ChartStore, RemoteChart } from '../render/tools.js';
+import { every, type PruneLimits, pruneFolder, touch } from './prune.js';
+
+/**
+ * The folder's bounds: a month unused, 1 GiB in all. A pruned chart is fetched again when a render
+ * needs it; while its source is unreachable that render fails (SourceUnavailable) and the agent
+ * keeps its last good commit, so the month is long on purpose.
+ */
+export const CHART_STORE_LIMITS: PruneLimits = { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 1024 ** 3 };
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Credentials for one chart source, read from files at each use (a rotated Secret is picked up). */
 export interface ChartCredential {
@@ -23,6 +32,9 @@ export interface ChartStoreOptions {
   timeoutMs?: number;
   /** Largest chart archive or repository index accepted (default 20 MiB). */
   maxBytes?: number;
+  /** How much `dir` may keep (default CHART_STORE_LIMITS). */
+  limits?: PruneLimits;
+  now?: () => number;
 }
 
 const HELM_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
@@ -72,6 +84,25 @@ export function createChartStore(
       .catch((): Record<string, string> => ({})));
   const keyOf = (c: RemoteChart) =>
     c.type === 'repo' ? `${c.url} ${c.name} ${c.version}` : `${c.ref} ${c.version}`;
+  const now = options.now ?? Date.now;
+  const writeIndex = async (current: Record<string, string>) => {
+    index = Promise.resolve(current);
+    await mkdir(options.dir, { recursive: true });
+    await writeFile(`${indexFile}.tmp`, JSON.stringify(current, null, 1));
+    await rename(`${indexFile}.tmp`, indexFile);
+  };
+  // Archives unused past the limits go, and with them the index entries that named them.
+  const prune = every(
+    PRUNE_EVERY_MS,
+    async () => {
+      const removed = await pruneFolder(options.dir, '.tgz', options.limits ?? CHART_STORE_LIMITS, now());
+      if (removed.length === 0) return;
+      const gone = new Set(removed.map((name) => name.replace(/\.tgz$/, '').replace('-', ':')));
+      const current = await loadIndex();
+      await writeIndex(Object.fromEntries(Object.entries(current).filter(([, digest]) => !gone.has(digest))));
+    },
+    now,
+  );
 
   const authHeader = async (url: string): Promise<string | undefined> => {
     const cred = [...(options.credentials ?? [])]
@@ -215,8 +246,11 @@ export function createChartStore(
 
   const stored = async (digest: string): Promise<Uint8Array | undefined> => {
     try {
-      const bytes = new Uint8Array(await readFile(join(options.dir, `${digest.replace(':', '-')}.tgz`)));
-      return sha256(bytes) === digest ? bytes : undefined;
+      const file = join(options.dir, `${digest.replace(':', '-')}.tgz`);
+      const bytes = new Uint8Array(await readFile(file));
+      if (sha256(bytes) !== digest) return undefined;
+      await touch(file, now());
+      return bytes;
     } catch {
       return undefined;
     }
@@ -225,6 +259,7 @@ export function createChartStore(
   const inFlight = new Map<string, Promise<ChartFetch>>();
 
   const fetchChart = async (chart: RemoteChart): Promise<ChartFetch> => {
+    await prune();
     const key = keyOf(chart);
     const known = (await loadIndex())[key];
     if (known && (!chart.digest || chart.digest === known)) {
@@ -243,10 +278,7 @@ export function createChartStore(
       const file = join(options.dir, `${digest.replace(':', '-')}.tgz`);
       await writeFile(`${file}.tmp`, bytes);
       await rename(`${file}.tmp`, file);
-      const current = { ...(await loadIndex()), [key]: digest };
-      index = Promise.resolve(current);
-      await writeFile(`${indexFile}.tmp`, JSON.stringify(current, null, 1));
-      await rename(`${indexFile}.tmp`, indexFile);
+      await writeIndex({ ...(await loadIndex()), [key]: digest });
       return { ok: true, archive: { bytes, digest } };
     } catch (e) {
       if (e instanceof FetchFailure)
