@@ -27,6 +27,9 @@ const USAGE = `Usage:
   strata hub token list [--db FILE|URL]             list tokens (ids, clusters, state; never secrets)
   strata hub report-schema                      print the report JSON Schema`;
 
+/**
+ * `strata hub serve|token|report-schema`: the hub's own entry point, as the exit code of the verb.
+ */
 export default async function hub(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {

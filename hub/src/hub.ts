@@ -6,6 +6,7 @@ import { createHub, type HubServer, serveHub } from './server.js';
 import { openStore } from './store/open.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 
+/** How to start a hub: the database, the listen address, settings and retention. */
 export interface HubOptions {
   /** A SQLite file path, or a `postgres://` URL (then any number of hubs may share the database). */
   db: string;
@@ -17,15 +18,18 @@ export interface HubOptions {
   synchronous?: 'full' | 'normal';
 }
 
+/** How much history the hub keeps by default: 200 reports per cluster, 30 days. */
 export const DEFAULT_RETENTION: RetentionPolicy = { keepReports: 200, maxAgeMs: 30 * 24 * 3600_000 };
 const PRUNE_EVERY_MS = 3600_000;
 
+/** A started hub: its server and store, and the way to stop both. */
 export interface RunningHub extends HubServer {
   store: Store;
   /** Stops accepting requests, then closes the database. */
   stop(): Promise<void>;
 }
 
+/** Opens the store, starts the server and the retention timer. */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
   const store = await openStore(options.db, {

@@ -46,12 +46,14 @@ export const routes: readonly Route[] = [
   ...uiRoutes,
 ];
 
+/** The hub's HTTP settings unless configured. */
 export const DEFAULT_SETTINGS: HubSettings = {
   bodyLimit: REPORT_BODY.defaultBytes,
   staleAfterMs: 10 * 60_000,
   refreshSeconds: 5,
 };
 
+/** The hub's HTTP server, listening; close it to stop. */
 export interface HubServer {
   hub: Hub;
   server: Server;
@@ -60,6 +62,7 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
+/** The HTTP server of a hub over a store: every route, auth and errors. */
 export function createHub(
   store: Store,
   logger: Logger,

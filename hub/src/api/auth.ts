@@ -9,12 +9,14 @@ const TOKEN = /^strata_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** Compared against when the id is unknown, so a miss costs the same as a wrong secret. */
 const DUMMY_HASH = hashSecret('x'.repeat(43));
 
+/** A cluster token as created: the secret shown once, and the record stored (its hash only). */
 export interface NewToken {
   /** The full bearer token: shown once, never stored. */
   token: string;
   record: TokenRecord;
 }
 
+/** A new random bearer token for a cluster; only its hash is ever stored. */
 export function generateToken(cluster: string, now: Date): NewToken {
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
@@ -34,6 +36,7 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Whether a bearer token is valid, and for which cluster; why not when it is not. */
 export type TokenCheck = { ok: true; cluster: string; tokenId: string } | { ok: false; reason: string };
 
 interface KnownToken {

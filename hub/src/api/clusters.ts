@@ -4,6 +4,7 @@ import { HttpError, json, type Reply } from './http.js';
 import type { RequestContext, Route } from './router.js';
 import { clusterDetail, clusterHistory, commitOf, fleetView, rolloutView } from './views.js';
 
+/** The read API of clusters: the fleet list and one cluster's detail and history. */
 export const clusterRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/clusters', access: 'read', handle: listClusters },
   { method: 'GET', path: '/api/v1/clusters/:name', access: 'read', handle: getCluster },
@@ -48,6 +49,7 @@ async function getRollout({ hub, params, url }: RequestContext): Promise<Reply> 
   return json(200, await rolloutView(hub, commitOf(params.sha!), filter));
 }
 
+/** A cluster name from a URL path segment; a 400 when it is not a DNS-1123 name. */
 export function clusterNameOf(text: string): string {
   const parsed = ClusterName.safeParse(text);
   if (!parsed.success)
@@ -55,6 +57,7 @@ export function clusterNameOf(text: string): string {
   return parsed.data;
 }
 
+/** A `limit` query parameter as a number within bounds; a 400 when it is not one. */
 export function limitOf(text: string | null, fallback = 50, max = 1000): number {
   if (text === null) return fallback;
   const n = Number(text);

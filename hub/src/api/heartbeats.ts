@@ -8,6 +8,7 @@ import type { Hub, RequestContext, Route } from './router.js';
 /** A heartbeat is a few dozen bytes: anything much larger is not one. */
 const HEARTBEAT_LIMIT = 4096;
 
+/** The route agents send heartbeats to between reports. */
 export const heartbeatRoutes: Route[] = [
   {
     method: 'POST',
@@ -17,6 +18,7 @@ export const heartbeatRoutes: Route[] = [
   },
 ];
 
+/** Takes one heartbeat: the token must belong to the cluster it names. */
 export async function receiveHeartbeat(hub: Hub, req: RequestContext['req']): Promise<Reply> {
   const token = authenticate(hub, req.headers.authorization);
   const { cluster, tokenId } = token instanceof Promise ? accepted(await token) : accepted(token);

@@ -1,6 +1,7 @@
 /** The small HTTP vocabulary of the hub: replies, errors with a status, and reading a bounded body. */
 import type { IncomingMessage } from 'node:http';
 
+/** One HTTP answer: status, headers and body, written at the edge. */
 export interface Reply {
   status: number;
   headers?: Record<string, string>;
@@ -25,6 +26,7 @@ export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'application/json; charset=utf-8',
 });
 
+/** A JSON answer with the API's headers. */
 export function json(status: number, value: unknown, headers?: Record<string, string>): Reply {
   return {
     status,
@@ -33,6 +35,7 @@ export function json(status: number, value: unknown, headers?: Record<string, st
   };
 }
 
+/** An HttpError as the JSON error body the API answers with. */
 export function errorReply(err: HttpError): Reply {
   return json(err.status, { error: err.message, ...err.details });
 }
@@ -108,6 +111,7 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `request body is larger than the limit of ${limit} bytes`, { limit });
 }
 
+/** A request body as JSON; a 400 naming the syntax error when it is not. */
 export function parseJson(body: Buffer | string): unknown {
   try {
     return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));

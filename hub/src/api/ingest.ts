@@ -50,6 +50,7 @@ class GroupCommit<I, O> {
   }
 }
 
+/** Writes incoming reports to the store in group commits, so many agents share one transaction. */
 export class ReportWriter {
   private readonly reports: GroupCommit<IncomingReport, SaveOutcome>;
   private readonly heartbeats: GroupCommit<IncomingHeartbeat, HeartbeatOutcome>;

@@ -4,6 +4,7 @@ import { CLUSTER_PHASES } from '../fleet/summary.js';
 import type { Store } from '../store/store.js';
 import { rolloutViewOf } from './rollout-view.js';
 
+/** The hub's Prometheus metrics, served on /metrics. */
 export interface HubMetrics {
   registry: Registry;
   /** Reports accepted, by result: plain counts on the hot path, handed to prom-client on scrape. */
@@ -40,6 +41,7 @@ function countedOn(
 /** Clusters with their own series in the per-cluster gauges. */
 export const PER_CLUSTER_SERIES = 1000;
 
+/** The hub's metrics, with fleet gauges read from the store when scraped. */
 export function createMetrics(store: Store, now: () => number): HubMetrics {
   const registry = new Registry();
   const received: Record<string, number> = {};

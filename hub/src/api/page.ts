@@ -6,7 +6,9 @@
  */
 import { HttpError } from './http.js';
 
+/** Items per page of a list when the request gives no `limit`. */
 export const DEFAULT_PAGE = 100;
+/** The largest `limit` a list accepts. */
 export const MAX_PAGE = 1000;
 
 type Position = string | number;
@@ -14,11 +16,15 @@ type Position = string | number;
 /** Which list a token belongs to: a token of one list is refused by another. */
 export type ListKind = 'clusters' | 'rollout' | 'history';
 
+/** The opaque token that continues a list after a position; null at the end. */
 export function continueToken(list: ListKind, after: Position | null): string | null {
   if (after === null) return null;
   return Buffer.from(JSON.stringify([list, after])).toString('base64url');
 }
 
+/**
+ * The position a `continue` token stands for; a 400 for a token of another list or a forged one.
+ */
 export function positionOf(list: ListKind, token: string | null): Position | undefined {
   if (token === null || token === '') return undefined;
   let decoded: unknown;
@@ -41,6 +47,7 @@ export function positionOf(list: ListKind, token: string | null): Position | und
   return decoded[1] as Position;
 }
 
+/** A list's `limit` parameter within 1 and MAX_PAGE. */
 export function pageLimitOf(text: string | null): number {
   if (text === null || text === '') return DEFAULT_PAGE;
   const n = Number(text);

@@ -112,6 +112,7 @@ function summaryOf(view: PreviewView): PreviewSummary {
   return { ...rest, changes };
 }
 
+/** One line per previewed ref (open, closed or all), with the fleet's change counts. */
 export async function previewSummaries(
   hub: Hub,
   state: 'open' | 'closed' | 'all',

@@ -12,6 +12,7 @@ import { previewMarkdown } from './preview-comment.js';
 import { previewSummaries, previewView } from './preview-view.js';
 import type { Hub, RequestContext, Route } from './router.js';
 
+/** The JSON and Markdown routes of pull-request previews. */
 export const previewRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/previews', access: 'read', handle: listPreviews },
   { method: 'GET', path: '/api/v1/previews/:ref', access: 'read', handle: getPreview },

@@ -8,8 +8,10 @@ import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { parseReportFast } from './report-check.js';
 import type { Hub, RequestContext, Route } from './router.js';
 
+/** Where agents post their reports. */
 export const REPORTS_PATH = '/api/v1/reports';
 
+/** The route agents post reports to. */
 export const reportRoutes: Route[] = [
   { method: 'POST', path: REPORTS_PATH, access: 'agent', handle: ({ hub, req }) => receiveReport(hub, req) },
 ];
@@ -55,6 +57,7 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
 
 const CREATE_HINT = 'create one with "strata hub token create CLUSTER"';
 
+/** The 401 a revoked or unknown token gets. */
 export function revokedError(): HttpError {
   return new HttpError(401, `token revoked: ${CREATE_HINT}`);
 }
@@ -66,6 +69,10 @@ const REJECT_REASON: Record<number, string> = {
   413: 'too_large',
 };
 
+/**
+ * Checks an agent's bearer token; synchronous when the token store answers from memory, so the hot
+ * path does not wait.
+ */
 export function authenticate(hub: Hub, header: string | undefined): TokenCheck | Promise<TokenCheck> {
   const token = header?.toLowerCase().startsWith('bearer ') ? credentialOf(header) : undefined;
   if (!token) {
@@ -74,6 +81,7 @@ export function authenticate(hub: Hub, header: string | undefined): TokenCheck |
   return hub.tokens.verify(token);
 }
 
+/** The cluster and token id of a valid check; throws the 401 otherwise. */
 export function accepted(check: TokenCheck): { cluster: string; tokenId: string } {
   if (!check.ok) throw new HttpError(401, `${check.reason}: ${CREATE_HINT}`);
   return check;

@@ -9,6 +9,7 @@ import { EMPTY_OBSERVATION } from '../fleet/rollout-observe.js';
 import type { RolloutRecord } from '../store/store.js';
 import type { Hub } from './router.js';
 
+/** A staged rollout as the API shows it: its rules, waves and each cluster's gate. */
 export interface RolloutView {
   rollout: RolloutRecord;
   gate: RolloutGate;

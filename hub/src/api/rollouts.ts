@@ -12,6 +12,10 @@ import { accepted, authenticate } from './reports.js';
 import { findRollout, rolloutViewOf, sourceKey } from './rollout-view.js';
 import type { RequestContext, Route } from './router.js';
 
+/**
+ * The rollout API: announcements from agents, the gate's answer, and pause, resume, abort,
+ * approve.
+ */
 export const rolloutRoutes: Route[] = [
   { method: 'POST', path: '/api/v1/rollouts/announce', access: 'agent', handle: announce },
   { method: 'GET', path: '/api/v1/rollouts', access: 'read', handle: list },

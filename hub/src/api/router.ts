@@ -11,6 +11,7 @@ import type { Reply } from './http.js';
 import type { ReportWriter } from './ingest.js';
 import type { HubMetrics } from './metrics.js';
 
+/** The hub's HTTP settings: body limit, when a cluster counts as stale, page refresh. */
 export interface HubSettings {
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
@@ -36,6 +37,7 @@ export interface Hub {
   now(): number;
 }
 
+/** What a route handler gets: the hub, the request, its URL and path parameters. */
 export interface RequestContext {
   hub: Hub;
   req: IncomingMessage;
@@ -49,6 +51,7 @@ export interface RequestContext {
  */
 export type Access = 'public' | 'read' | 'agent' | 'admin';
 
+/** One route: method, path pattern, who may call it, and its handler. */
 export interface Route {
   method: 'GET' | 'POST';
   path: string;
@@ -56,6 +59,7 @@ export interface Route {
   handle(ctx: RequestContext): Promise<Reply>;
 }
 
+/** A matched route with its parameters, the methods the path allows (for a 405), or no match. */
 export type RouteMatch = { route: Route; params: Record<string, string> } | { methods: string[] } | undefined;
 
 /** Finds the route for a method and path; `{ methods }` when the path exists for other methods only. */

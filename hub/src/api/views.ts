@@ -20,6 +20,7 @@ import { HttpError } from './http.js';
 import { continueToken, pageLimitOf, positionOf } from './page.js';
 import type { Hub } from './router.js';
 
+/** One cluster as the API and dashboard show it: latest summary, age and staleness. */
 export interface ClusterView {
   name: string;
   labels: Record<string, string>;
@@ -37,6 +38,7 @@ export interface ClusterView {
   sources: ReportSummary['sources'];
 }
 
+/** A page of the fleet: clusters, counts by phase and health, and the token for the next page. */
 export interface FleetView {
   generatedAt: string;
   staleAfterSeconds: number;
@@ -58,6 +60,7 @@ export interface FleetView {
   continue: string | null;
 }
 
+/** One commit's progress across the fleet: each cluster's state and the counts. */
 export interface RolloutView {
   commit: string;
   /** The full sha the requested one abbreviates, once some cluster reported it. */
@@ -71,6 +74,7 @@ export interface RolloutView {
   continue: string | null;
 }
 
+/** The fleet list's query: selector, phase, name prefix and paging, as the URL gives them. */
 export interface FleetFilter {
   selector?: string | null;
   phase?: string | null;
@@ -79,6 +83,7 @@ export interface FleetFilter {
   continue?: string | null;
 }
 
+/** A label selector from a query parameter; a 400 naming the position of a syntax error. */
 export function selectorOf(text: string | null | undefined): LabelSelector {
   const selector = text ?? '';
   try {
@@ -114,6 +119,7 @@ function prefixOf(text: string | null | undefined): string {
   return prefix;
 }
 
+/** A stored cluster as its view, stale when its last report is older than the setting. */
 export function clusterView(hub: Hub, record: ClusterRecord | FleetEntry): ClusterView {
   if (record.seq === null || record.receivedAt === null || record.summary === null) {
     return silentView(record.name);
@@ -183,6 +189,7 @@ export async function fleetView(hub: Hub, filter: FleetFilter): Promise<FleetVie
   };
 }
 
+/** One cluster's view with its latest full report; undefined when it never reported. */
 export async function clusterDetail(
   hub: Hub,
   name: string,
@@ -191,6 +198,7 @@ export async function clusterDetail(
   return found && { cluster: clusterView(hub, found.record), report: found.report };
 }
 
+/** A cluster's latest report summaries, newest first, one page at a time. */
 export async function clusterHistory(
   hub: Hub,
   name: string,
@@ -210,6 +218,7 @@ export async function clusterHistory(
   return { history, continue: continueToken('history', more ? history.at(-1)!.seq : null) };
 }
 
+/** A commit (7 to 64 hex digits, lowercased) from a URL path segment; a 400 when it is not one. */
 export function commitOf(text: string): string {
   if (!/^[0-9a-f]{7,64}$/i.test(text)) {
     throw new HttpError(400, `"${text}" is not a commit sha: expected 7 to 64 hexadecimal characters`);
@@ -225,6 +234,7 @@ function rolloutStateOf(text: string | null | undefined): RolloutState | null {
   return text as RolloutState;
 }
 
+/** The rollout list's query: selector, state and paging. */
 export interface RolloutFilter {
   selector?: string | null;
   state?: string | null;

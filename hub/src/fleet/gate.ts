@@ -35,6 +35,7 @@ export interface RolloutControl {
   conflict: string | null;
 }
 
+/** What the gate knows of one cluster: labels, when it last reported, its rollout observation. */
 export interface GateCluster {
   name: string;
   labels: Record<string, string>;
@@ -43,6 +44,7 @@ export interface GateCluster {
   observation: RolloutObservation;
 }
 
+/** Where one cluster stands in a staged rollout. */
 export type ClusterGateState =
   | 'healthy'
   | 'soaking'
@@ -52,6 +54,7 @@ export type ClusterGateState =
   | 'failed'
   | 'offline';
 
+/** One cluster's standing in a staged rollout, whether it is released, and why. */
 export interface ClusterGate {
   name: string;
   wave: number;
@@ -62,8 +65,10 @@ export interface ClusterGate {
   soakLeftMs: number | null;
 }
 
+/** Where one wave stands: not started, waiting for approval, open, passed or failed. */
 export type WaveState = 'pending' | 'awaiting-approval' | 'open' | 'passed' | 'failed';
 
+/** One wave of a staged rollout: its state, failure budget, soak time left and clusters. */
 export interface WaveGate {
   index: number;
   name: string;
@@ -79,6 +84,7 @@ export interface WaveGate {
   clusters: ClusterGate[];
 }
 
+/** Where a staged rollout stands as a whole. */
 export type RolloutGateState =
   | 'progressing'
   | 'complete'
@@ -88,6 +94,7 @@ export type RolloutGateState =
   | 'superseded'
   | 'conflict';
 
+/** The gate's answer for a whole rollout: its state and every wave. */
 export interface RolloutGate {
   state: RolloutGateState;
   reason: string;
@@ -106,6 +113,7 @@ interface Standing {
   released: boolean;
 }
 
+/** PURE: which clusters may take the commit now, from the rules, the fleet and the clock. */
 export function decideGate(
   rules: RolloutRules,
   control: RolloutControl,

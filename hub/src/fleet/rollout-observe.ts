@@ -26,6 +26,7 @@ export interface RolloutObservation {
   releasedAt: number | null;
 }
 
+/** The observation of a cluster that has not applied, passed or failed the commit yet. */
 export const EMPTY_OBSERVATION: RolloutObservation = {
   appliedAt: null,
   healthySince: null,
@@ -34,6 +35,7 @@ export const EMPTY_OBSERVATION: RolloutObservation = {
   releasedAt: null,
 };
 
+/** Where one report puts a cluster on a commit. */
 export type CommitStanding = 'healthy' | 'progressing' | 'failed';
 
 /** Where a report puts the cluster on `commit`: null when no source of the report ran it. */
@@ -68,6 +70,7 @@ function stillCounted(previous: RolloutObservation): number | null {
   return failedAt !== null && firstHealthyAt !== null && failedAt >= firstHealthyAt ? failedAt : null;
 }
 
+/** Whether two observations are equal, so an unchanged one is not written again. */
 export function sameObservation(a: RolloutObservation, b: RolloutObservation): boolean {
   return (
     a.appliedAt === b.appliedAt &&

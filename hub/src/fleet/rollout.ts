@@ -4,7 +4,12 @@
  */
 import type { ClusterHealth, ClusterPhase } from './summary.js';
 
+/**
+ * Where one cluster stands on a commit: running it healthy, progressing or failed, behind, or
+ * silent.
+ */
 export type RolloutState = 'healthy' | 'progressing' | 'failed' | 'behind' | 'notReported';
+/** The rollout states in the order a reader wants them. */
 export const ROLLOUT_STATES: readonly RolloutState[] = [
   'healthy',
   'progressing',
@@ -13,6 +18,7 @@ export const ROLLOUT_STATES: readonly RolloutState[] = [
   'notReported',
 ];
 
+/** One cluster's line in a commit's rollout. */
 export interface RolloutCluster {
   name: string;
   labels: Record<string, string>;
@@ -24,6 +30,7 @@ export interface RolloutCluster {
   receivedAt: number | null;
 }
 
+/** What a cluster's rollout state is read from: its name, labels and latest summary. */
 export interface RolloutInput {
   name: string;
   labels: Record<string, string>;
@@ -41,6 +48,7 @@ export function sameCommit(sha: string, commit: string | null): boolean {
   return commit !== null && sha.length >= 7 && commit.toLowerCase().startsWith(sha.toLowerCase());
 }
 
+/** Where a cluster stands on a commit (a prefix of 7 or more digits matches). */
 export function rolloutState(sha: string, cluster: Pick<RolloutInput, 'summary'>): RolloutState {
   const sources = cluster.summary.sources;
   const running = sources.filter((s) => sameCommit(sha, s.commit));
@@ -70,6 +78,7 @@ export function rolloutStates(summary: RolloutInput['summary']): [commit: string
   return [...commits].sort().map((commit) => [commit, rolloutState(commit, { summary })]);
 }
 
+/** Every cluster's line in a commit's rollout, the silent ones as notReported. */
 export function rolloutOf(sha: string, reported: RolloutInput[], silent: string[]): RolloutCluster[] {
   const rows: RolloutCluster[] = reported.map((c) => ({
     name: c.name,
@@ -94,6 +103,7 @@ export function rolloutOf(sha: string, reported: RolloutInput[], silent: string[
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** How many values fall on each key, every key present. */
 export function countBy<T extends string>(keys: readonly T[], values: T[]): Record<T, number> {
   const counts = Object.fromEntries(keys.map((k) => [k, 0])) as Record<T, number>;
   for (const v of values) counts[v]++;

@@ -6,8 +6,10 @@ import type { HealthSummary, Report, SourceStatus, SyncPhase } from '../../../co
 
 /** A cluster's phase: its worst source's sync phase; `Unknown` before any sync finished. */
 export type ClusterPhase = SyncPhase | 'Unknown';
+/** A cluster's aggregate health: the worst of its sources'. */
 export type ClusterHealth = HealthSummary;
 
+/** The cluster phases in the order a reader wants them. */
 export const CLUSTER_PHASES: readonly ClusterPhase[] = [
   'Synced',
   'OutOfSync',
@@ -17,6 +19,7 @@ export const CLUSTER_PHASES: readonly ClusterPhase[] = [
   'Unknown',
 ];
 
+/** One source's line in a report summary: commit, phase, health, counts. */
 export interface SourceSummary {
   url: string;
   ref: string;
@@ -32,6 +35,7 @@ export interface SourceSummary {
   drift: number;
 }
 
+/** What the hub keeps of a report for lists and filters, besides the report itself. */
 export interface ReportSummary {
   phase: ClusterPhase;
   health: ClusterHealth;
@@ -57,6 +61,7 @@ const HEALTH_SEVERITY: Record<ClusterHealth, number> = {
   Degraded: 3,
 };
 
+/** PURE: a report's summary; the cluster's phase and health are the worst of its sources'. */
 export function summariseReport(report: Report): ReportSummary {
   const sources = report.sources.map(summariseSource);
   return {

@@ -52,6 +52,7 @@ export const APP_JS = `(() => {
 })();
 `;
 
+/** The dashboard's one stylesheet. */
 export const STYLE_CSS = `:root {
   --bg: #f6f7f9; --panel: #fff; --ink: #1d2330; --muted: #6b7385; --line: #e3e6ec; --accent: #3557d4;
   --green: #1f8a4c; --amber: #b7791f; --blue: #2b6cb0; --orange: #c05621; --red: #c53030; --gray: #718096;

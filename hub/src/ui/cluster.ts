@@ -9,6 +9,7 @@ import type { Page } from './layout.js';
 
 const MAX_OBJECTS_SHOWN = 300;
 
+/** What the cluster page shows: the cluster, its latest report, its history and the time. */
 export interface ClusterPageData {
   cluster: ClusterView;
   report: Report;
@@ -16,6 +17,7 @@ export interface ClusterPageData {
   now: number;
 }
 
+/** One cluster's page: sources, health of objects, errors, drift, history. */
 export function clusterPage(data: ClusterPageData): Page {
   const { cluster, report } = data;
   return {

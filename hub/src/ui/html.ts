@@ -17,6 +17,7 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
+/** Text made safe inside HTML elements and attributes. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
@@ -28,6 +29,7 @@ function piece(value: unknown): string {
   return escapeHtml(String(value));
 }
 
+/** A template tag that escapes every value unless it is already SafeHtml. */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
   for (let i = 0; i < values.length; i++) out += piece(values[i]) + strings[i + 1]!;

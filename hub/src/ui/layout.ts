@@ -1,6 +1,7 @@
 /** The page shell: header, navigation, and the sections the client script refreshes. */
 import { html, type SafeHtml } from './html.js';
 
+/** A dashboard page before layout: its title and sections. */
 export interface Page {
   title: string;
   /** Parts of the page that auto-refresh replaces, by `data-section` id. */
@@ -9,6 +10,7 @@ export interface Page {
   body(section: (id: string) => SafeHtml): SafeHtml;
 }
 
+/** A page as a whole HTML document, refreshing itself every few seconds. */
 export function renderPage(page: Page, refreshSeconds: number): string {
   const section = (id: string) => html`<div data-section="${id}">${page.sections[id]}</div>`;
   return html`<!doctype html>

@@ -10,6 +10,7 @@ import { badge, clusterLink, commitLink, labelChips, lastSeen, plural } from './
 import { html, type SafeHtml } from './html.js';
 import type { Page } from './layout.js';
 
+/** The fleet page: counts, filters and the clusters of one page. */
 export function overviewPage(view: FleetView, error?: string): Page {
   return {
     title: 'Fleet',

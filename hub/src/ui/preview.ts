@@ -14,6 +14,7 @@ import { badge, clusterLink, commitLink, labelChips } from './format.js';
 import { html, type SafeHtml, seg } from './html.js';
 import { type Page, pageSections, renderPage } from './layout.js';
 
+/** The dashboard's pull-request preview pages. */
 export const previewPageRoutes: Route[] = [
   { method: 'GET', path: '/previews', access: 'read', handle: listPage },
   { method: 'GET', path: '/previews/:ref', access: 'read', handle: detailPage },
@@ -28,6 +29,7 @@ function answer(ctx: RequestContext, page: Page, status = 200): Reply {
   };
 }
 
+/** A link to one ref's preview page. */
 export function previewLink(ref: string): SafeHtml {
   return html`<a class="ref" href="/previews/${seg(ref)}"><code>${ref}</code></a>`;
 }

@@ -17,6 +17,7 @@ const STATE_TEXT: Record<string, string> = {
   notReported: 'never reported',
 };
 
+/** One commit's rollout page, with the staged rollout's waves when it has one. */
 export function rolloutPage(view: RolloutView, now: number, staged?: StagedView): Page {
   return {
     title: `Rollout of ${view.commit.slice(0, 8)}`,

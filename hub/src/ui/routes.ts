@@ -21,6 +21,7 @@ import { rolloutPage } from './rollout.js';
 
 const HISTORY_SHOWN = 20;
 
+/** The dashboard's pages and its assets. */
 export const uiRoutes: Route[] = [
   { method: 'GET', path: '/', access: 'read', handle: overview },
   { method: 'GET', path: '/clusters/:name', access: 'read', handle: cluster },

@@ -6,6 +6,9 @@ import { html, type SafeHtml } from './html.js';
 
 const seconds = (ms: number | null) => (ms === null ? '—' : `${Math.ceil(ms / 1000)}s`);
 
+/**
+ * A staged rollout's waves and their clusters, or nothing when the commit has no staged rollout.
+ */
 export function wavesSection(view: RolloutView | undefined): SafeHtml {
   if (!view)
     return html`<p class="muted">No staged rollout: this commit's strata.yaml declares no waves, or no agent announced it.</p>`;
