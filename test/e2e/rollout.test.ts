@@ -4,8 +4,7 @@
 // namespace whose hub link this test cuts: Git and its apiserver stay reachable over another link,
 // so it sees the new commit but cannot learn that it is released. Every claim is checked on the
 // live objects of the clusters. The three clusters of the e2e lab plus two started here (and
-// stopped at the end). Pause, resume and abort are covered against the real hub in
-// test/unit/hub/rollout-api.test.ts.
+// stopped at the end). Pause, resume, approve and abort go through the `strata rollout` CLI.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -499,5 +498,74 @@ describe('staged rollout across five lab clusters in three waves', () => {
     const hz = await statusOf('hz');
     expect(hz).toMatchObject({ commit: c2, applied: c1 });
     expect(hz.rollout?.waiting).toMatch(/rollout halted/);
+  });
+
+  it('pause holds everyone who has not applied, canary included; resume walks on; abort halts for good', {
+    timeout: 420_000,
+  }, async () => {
+    const control = async (verb: string, commit: string, ...extra: string[]) => {
+      const out = await run([
+        'rollout',
+        verb,
+        commit.slice(0, 10),
+        '--hub',
+        hubUrl(),
+        '--token-file',
+        adminFile,
+        '--by',
+        'e2e',
+        ...extra,
+      ]);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      timeline.push(`${new Date().toISOString()} ${verb} ${out.stdout.trim()}`);
+      return out.stdout;
+    };
+    const values = async () =>
+      Object.fromEntries(await Promise.all(members.map(async (m) => [m.name, (await live(m)).value])));
+    // The canary does not reconcile until the rollout is paused, so nothing can soak before the pause.
+    manual.add('edge');
+    const c3 = await commitFiles(repo, fleetFiles('v3'));
+    timeline.push(`${new Date().toISOString()} pushed v3 ${c3.slice(0, 12)}`);
+    await waitFor('a later wave to announce v3', async () => (await rolloutOf(c3)) !== undefined, 60_000);
+    expect(await control('pause', c3)).toMatch(/is now paused/);
+    const edge = await agents.get('edge')!.sync();
+    expect((edge as unknown as { sources: SyncSource[] }).sources[0]!.rollout?.waiting).toMatch(
+      /^waiting for wave 0 \(canary\) gate: rollout paused/,
+    );
+    manual.delete('edge');
+    // Paused: several rounds of every agent, nobody runs v3 (the canary keeps the halted v2).
+    const before = { edge: 'v2', hz: 'v1', sh: 'v1', r4: 'v1', r5: 'v1' };
+    for (let round = 0; round < 3; round++) {
+      await syncAll();
+      expect(await values()).toEqual(before);
+    }
+    expect((await rolloutOf(c3))!.gate.state).toBe('paused');
+    expect((await rolloutOf(c3))!.events.filter((e) => e.kind === 'released')).toEqual([]);
+
+    expect(await control('resume', c3)).toMatch(/is now progressing/);
+    await waitForValue(['edge', 'hz', 'sh'], 'v3', 180_000);
+    await waitFor('the rest wave to wait for approval', async () => {
+      const v = await rolloutOf(c3);
+      return v?.gate.waves[2]?.state === 'awaiting-approval';
+    });
+    // Aborted, then the last wave approved: still nobody advances further.
+    expect(await control('abort', c3)).toMatch(/is now aborted/);
+    await control('approve', c3, '--wave', 'rest');
+    for (let round = 0; round < 3; round++) {
+      await syncAll();
+      expect(await values()).toEqual({ edge: 'v3', hz: 'v3', sh: 'v3', r4: 'v1', r5: 'v1' });
+    }
+    const view = (await rolloutOf(c3))!;
+    expect(view.gate.state).toBe('aborted');
+    expect(
+      view.events
+        .filter((e) => e.kind === 'released')
+        .map((e) => e.detail)
+        .sort(),
+    ).toEqual(['hz', 'sh']);
+    const r4 = await statusOf('r4');
+    expect(r4).toMatchObject({ commit: c3, applied: c1 });
+    expect(r4.rollout?.waiting).toMatch(/rollout aborted/);
   });
 });
