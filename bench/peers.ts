@@ -373,7 +373,9 @@ async function runScenario(
     }
     const tools = {} as Record<ToolName, ToolFigures>;
     for (const side of sides) {
-      side.figures.peakRssBytes = side.tool.peak();
+      const peak = side.tool.peak();
+      // 0: the tool never ran (a run stopped before its turn).
+      if (peak > 0) side.figures.peakRssBytes = peak;
       tools[side.tool.name] = side.figures as ToolFigures;
     }
     return { scenario: s, order, loadavgBefore, loadavgAfter: loadavg(), tools, ...(error ? { error } : {}) };
