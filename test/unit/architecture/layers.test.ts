@@ -1,20 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGENT_LAYERS, HUB_LAYERS, importsOf, layerViolations } from './layers.js';
 
 const repo = resolve(import.meta.dirname, '../../..');
 
-function productFiles(): Map<string, string> {
-  const listed = execFileSync(
-    'git',
-    ['ls-files', '--cached', '--others', '--exclude-standard', 'agent', 'hub', 'contract'],
-    {
-      cwd: repo,
-      encoding: 'utf8',
-    },
-  );
+function productFiles(folders = ['agent', 'hub', 'contract']): Map<string, string> {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', ...folders], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   const files = new Map<string, string>();
   for (const f of listed.split('\n'))
     if (/\.ts$/.test(f) && !f.includes('/testdata/')) {
@@ -27,7 +23,27 @@ function productFiles(): Map<string, string> {
   return files;
 }
 
+/** Whether a relative import names a file that exists (`./x.js` is the source `./x.ts`). */
+function resolves(from: string, specifier: string): boolean {
+  const base = resolve(repo, dirname(from), specifier);
+  const stem = base.replace(/\.(js|mjs|cjs)$/, '');
+  const candidates = [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, join(base, 'index.ts')];
+  return candidates.some((c) => existsSync(c));
+}
+
 describe('the layering in ARCHITECTURE.md', () => {
+  it('leaves no import of tests, benchmarks, tools or examples pointing at a moved module', () => {
+    const files = productFiles(['test', 'bench', 'tools', 'examples']);
+    expect(files.size).toBeGreaterThan(50);
+    const broken: string[] = [];
+    // This file holds imports of made-up modules as test cases of the import reader.
+    files.delete('test/unit/architecture/layers.test.ts');
+    for (const [file, text] of files)
+      for (const specifier of importsOf(text))
+        if (specifier.startsWith('.') && !resolves(file, specifier)) broken.push(`${file}: '${specifier}'`);
+    expect(broken).toEqual([]);
+  });
+
   it('holds for every import of agent/src, hub/src and contract/', () => {
     const files = productFiles();
     expect(files.size).toBeGreaterThan(100);
