@@ -1,7 +1,7 @@
 /**
  * Strata against the tools a user compares it with, as whole processes on real-shaped input:
  *
- *   npm run bench:real [-- --runs 5] [-- --kubeconfig PATH]   (STRATA_BUNDLE=path/strata.js: another build)
+ *   npm run bench:real [-- --runs 5] [-- --kubeconfig PATH [--plan-only]]   (STRATA_BUNDLE=path/strata.js: another build)
  *
  * (a) `strata render` (the bundled CLI) vs `kustomize build` of the same objects: the examples/
  *     fleet's global layer, and a generated ≈2 MB vendor install manifest (large CRDs, RBAC,
@@ -26,7 +26,11 @@ const STRATA = process.env.STRATA_BUNDLE ?? join(ROOT, 'dist/bundle/strata.js');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, kubeconfig: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    kubeconfig: { type: 'string' },
+    'plan-only': { type: 'boolean', default: false },
+  },
 });
 const runs = Number(values.runs);
 
@@ -251,7 +255,7 @@ function planBench(kubeconfig: string, vendorRepo: string): boolean {
 
 const kustomize = toolPath('kustomize');
 const cases = prepare();
-let ok = renderBench(cases, kustomize);
+let ok = values['plan-only'] ? true : renderBench(cases, kustomize);
 if (values.kubeconfig)
   ok = planBench(values.kubeconfig, cases.find((c) => c.name.startsWith('vendor'))!.strataRepo) && ok;
 else log('\n(b) skipped: pass --kubeconfig of a lab cluster (npm run lab -- up --clusters bench)');
