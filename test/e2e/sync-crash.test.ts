@@ -1,17 +1,19 @@
-// An apply killed with SIGKILL at several points and then run again converges: nothing lost,
-// nothing wrongly deleted, and the ApplySet still describes exactly the objects in the cluster.
+// An apply killed with SIGKILL at several points (in the apply phase, and between two deletes of the
+// prune: at the first delete a watch sees) and then run again converges: nothing lost, nothing wrongly deleted, and the ApplySet
+// still describes exactly the objects in the cluster. Runs the shipped bundle, as the image does.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySetId, GROUP_KINDS_ANNOTATION, PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
 import type { KubeApiClient } from '../../agent/src/kube/client.js';
 import { objectId } from '../../agent/src/model/object.js';
+import { ConfigMapWatch } from './faults/watch.js';
+import { BUNDLE, IMAGE_ENV } from './support/bundle.js';
 import { labCluster } from './support/lab.js';
 import { cleanUp, labClient, PARENT_NAMESPACE } from './sync-fixtures.js';
 
-const CLI = resolve('agent/src/cli.ts');
 const NS = 'e2e-sync-crash';
 const APPLYSET = 'e2e-sync-crash';
 const ID = applySetId({ name: APPLYSET, namespace: PARENT_NAMESPACE });
@@ -34,9 +36,7 @@ async function writeFleet(version: 1 | 2) {
 }
 
 const args = () => [
-  '--import',
-  'tsx',
-  CLI,
+  BUNDLE,
   'apply',
   '--repo',
   repo,
@@ -57,16 +57,22 @@ const args = () => [
 /** Runs `strata apply` to the end; its exit code. */
 function applyToEnd(): Promise<number> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args(), { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, args(), {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...IMAGE_ENV },
+    });
     child.on('error', fail);
     child.on('exit', (code) => done(code ?? -1));
   });
 }
 
-/** Runs `strata apply` and SIGKILLs it once it reported `after` applied objects; whether it was still running. */
+/** Runs `strata apply` and SIGKILLs it once it printed `after` applied objects; whether it was still running then. */
 function applyAndKill(after: number): Promise<boolean> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args(), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args(), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...IMAGE_ENV },
+    });
     let seen = 0;
     let killed = false;
     child.stdout.setEncoding('utf8');
@@ -79,6 +85,31 @@ function applyAndKill(after: number): Promise<boolean> {
     child.on('error', fail);
     child.on('exit', () => done(killed));
   });
+}
+
+/**
+ * Runs `strata apply` and SIGKILLs it at the first delete of an object named `prefix*` that a watch
+ * sees (the CLI prints prune lines only once the prune is over, so no output line marks its middle).
+ */
+async function applyAndKillAtDelete(prefix: string): Promise<boolean> {
+  let child: ReturnType<typeof spawn> | undefined;
+  let killed = false;
+  const watch = new ConfigMapWatch(labCluster('sh').kubeconfigPath, NS, (e) => {
+    if (e.type === 'DELETED' && e.name.startsWith(prefix) && !killed && child) killed = child.kill('SIGKILL');
+  });
+  await watch.start();
+  try {
+    return await new Promise((done, fail) => {
+      child = spawn(process.execPath, args(), {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, ...IMAGE_ENV },
+      });
+      child.on('error', fail);
+      child.on('exit', () => done(killed));
+    });
+  } finally {
+    watch.stop();
+  }
 }
 
 async function members() {
@@ -141,6 +172,36 @@ describe('an apply killed midway', { timeout: 600_000 }, () => {
     expect(final.every((c) => (c.data as { version: string }).version === '2')).toBe(true);
     expect(final.some((c) => c.metadata.name.startsWith('old-'))).toBe(false);
     expect(final.filter((c) => c.metadata.name.startsWith('new-'))).toHaveLength(20);
+    expect((await members()).sort()).toEqual(final.map(objectId).sort());
+  });
+
+  it('converges after a SIGKILL between two deletes of the prune: only what left the render goes', async () => {
+    // Back to v1: new-* leave the render (20 deletes, one at a time), old-* come back.
+    await writeFleet(1);
+    const before = new Map((await allConfigMaps()).map((c) => [c.metadata.name, c.metadata.uid]));
+    expect([...before.keys()].filter((n) => n.startsWith('new-'))).toHaveLength(20);
+    expect(await applyAndKillAtDelete('new-')).toBe(true);
+    const after = await allConfigMaps();
+    const names = after.map((c) => c.metadata.name);
+    const leftToPrune = names.filter((n) => n.startsWith('new-')).length;
+    // The kill landed mid-prune: some deletes done, some not.
+    expect(leftToPrune).toBeGreaterThan(0);
+    expect(leftToPrune).toBeLessThan(20);
+    // Everything of the render is there, applied before the prune began; no kept object was replaced.
+    for (let i = 0; i < KEPT; i++) {
+      const name = `keep-${String(i).padStart(3, '0')}`;
+      expect(after.find((c) => c.metadata.name === name)?.metadata.uid, name).toBe(before.get(name));
+    }
+    expect(names.filter((n) => n.startsWith('old-'))).toHaveLength(20);
+    // What is left to prune is still a member, so the next run finds it.
+    for (const cm of after.filter((c) => c.metadata.name.startsWith('new-')))
+      expect(cm.metadata.labels?.[PART_OF_LABEL]).toBe(ID);
+    expect(await applyToEnd()).toBe(0);
+    const final = (await allConfigMaps()).filter((c) => c.metadata.name !== 'kube-root-ca.crt');
+    expect(final.some((c) => c.metadata.name.startsWith('new-'))).toBe(false);
+    for (const c of final.filter((c) => c.metadata.name.startsWith('keep-')))
+      expect(c.metadata.uid, c.metadata.name).toBe(before.get(c.metadata.name));
+    expect(final).toHaveLength(KEPT + 20);
     expect((await members()).sort()).toEqual(final.map(objectId).sort());
   });
 });
