@@ -12,22 +12,14 @@ import { gitRefParam } from '../api/previews.js';
 import type { RequestContext, Route } from '../api/router.js';
 import { badge, clusterLink, commitLink, labelChips } from './format.js';
 import { html, type SafeHtml, seg } from './html.js';
-import { type Page, pageSections, renderPage } from './layout.js';
+import type { Page } from './layout.js';
+import { pageReply } from './reply.js';
 
 /** The dashboard's pull-request preview pages. */
 export const previewPageRoutes: Route[] = [
   { method: 'GET', path: '/previews', access: 'read', handle: listPage },
   { method: 'GET', path: '/previews/:ref', access: 'read', handle: detailPage },
 ];
-
-function answer(ctx: RequestContext, page: Page, status = 200): Reply {
-  if (ctx.url.searchParams.get('format') === 'sections') return json(status, pageSections(page));
-  return {
-    status,
-    headers: { 'content-type': 'text/html; charset=utf-8' },
-    body: renderPage(page, ctx.hub.settings.refreshSeconds),
-  };
-}
 
 /** A link to one ref's preview page. */
 export function previewLink(ref: string): SafeHtml {
@@ -55,7 +47,7 @@ function listTable(previews: PreviewSummary[]): SafeHtml {
 
 async function listPage(ctx: RequestContext): Promise<Reply> {
   const previews = await previewSummaries(ctx.hub, 'open');
-  return answer(ctx, {
+  return pageReply(ctx, {
     title: 'Pull-request previews',
     sections: { previews: listTable(previews) },
     body: (section) => html`<p class="crumbs"><a href="/">Fleet</a> › previews</p>
@@ -120,7 +112,7 @@ async function detailPage(ctx: RequestContext): Promise<Reply> {
   const ref = gitRefParam(ctx.params.ref!);
   const view = await previewView(ctx.hub, ref);
   if (!view) {
-    return answer(
+    return pageReply(
       ctx,
       {
         title: 'Not found',
@@ -133,7 +125,7 @@ async function detailPage(ctx: RequestContext): Promise<Reply> {
       404,
     );
   }
-  return answer(ctx, {
+  return pageReply(ctx, {
     title: `Preview of ${ref}`,
     sections: { head: headline(view), clusters: clustersTable(view) },
     body: (

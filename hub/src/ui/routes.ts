@@ -15,8 +15,9 @@ import { CLUSTER_PHASES } from '../fleet/summary.js';
 import { APP_JS, STYLE_CSS } from './assets.js';
 import { clusterPage } from './cluster.js';
 import { html } from './html.js';
-import { type Page, pageSections, renderPage } from './layout.js';
+import type { Page } from './layout.js';
 import { overviewPage } from './overview.js';
+import { pageReply } from './reply.js';
 import { rolloutPage } from './rollout.js';
 
 const HISTORY_SHOWN = 20;
@@ -48,15 +49,6 @@ function asset(body: string, type: string): Reply {
   };
 }
 
-function answer(ctx: RequestContext, page: Page, status = 200): Reply {
-  if (ctx.url.searchParams.get('format') === 'sections') return json(status, pageSections(page));
-  return {
-    status,
-    headers: { 'content-type': 'text/html; charset=utf-8' },
-    body: renderPage(page, ctx.hub.settings.refreshSeconds),
-  };
-}
-
 async function overview(ctx: RequestContext): Promise<Reply> {
   const q = ctx.url.searchParams;
   const filter = {
@@ -67,12 +59,12 @@ async function overview(ctx: RequestContext): Promise<Reply> {
     continue: q.get('continue'),
   };
   try {
-    return answer(ctx, overviewPage(await fleetView(ctx.hub, filter)));
+    return pageReply(ctx, overviewPage(await fleetView(ctx.hub, filter)));
   } catch (err) {
     if (!(err instanceof HttpError) || err.status !== 400) throw err;
     if (ctx.url.searchParams.get('format') === 'sections') throw err;
     const empty = await emptyFleet(ctx.hub, filter.selector ?? '', filter.prefix ?? '');
-    return answer(ctx, overviewPage(empty, err.message), 400);
+    return pageReply(ctx, overviewPage(empty, err.message), 400);
   }
 }
 
@@ -93,7 +85,7 @@ async function cluster(ctx: RequestContext): Promise<Reply> {
   const detail = await clusterDetail(ctx.hub, name);
   if (!detail) return notFound(ctx, `Cluster "${name}" has not reported yet.`);
   const { history } = await clusterHistory(ctx.hub, name, HISTORY_SHOWN);
-  return answer(ctx, clusterPage({ ...detail, history, now: ctx.hub.now() }));
+  return pageReply(ctx, clusterPage({ ...detail, history, now: ctx.hub.now() }));
 }
 
 async function rollout(ctx: RequestContext): Promise<Reply> {
@@ -107,7 +99,7 @@ async function rollout(ctx: RequestContext): Promise<Reply> {
   };
   const staged = await findRollout(ctx.hub, sha);
   const gate = staged && staged !== 'ambiguous' ? await rolloutViewOf(ctx.hub, staged) : undefined;
-  return answer(ctx, rolloutPage(await rolloutView(ctx.hub, sha, filter), ctx.hub.now(), gate));
+  return pageReply(ctx, rolloutPage(await rolloutView(ctx.hub, sha, filter), ctx.hub.now(), gate));
 }
 
 function notFound(ctx: RequestContext, message: string): Reply {
@@ -116,5 +108,5 @@ function notFound(ctx: RequestContext, message: string): Reply {
     sections: { message: html`<p class="empty">${message}</p>` },
     body: (section) => html`<h1>Not found</h1>${section('message')}<p><a href="/">Back to the fleet</a></p>`,
   };
-  return answer(ctx, page, 404);
+  return pageReply(ctx, page, 404);
 }
