@@ -214,6 +214,12 @@ describe('npm run demo (the README first command)', { timeout: 20 * 60_000 }, ()
     const cache = (await deployment(dir, 'prod-sh', 'cache')).spec?.template.spec?.containers[0];
     expect(cache?.image).toBe('registry.example.com/shop/cache:7.4');
     expect(cache?.envFrom?.[0]?.configMapRef?.name).toMatch(/^cache-config-[a-z0-9]{10}$/);
+    // Each agent reports what discovery found, which a preview from the hub renders charts with.
+    const detail = (await (await fetch(`${state.hubUrl}/api/v1/clusters/prod-hz`)).json()) as {
+      report: { kube?: { version: string; apiVersions: string[] } };
+    };
+    expect(detail.report.kube?.version).toMatch(/^v1\.\d+\.\d+/);
+    expect(detail.report.kube?.apiVersions).toContain('apps/v1');
     // The demo announces it too, with the time it took.
     await until('the demo announcing the synced fleet', 30_000, async () =>
       /All three clusters Synced on [0-9a-f]{7} \(\d+\.\d+s after start\)/.test(demo.output())
