@@ -12,6 +12,7 @@ import {
   renderTarget,
   startOneShot,
   type Target,
+  writeJsonResults,
 } from './shared/oneshot.js';
 
 const HELP = `Usage: strata apply --repo DIR --cluster NAME [--labels K=V,...] [options]
@@ -114,9 +115,6 @@ export default async function apply(argv: string[]): Promise<number> {
   const p = palette(args.format === 'text' && wantsColour(process.stdout, process.env));
   const results = [];
   for (const target of args.targets) results.push(await applyTarget(args, tree, target, p));
-  if (args.format === 'json') {
-    const body = results.length === 1 ? results[0]!.json : { clusters: results.map((r) => r.json) };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  }
+  if (args.format === 'json') writeJsonResults(results);
   return results.some((r) => r.code === 1) ? 1 : 0;
 }

@@ -11,6 +11,7 @@ import {
   renderTarget,
   startOneShot,
   type Target,
+  writeJsonResults,
 } from './shared/oneshot.js';
 
 const HELP = `Usage: strata plan --repo DIR --cluster NAME [--labels K=V,...] [options]
@@ -90,10 +91,7 @@ export default async function plan(argv: string[]): Promise<number> {
     results.push(result);
     if (args.format === 'text') process.stdout.write(`${result.text}\n`);
   }
-  if (args.format === 'json') {
-    const body = results.length === 1 ? results[0]!.json : { clusters: results.map((r) => r.json) };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  }
+  if (args.format === 'json') writeJsonResults(results);
   if (results.some((r) => r.code === 1)) return 1;
   return results.some((r) => r.code === 3) ? 3 : 0;
 }

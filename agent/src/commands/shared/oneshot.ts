@@ -243,3 +243,9 @@ export async function startOneShot(
     return 2;
   }
 }
+
+/** The one-shot results as JSON on stdout: the one cluster's object, or `{ clusters: [...] }` for several. */
+export function writeJsonResults(results: readonly { json: unknown }[]): void {
+  const body = results.length === 1 ? results[0]!.json : { clusters: results.map((r) => r.json) };
+  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+}
