@@ -5,11 +5,12 @@ import { type ObjectHealth, objectHealth } from '../health/status.js';
 import {
   type ApplySetParentRef,
   applySetId,
+  groupKindOf,
   inventoryFor,
   sameInventory,
   unionInventory,
 } from '../inventory/applyset.js';
-import { listMembers } from '../inventory/members.js';
+import { describeScope, listMembers, type MemberScope } from '../inventory/members.js';
 import { readParent, writeParent } from '../inventory/parent.js';
 import { mapBounded } from '../kube/pool.js';
 import { type KubeClient, refOf } from '../kube/types.js';
@@ -63,8 +64,12 @@ export interface ClusterPlan {
   policy: SyncPolicy;
   applySetId: string;
   parentInventory: { groupKinds: string[]; namespaces: string[] };
-  /** Kinds whose members could not be listed: reported, never pruned, kept in the inventory. */
-  unlisted: { groupKind: string; error: SyncError }[];
+  /**
+   * Kinds (in one namespace, or cluster-wide) whose members could not be listed: never pruned and
+   * kept in the inventory; `reported` unless the agent is merely not allowed to read a scope that
+   * holds none of the rendered objects (see `quietlyForbidden`).
+   */
+  unlisted: { scope: MemberScope; error: SyncError; reported: boolean }[];
   /** The parent's and the listed objects' resourceVersions, as this plan read them. */
   evidence: LiveEvidence;
   requestsAtStart: number;
@@ -138,6 +143,21 @@ async function nonMemberLookup(
   };
 }
 
+/**
+ * A 403 on a member LIST of a scope that holds none of the rendered objects is the operator's RBAC
+ * saying "not here", not a failure: KEP-3659 lists every recorded kind in every recorded namespace,
+ * so an agent with per-namespace Roles is bound to meet kinds it was never granted in some of them.
+ * The scope stays unprunable and recorded; only a scope the render needs is reported.
+ */
+function quietlyForbidden(scope: MemberScope, error: { code?: number }, desired: DesiredObject[]): boolean {
+  if (error.code !== 403) return false;
+  return !desired.some(
+    (d) =>
+      groupKindOf(d.object) === scope.groupKind &&
+      (scope.namespace === undefined || d.object.metadata.namespace === scope.namespace),
+  );
+}
+
 /** Plans a cluster: dry-runs (or cache hits) for every desired object, and the prune side. Changes nothing. */
 export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
   const policy = resolvePolicy(input.policy);
@@ -161,17 +181,11 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
       input.applySet,
     ),
   );
-  // One LIST per kind, each on its own: a kind that cannot be listed (403, timeout) is reported and
-  // its members are neither judged for prune nor dropped from the inventory, the rest syncs on.
-  const listed = await Promise.all(
-    inventory.groupKinds.map((gk) =>
-      listMembers(client, id, [gk]).then(
-        (items) => ({ gk, items, error: undefined }),
-        (err: unknown) => ({ gk, items: [] as KubeObject[], error: planErrorOf(err) }),
-      ),
-    ),
-  );
-  const unlisted = listed.filter((l) => l.error);
+  // One LIST per kind and namespace, each on its own: a scope that cannot be listed (403, timeout)
+  // is reported and its members are neither judged for prune nor dropped from the inventory, the
+  // rest syncs on.
+  const listed = await listMembers(client, id, input.applySet, inventory);
+  const unlisted = listed.filter((l) => l.error !== undefined);
   // Only what Strata itself applied is a member: a copied part-of label makes nothing prunable.
   const members = listed.flatMap((l) => l.items).filter((m) => appliedBy(m, policy.fieldManager));
   const memberById = new Map(members.map((m) => [objectId(m), m]));
@@ -234,17 +248,28 @@ export async function planCluster(input: SyncInput): Promise<ClusterPlan> {
     policy,
     applySetId: id,
     parentInventory: parent.inventory,
-    unlisted: unlisted.map((u) => ({
-      groupKind: u.gk,
-      error: {
-        reason: u.error?.reason ?? 'ListFailed',
-        message: `listing ApplySet members of ${u.gk} failed, so none of them is pruned this time: ${u.error?.message}`,
-      },
-    })),
+    unlisted: unlisted.map((u) => {
+      const error = planErrorOf(u.error);
+      const reported = !quietlyForbidden(u.scope, error, desired);
+      if (!reported)
+        input.log?.warn(
+          { scope: describeScope(u.scope) },
+          'Not allowed to list ApplySet members here; members there, if any, are not pruned.',
+        );
+      return {
+        scope: u.scope,
+        reported,
+        error: {
+          reason: error.reason || 'ListFailed',
+          message: `listing ApplySet members of ${describeScope(u.scope)} failed, so none of them is pruned this time: ${error.message}`,
+        },
+      };
+    }),
     evidence: evidenceOf(
       parent.object,
       inventory.groupKinds,
       listed.flatMap((l) => l.items),
+      unlisted.map((u) => describeScope(u.scope)),
     ),
     requestsAtStart,
   };
@@ -332,11 +357,18 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
     const gone = new Set(pruned.filter((p) => p.result !== 'failed').map((p) => p.id));
     const remaining = cp.members.filter((m) => !gone.has(objectId(m)));
     const found = inventoryFor([...cp.desired.map((d) => d.object), ...remaining], input.applySet);
-    // Kinds that could not be listed keep their place (and their namespaces): their members still exist.
+    // Scopes that could not be listed keep their place: their members still exist. A kind whose
+    // namespace is unknown (cluster-wide or undiscoverable) keeps every recorded namespace.
     const shrunk = cp.unlisted.length
       ? unionInventory(found, {
-          groupKinds: cp.unlisted.map((u) => u.groupKind),
-          namespaces: cp.parentInventory.namespaces,
+          groupKinds: cp.unlisted.map((u) => u.scope.groupKind),
+          namespaces: cp.unlisted.flatMap((u) =>
+            u.scope.namespace === undefined
+              ? cp.parentInventory.namespaces
+              : u.scope.namespace === input.applySet.namespace
+                ? []
+                : [u.scope.namespace],
+          ),
         })
       : found;
     if (!sameInventory(shrunk, grown)) await writeParent(client, input.applySet, shrunk, policy.fieldManager);
@@ -361,7 +393,7 @@ export async function syncCluster(input: SyncInput): Promise<SyncResult> {
  * "in sync" (a later reconcile of the same commit that reads the same evidence may skip its plan).
  */
 function quietPlan(cp: ClusterPlan, items: ApplyItem[]): boolean {
-  if (cp.unlisted.length > 0 || cp.plan.pruneRefused) return false;
+  if (cp.unlisted.some((u) => u.reported) || cp.plan.pruneRefused) return false;
   if (cp.selection.remove.length > 0 || cp.selection.keep.length > 0) return false;
   if (cp.plan.entries.some((e) => e.action !== 'unchanged')) return false;
   if (items.some((i) => i.act)) return false;
@@ -384,7 +416,7 @@ function summarise(
   for (const o of applyRun.outcomes)
     if (o.result === 'failed' && o.error) errors.push({ id: o.id, ...o.error });
   for (const p of pruned) if (p.result === 'failed' && p.error) errors.push({ id: p.id, ...p.error });
-  for (const u of cp.unlisted) errors.push(u.error);
+  for (const u of cp.unlisted) if (u.reported) errors.push(u.error);
   const conflicts: SyncConflict[] = cp.plan.entries.flatMap((e) =>
     (e.conflicts ?? []).map((c) => ({ id: e.id, field: c.field, manager: c.manager, message: c.message })),
   );
