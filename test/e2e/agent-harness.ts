@@ -6,6 +6,8 @@
  * seq in arrival order), and small polling helpers.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,22 +24,34 @@ export interface AgentProcess {
   logs: Record<string, unknown>[];
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Headers a POST /sync needs (the bearer token when the agent is reached off loopback). */
+  syncHeaders: Record<string, string>;
   /** POST /sync and wait for the reconcile to finish. */
   sync(): Promise<{ sources: { commit: string | null; reachable: boolean; phase: string | null }[] }>;
   metrics(): Promise<string>;
 }
 
-/** Start the bundled `strata agent --config FILE` (optionally prefixed, e.g. by `ip netns exec NS`). */
+/**
+ * Start the bundled `strata agent --config FILE` (optionally prefixed, e.g. by `ip netns exec NS`). An agent
+ * reached on another `host` than loopback answers POST /sync only with a bearer token: one is
+ * written beside the config file and handed to the agent as STRATA_SYNC_TOKEN_FILE.
+ */
 export function spawnAgent(
   configFile: string,
   opts: { prefix?: string[]; env?: NodeJS.ProcessEnv; host?: string } = {},
 ): AgentProcess {
+  const syncHeaders: Record<string, string> = {};
+  const env: NodeJS.ProcessEnv = { ...process.env, ...IMAGE_ENV, ...opts.env };
+  if (opts.host && !opts.host.startsWith('127.')) {
+    const token = randomBytes(24).toString('base64url');
+    const tokenFile = path.join(path.dirname(configFile), 'sync-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    env.STRATA_SYNC_TOKEN_FILE = tokenFile;
+    syncHeaders.authorization = `Bearer ${token}`;
+  }
   const argv = [...(opts.prefix ?? []), process.execPath, BUNDLE, 'agent', '--config', configFile];
   const [cmd, ...args] = argv as [string, ...string[]];
-  const proc = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...IMAGE_ENV, ...opts.env },
-  });
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: Record<string, unknown>[] = [];
   let resolvePort: (p: number) => void = () => {};
   let rejectPort: (e: Error) => void = () => {};
@@ -79,6 +93,7 @@ export function spawnAgent(
     port,
     logs,
     exited,
+    syncHeaders,
     async kill(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
@@ -86,6 +101,7 @@ export function spawnAgent(
     async sync() {
       const res = await fetch(`${await base()}/sync`, {
         method: 'POST',
+        headers: syncHeaders,
         signal: AbortSignal.timeout(120_000),
       });
       if (res.status !== 200) throw new Error(`POST /sync answered ${res.status}: ${await res.text()}`);

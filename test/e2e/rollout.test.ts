@@ -380,7 +380,10 @@ beforeAll(async () => {
       if (manual.has(name)) continue;
       void agent.port.then((port) => {
         const host = member(name).isolated ? LAN.peerIp : '127.0.0.1';
-        return fetch(`http://${host}:${port}/sync?wait=false`, { method: 'POST' }).catch(() => undefined);
+        return fetch(`http://${host}:${port}/sync?wait=false`, {
+          method: 'POST',
+          headers: agent.syncHeaders,
+        }).catch(() => undefined);
       });
     }
   }, 2500);

@@ -142,7 +142,13 @@ export async function startAgent(
     }),
     ...(previews ? { previews } : {}),
   });
-  const server = await startAgentServer({ listen: config.listen, loop, metrics, log });
+  const server = await startAgentServer({
+    listen: config.listen,
+    loop,
+    metrics,
+    log,
+    ...(config.syncTokenFile ? { syncTokenFile: config.syncTokenFile } : {}),
+  });
   delivery?.start();
   if (!config.hub) log.warn('No hub configured: reports stay in the outbox.');
   let closing: Promise<void> | undefined;

@@ -61,6 +61,8 @@ Options (each overrides the config file; environment variables in brackets):
   --drift-policy P        correct | report                   [STRATA_DRIFT_POLICY]
   --state-dir DIR         cache, outbox and seq              [STRATA_STATE_DIR]
   --listen HOST:PORT      health, metrics and POST /sync     [STRATA_LISTEN]
+  --sync-token-file FILE  bearer token for POST /sync        [STRATA_SYNC_TOKEN_FILE]
+                          (without it, loopback clients only)
   --log-level LEVEL       fatal|error|warn|info|debug|trace  [STRATA_LOG_LEVEL]
   --once                  reconcile every source once, deliver reports, exit
 See agent/src/config/README.md for every field of the file.`;
@@ -156,6 +158,7 @@ function resolveFilePaths(raw: Raw, base: string): Raw {
     out.hub = { ...raw.hub, tokenFile: abs(raw.hub.tokenFile), caFile: abs(raw.hub.caFile) };
   if (isObject(raw.kube)) out.kube = { ...raw.kube, kubeconfig: abs(raw.kube.kubeconfig) };
   if (typeof raw.stateDir === 'string') out.stateDir = abs(raw.stateDir);
+  if (typeof raw.syncTokenFile === 'string') out.syncTokenFile = abs(raw.syncTokenFile);
   return dropUndefined(out);
 }
 
@@ -179,6 +182,7 @@ function applyEnv(raw: Raw, env: NodeJS.ProcessEnv, cwd: string): Raw {
   if (env.STRATA_DRIFT_POLICY) section(out, 'drift').policy = env.STRATA_DRIFT_POLICY;
   if (env.STRATA_STATE_DIR) out.stateDir = abs(env.STRATA_STATE_DIR);
   if (env.STRATA_LISTEN) out.listen = env.STRATA_LISTEN;
+  if (env.STRATA_SYNC_TOKEN_FILE) out.syncTokenFile = abs(env.STRATA_SYNC_TOKEN_FILE);
   if (env.STRATA_LOG_LEVEL) section(out, 'log').level = env.STRATA_LOG_LEVEL;
   return out;
 }
@@ -208,6 +212,7 @@ function parseFlags(argv: string[]) {
         'drift-policy': { type: 'string' },
         'state-dir': { type: 'string' },
         listen: { type: 'string' },
+        'sync-token-file': { type: 'string' },
         'log-level': { type: 'string' },
         once: { type: 'boolean' },
       },
@@ -244,6 +249,7 @@ function applyFlags(raw: Raw, f: Flags, cwd: string): Raw {
   if (f['drift-policy']) section(out, 'drift').policy = f['drift-policy'];
   if (f['state-dir']) out.stateDir = abs(f['state-dir']);
   if (f.listen) out.listen = f.listen;
+  if (f['sync-token-file']) out.syncTokenFile = abs(f['sync-token-file']);
   if (f['log-level']) section(out, 'log').level = f['log-level'];
   return out;
 }

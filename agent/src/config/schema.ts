@@ -307,6 +307,11 @@ export const AgentConfig = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9090 or 127.0.0.1:0')
     .default('0.0.0.0:9090'),
+  /**
+   * Bearer token file for `POST /sync`. Without it the agent answers `POST /sync` only to loopback
+   * clients (403 for the rest): the port is on the pod network for probes and metrics.
+   */
+  syncTokenFile: z.string().min(1).optional(),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
     .default({ level: 'info' }),

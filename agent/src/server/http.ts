@@ -1,12 +1,14 @@
 /**
  * The agent's own HTTP port: `/healthz` (the process answers), `/readyz` (every source has
- * reconciled once), `/metrics` (Prometheus), `POST /sync[?source=NAME][&wait=false]` (reconcile now).
+ * reconciled once), `/metrics` (Prometheus), `POST /sync[?source=NAME][&wait=false]` (reconcile now;
+ * loopback clients only, or any client with the bearer token of `syncTokenFile`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { type ReconcileLoop, UnknownSourceError } from '../loop/index.js';
 import type { AgentMetrics } from '../loop/metrics.js';
+import { readSyncToken, type SyncAuthorizer, syncAuthorizer } from './sync-auth.js';
 
 /** The agent's HTTP endpoint, started; close it to stop listening. */
 export interface AgentServer {
@@ -21,13 +23,18 @@ export interface AgentServerOptions {
   loop: ReconcileLoop;
   metrics: AgentMetrics;
   log: Logger;
+  /** Bearer token file for `POST /sync`; without it only loopback clients may trigger a sync. */
+  syncTokenFile?: string;
 }
 
 /** Starts the agent's HTTP endpoint: /metrics, /healthz, /readyz and POST /sync. */
 export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const { host, port } = splitListen(opts.listen);
+  // A token file that cannot be read stops the start, instead of leaving /sync unusable unnoticed.
+  if (opts.syncTokenFile) await readSyncToken(opts.syncTokenFile);
+  const authorize = syncAuthorizer(opts.syncTokenFile);
   const server = http.createServer((req, res) => {
-    handle(req, res, opts).catch((err: unknown) => {
+    handle(req, res, opts, authorize).catch((err: unknown) => {
       opts.log.error({ err }, 'HTTP handler failed.');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.end();
@@ -55,6 +62,7 @@ async function handle(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   opts: AgentServerOptions,
+  authorize: SyncAuthorizer,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
   const route = `${req.method} ${url.pathname}`;
@@ -71,8 +79,15 @@ async function handle(
       res.end(body);
       return;
     }
-    case 'POST /sync':
+    case 'POST /sync': {
+      const auth = await authorize(req);
+      if (!auth.ok) {
+        opts.log.warn({ remote: req.socket.remoteAddress, status: auth.status }, 'Refused POST /sync.');
+        if (auth.status === 401) res.setHeader('www-authenticate', 'Bearer realm="strata-agent"');
+        return send(res, auth.status, { error: auth.error });
+      }
       return triggerSync(url, res, opts);
+    }
     default:
       if (['/healthz', '/readyz', '/metrics', '/sync'].includes(url.pathname)) {
         return send(res, 405, { error: `${req.method} not allowed on ${url.pathname}` });

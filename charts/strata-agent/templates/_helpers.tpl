@@ -48,6 +48,9 @@ app.kubernetes.io/part-of: strata
 {{- define "strata-agent.hubSecretDir" -}}
 /var/run/secrets/strata/hub
 {{- end }}
+{{- define "strata-agent.syncSecretDir" -}}
+/var/run/secrets/strata/sync
+{{- end }}
 {{- define "strata-agent.caDir" -}}
 /var/run/secrets/strata/ca
 {{- end }}
@@ -130,6 +133,9 @@ app.kubernetes.io/part-of: strata
 {{- with .Values.outbox }}{{- $_ := set $config "outbox" . }}{{- end }}
 {{- $_ := set $config "stateDir" "/var/lib/strata" }}
 {{- $_ := set $config "listen" (printf "0.0.0.0:%d" (int .Values.listenPort)) }}
+{{- if .Values.syncAuth.existingSecret }}
+{{- $_ := set $config "syncTokenFile" (printf "%s/%s" (include "strata-agent.syncSecretDir" .) .Values.syncAuth.tokenKey) }}
+{{- end }}
 {{- $_ := set $config "log" (dict "level" .Values.logLevel) }}
 {{- toYaml $config }}
 {{- end }}

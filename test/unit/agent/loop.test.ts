@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -78,13 +78,19 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function agentWith(name: string, sources: unknown[], pipeline: Pipeline): Promise<RunningAgent> {
+async function agentWith(
+  name: string,
+  sources: unknown[],
+  pipeline: Pipeline,
+  extra: Record<string, unknown> = {},
+): Promise<RunningAgent> {
   const config = validate({
     cluster: { name: 'edge-1', labels: { region: 'hz' } },
     sources,
     stateDir: path.join(tmp, name),
     listen: '127.0.0.1:0',
     log: { level: 'warn' },
+    ...extra,
   });
   return startAgent(config, pino({ level: 'silent' }), { pipeline });
 }
@@ -259,6 +265,112 @@ describe('agent HTTP port', () => {
     } finally {
       await agent.shutdown('test');
     }
+  });
+});
+
+/** This machine's first non-loopback IPv4 address: a client the agent must not take for a local one. */
+function externalAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!found) throw new Error('this test needs a non-loopback IPv4 interface (none found)');
+  return found.address;
+}
+
+describe('POST /sync authentication', () => {
+  it('answers only loopback clients without a token file; probes and metrics stay open to all', async () => {
+    await commitFiles(repo, { 'global/l.yaml': cm('l', '1') });
+    const rec = recordingPipeline();
+    const agent = await agentWith(
+      'sync-loopback',
+      [{ url: server.url('fleet'), interval: '1h' }],
+      rec.pipeline,
+      {
+        listen: '0.0.0.0:0',
+      },
+    );
+    const outside = `http://${externalAddress()}:${agent.server.port}`;
+    try {
+      const refused = await fetch(`${outside}/sync`, { method: 'POST' });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /only loopback clients; set syncTokenFile/,
+      );
+      expect(rec.runs).toHaveLength(0);
+      expect((await fetch(`${outside}/healthz`)).status).toBe(200);
+      expect((await fetch(`${outside}/metrics`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${agent.server.port}/sync`, { method: 'POST' })).status).toBe(
+        200,
+      );
+      expect(rec.runs).toHaveLength(1);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('with a token file, needs the bearer token from every client, and reads a rotated token', async () => {
+    const tokenFile = path.join(tmp, 'sync-token.txt');
+    await writeFile(tokenFile, 'first-token\n');
+    const rec = recordingPipeline();
+    const agent = await agentWith(
+      'sync-token',
+      [{ url: server.url('fleet'), interval: '1h' }],
+      rec.pipeline,
+      {
+        listen: '0.0.0.0:0',
+        syncTokenFile: tokenFile,
+      },
+    );
+    const post = (base: string, token?: string) =>
+      fetch(`${base}/sync`, {
+        method: 'POST',
+        ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      });
+    const local = `http://127.0.0.1:${agent.server.port}`;
+    const outside = `http://${externalAddress()}:${agent.server.port}`;
+    try {
+      const bare = await post(local);
+      expect(bare.status).toBe(401);
+      expect(bare.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await post(outside, 'first-tokeN')).status).toBe(401);
+      expect((await post(outside, 'first')).status).toBe(401);
+      expect(rec.runs).toHaveLength(0);
+      expect((await post(outside, 'first-token')).status).toBe(200);
+      expect(rec.runs).toHaveLength(1);
+      await writeFile(tokenFile, 'second-token');
+      expect((await post(local, 'first-token')).status).toBe(401);
+      expect((await post(local, 'second-token')).status).toBe(200);
+      await writeFile(tokenFile, '');
+      const empty = await post(local, '');
+      expect(empty.status).toBe(401);
+      const afterEmpty = await post(local, 'second-token');
+      expect(afterEmpty.status).toBe(403);
+      expect(await afterEmpty.text()).not.toContain(tokenFile);
+      expect(rec.runs).toHaveLength(2);
+    } finally {
+      await agent.shutdown('test');
+    }
+  });
+
+  it('refuses to start with an empty or missing token file, naming it', async () => {
+    const empty = path.join(tmp, 'empty-token');
+    await writeFile(empty, '  \n');
+    await expect(
+      agentWith('sync-empty', [{ url: server.url('fleet'), interval: '1h' }], recordingPipeline().pipeline, {
+        syncTokenFile: empty,
+      }),
+    ).rejects.toThrow(`syncTokenFile ${empty}: the file is empty`);
+    const missing = path.join(tmp, 'no-such-token');
+    await expect(
+      agentWith(
+        'sync-missing',
+        [{ url: server.url('fleet'), interval: '1h' }],
+        recordingPipeline().pipeline,
+        {
+          syncTokenFile: missing,
+        },
+      ),
+    ).rejects.toThrow(`syncTokenFile ${missing}: cannot be read`);
   });
 });
 

@@ -237,6 +237,7 @@ describe('strata-agent chart with every option set', () => {
     expectSecretFile(at(addons, 'auth', 'passwordFile'), 'addons-git', 'password');
     expectSecretFile(at(config, 'hub', 'tokenFile'), 'hub-token', 'token');
     expectSecretFile(at(config, 'hub', 'caFile'), 'corp-ca', 'ca.pem');
+    expectSecretFile(at(config, 'syncTokenFile'), 'agent-sync', 'sync-token');
   });
 
   it('makes Node trust the CA for Git as well as the hub', () => {

@@ -37,6 +37,7 @@ export const FULL_AGENT_VALUES = {
   prune: { enabled: false, maxFraction: 0.25, allow: ['apps/Deployment', '/ConfigMap'] },
   outbox: { maxReports: 1000 },
   logLevel: 'debug',
+  syncAuth: { existingSecret: 'agent-sync', tokenKey: 'sync-token' },
   rbac: { scope: 'namespaced', namespaced: { namespaces: ['shop', 'web'] } },
   persistence: { enabled: true, size: '5Gi', storageClassName: 'fast' },
   serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
