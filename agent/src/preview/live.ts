@@ -19,7 +19,7 @@ import type { SyncPolicy } from '../sync/policy.js';
 import type { AgentReportError } from '../sync/report-errors.js';
 import { planCluster } from '../sync/sync.js';
 import { type GuardedEntry, guardPreviewPlan } from './guard.js';
-import { parseRefPattern, type RefPattern } from './refs-pattern.js';
+import { newestFirst, parseRefPattern, type RefPattern } from './refs-pattern.js';
 
 /** How an agent plans pull-request refs: the pattern, the source and the engine to plan with. */
 export interface LivePreviewOptions {
@@ -142,11 +142,16 @@ export class LivePreviews {
       );
       return;
     }
-    remote.sort((a, b) => (a.ref < b.ref ? -1 : 1));
+    // With more refs than the limit, the newest pull requests are the ones previewed.
+    remote = newestFirst(remote);
     if (remote.length > (this.opts.maxRefs ?? 100)) {
       log.warn(
-        { refs: remote.length, max: this.opts.maxRefs ?? 100 },
-        'Too many preview refs; the rest are left out.',
+        {
+          refs: remote.length,
+          max: this.opts.maxRefs ?? 100,
+          oldestKept: remote[(this.opts.maxRefs ?? 100) - 1]?.ref,
+        },
+        'Too many preview refs; the oldest pull requests are left out.',
       );
       remote = remote.slice(0, this.opts.maxRefs ?? 100);
     }

@@ -20,3 +20,28 @@ export function parseRefPattern(pattern: string): RefPattern {
   const regex = new RegExp(`^${source}$`);
   return { prefix, matches: (ref) => regex.test(ref) };
 }
+
+/** The ref's numbers (`refs/pull/123/head` → [123]), for ordering by pull-request number. */
+function numbersOf(ref: string): number[] {
+  return ref
+    .split('/')
+    .filter((segment) => /^\d{1,15}$/.test(segment))
+    .map(Number);
+}
+
+/**
+ * Newest first: GitHub, GitLab and Gitea number pull requests in the order they were opened, so a
+ * higher number is a newer one (`refs/pull/120/head` before `refs/pull/99/head`, which plain string
+ * order would put the other way round). Refs without a number follow, in name order. The ref
+ * advertisement carries no dates, and fetching every head to read its date would cost a fetch per
+ * ref, so the number is the measure of "newest".
+ */
+export function newestFirst<T extends { ref: string }>(refs: T[]): T[] {
+  return [...refs].sort((a, b) => {
+    const na = numbersOf(a.ref);
+    const nb = numbersOf(b.ref);
+    if (na.length !== nb.length) return nb.length - na.length || 0;
+    for (let i = 0; i < na.length; i++) if (na[i] !== nb[i]) return nb[i]! - na[i]!;
+    return a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0;
+  });
+}

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../agent/src/kube/types.js';
 import { LivePreviews, parseRefPattern } from '../../../agent/src/preview/index.js';
+import { newestFirst } from '../../../agent/src/preview/refs-pattern.js';
 import { deleteRef, type GitServer, git, setRef, startGitServer } from '../../git/index.js';
 import { type FixtureRepo, fixtureRepo } from './helpers.js';
 
@@ -23,8 +24,9 @@ const noCluster = new Proxy({} as KubeClient, {
       : () => Promise.reject(new Error(`unit test called the cluster: ${String(prop)}`)),
 });
 
-async function open(cluster = { name: 'us-2', labels: { region: 'us' } }) {
+async function open(cluster = { name: 'us-2', labels: { region: 'us' } }, maxRefs?: number) {
   return LivePreviews.open({
+    ...(maxRefs ? { maxRefs, maxRefsPerPass: maxRefs } : {}),
     source: {
       name: 'fleet',
       url: server.url('fleet'),
@@ -60,6 +62,25 @@ describe('preview ref patterns', () => {
     expect(p.matches('refs/pull/7/head/x')).toBe(false);
     expect(p.matches('refs/pull//head')).toBe(false);
     expect(parseRefPattern('refs/heads/pr.*').matches('refs/heads/prX1')).toBe(false);
+  });
+});
+
+describe('newest pull requests first', () => {
+  it('orders by pull-request number, highest first, then refs without a number by name', () => {
+    const refs = [
+      'refs/pull/100/head',
+      'refs/pull/9/head',
+      'refs/heads/b',
+      'refs/pull/11/head',
+      'refs/heads/a',
+    ];
+    expect(newestFirst(refs.map((ref) => ({ ref }))).map((r) => r.ref)).toEqual([
+      'refs/pull/100/head',
+      'refs/pull/11/head',
+      'refs/pull/9/head',
+      'refs/heads/a',
+      'refs/heads/b',
+    ]);
   });
 });
 
@@ -104,5 +125,21 @@ describe('live previews', () => {
       mergedAs: mergeCommit,
     });
     expect(live.statuses().find((s) => s.ref === 'refs/pull/1/head')?.state).toBe('open');
+  });
+
+  it('with more matching refs than the limit, previews the newest pull requests, not the first by name', async () => {
+    for (const n of [2, 10, 11, 99, 100]) await setRef(fixture.repo, `refs/pull/${n}/head`, fixture.head);
+    try {
+      const live = await open(undefined, 3);
+      await live.refresh();
+      // String order would have kept 1, 10 and 100.
+      expect(live.statuses().map((s) => s.ref)).toEqual([
+        'refs/pull/100/head',
+        'refs/pull/11/head',
+        'refs/pull/99/head',
+      ]);
+    } finally {
+      for (const n of [2, 10, 11, 99, 100]) await deleteRef(fixture.repo, `refs/pull/${n}/head`);
+    }
   });
 });
