@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AGENT_USAGE, ConfigError, loadConfig } from '../config/load.js';
 import type { AgentConfig, SourceConfig } from '../config/schema.js';
 import { KubeApiClient } from '../kube/client.js';
+import { impersonating, serviceAccountUser } from '../kube/impersonate.js';
 import { loadAccess } from '../kube/kubeconfig.js';
 import { createLogger } from '../log.js';
 import {
@@ -112,8 +113,8 @@ export async function startAgent(
   const sources = await Promise.all(config.sources.map((s) => openSource(s, config.stateDir, log)));
   // Kubernetes clients keep connections alive: they are closed at shutdown so the process can exit.
   const clients: KubeApiClient[] = [];
-  const engineFor = () => {
-    const engine = engineOptions(config);
+  const engineFor = (as?: string) => {
+    const engine = engineOptions(config, as);
     clients.push(engine.client);
     return engine;
   };
@@ -122,7 +123,11 @@ export async function startAgent(
     opts.previews ??
     (opts.pipeline
       ? undefined
-      : previewHook({ ...engineFor(), cacheDir: path.join(config.stateDir, 'previews') }));
+      : previewHook({
+          // A pull request's author is not trusted: its dry-runs may run as a narrower identity.
+          ...engineFor(config.kube.previewServiceAccount),
+          cacheDir: path.join(config.stateDir, 'previews'),
+        }));
   const engine = opts.pipeline ? undefined : engineFor();
   const loop = new ReconcileLoop({
     identity: config.cluster,
@@ -203,14 +208,16 @@ async function openSource(config: SourceConfig, stateDir: string, log: Logger): 
   return { config, access: git, git };
 }
 
-function engineOptions(config: AgentConfig) {
+/** The engine's parts; with `serviceAccount` (`namespace/name`) its client impersonates that ServiceAccount. */
+function engineOptions(config: AgentConfig, serviceAccount?: string) {
   // Our own kubeconfig loader: @kubernetes/client-node alone would add ~75 MB of resident memory.
-  const access = loadAccess({
+  const own = loadAccess({
     ...(config.kube.kubeconfig ? { kubeconfig: config.kube.kubeconfig } : {}),
     ...(config.kube.context ? { context: config.kube.context } : {}),
     inCluster: config.kube.inCluster,
     policy: { allowInsecureSkipTlsVerify: config.kube.insecureSkipTlsVerify, execEnv: config.kube.execEnv },
   });
+  const access = serviceAccount ? impersonating(own, serviceAccountUser(serviceAccount)) : own;
   const client = new KubeApiClient(access, { timeoutMs: config.kube.timeout });
   return {
     client,

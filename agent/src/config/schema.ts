@@ -216,6 +216,18 @@ export const KubeConfig = z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
       .max(64)
       .default([]),
+    /**
+     * `namespace/name` of a ServiceAccount that live previews of pull-request refs run as
+     * (impersonated; the agent needs the `impersonate` verb on it). Without it previews run with the
+     * agent's own rights.
+     */
+    previewServiceAccount: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+        'must be namespace/name of a ServiceAccount',
+      )
+      .optional(),
     /** The agent's namespace: holds the ApplySet parent Secret of each source (created if missing). */
     namespace: dnsName.default('strata-system'),
     /** Limit for one apiserver request: a frozen apiserver or etcd fails the request instead of hanging the sync. */
