@@ -8,8 +8,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 
+/** The verdict on one request: go ahead, or the status and message to answer with. */
 export type SyncAuthorization = { ok: true } | { ok: false; status: 401 | 403; error: string };
 
+/** Judges one `POST /sync` request. */
 export type SyncAuthorizer = (req: http.IncomingMessage) => Promise<SyncAuthorization>;
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses. */
