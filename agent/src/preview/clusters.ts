@@ -53,33 +53,54 @@ export async function readClustersFile(file: string): Promise<ClusterIdentity[]>
 
 const HubClusters = z.object({
   clusters: z.array(z.looseObject({ name: ClusterName, labels: Labels, lastSeen: z.string().nullable() })),
+  continue: z.string().nullable().optional(),
 });
 
+/** The hub's largest page; a fleet is read page by page, never assumed to fit one. */
+const HUB_PAGE = 1000;
+/** Pages read at most (a million clusters at the largest page), so a hub that keeps answering "more" cannot hold a preview forever. */
+const MAX_PAGES = 1000;
+
 /**
- * Identities of every cluster that has reported to the hub (GET /api/v1/clusters). Clusters
- * with a token that never reported have no known labels and are left out (`silent`).
+ * Identities of every cluster that has reported to the hub (GET /api/v1/clusters, every page).
+ * Clusters with a token that never reported have no known labels and are left out (`silent`).
  */
 export async function fetchHubClusters(
   hubUrl: string,
   token: string | undefined,
   fetchImpl: typeof fetch = fetch,
+  pageSize = HUB_PAGE,
 ): Promise<{ clusters: ClusterIdentity[]; silent: string[] }> {
-  const url = new URL('api/v1/clusters', hubUrl.endsWith('/') ? hubUrl : `${hubUrl}/`);
-  const res = await fetchImpl(url, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    signal: AbortSignal.timeout(30_000),
-  }).catch((e: Error) => {
-    throw new ClusterListError(url.origin, `cannot reach the hub: ${e.message}`, { cause: e });
-  });
-  if (!res.ok) throw new ClusterListError(url.href, `the hub answered ${res.status} ${res.statusText}`);
-  const parsed = HubClusters.safeParse(await res.json().catch(() => undefined));
-  if (!parsed.success) throw new ClusterListError(url.href, `unexpected answer: ${issueText(parsed.error)}`);
-  const reported = parsed.data.clusters.filter((c) => c.lastSeen !== null);
+  const base = new URL('api/v1/clusters', hubUrl.endsWith('/') ? hubUrl : `${hubUrl}/`);
+  const listed: z.infer<typeof HubClusters>['clusters'] = [];
+  let next: string | null | undefined = null;
+  for (let page = 0; ; page++) {
+    if (page === MAX_PAGES) {
+      throw new ClusterListError(base.href, `the hub still had more clusters after ${MAX_PAGES} pages`);
+    }
+    const url = new URL(base);
+    url.searchParams.set('limit', String(pageSize));
+    if (next) url.searchParams.set('continue', next);
+    const res = await fetchImpl(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(30_000),
+    }).catch((e: Error) => {
+      throw new ClusterListError(url.origin, `cannot reach the hub: ${e.message}`, { cause: e });
+    });
+    if (!res.ok) throw new ClusterListError(url.href, `the hub answered ${res.status} ${res.statusText}`);
+    const parsed = HubClusters.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success)
+      throw new ClusterListError(url.href, `unexpected answer: ${issueText(parsed.error)}`);
+    listed.push(...parsed.data.clusters);
+    next = parsed.data.continue;
+    if (!next) break;
+  }
+  const reported = listed.filter((c) => c.lastSeen !== null);
   return {
     clusters: uniqueNames(
       reported.map((c) => ({ name: c.name, labels: c.labels })),
-      url.href,
+      base.href,
     ),
-    silent: parsed.data.clusters.filter((c) => c.lastSeen === null).map((c) => c.name),
+    silent: listed.filter((c) => c.lastSeen === null).map((c) => c.name),
   };
 }
