@@ -246,4 +246,65 @@ describe('strata agent reporting to the real hub', () => {
       await agent.kill('SIGTERM');
     }
   });
+
+  it('delivers every report it wrote to the real hub once and in order after the hub was down', {
+    timeout: 300_000,
+  }, async () => {
+    const created = generateToken('edge-down', new Date());
+    await hub.store.createToken(created.record);
+    const tokenFile = path.join(tmp, 'hub-token-down');
+    await writeFile(tokenFile, `${created.token}\n`);
+    const agent = spawnAgent(
+      await agentConfig('hub-down', {
+        cluster: { name: 'edge-down', labels: { region: 'edge' } },
+        // Every report in full: each seq the agent wrote is then a row of the hub's history (a
+        // heartbeat, sent for a report that changed only in its timestamps, leaves none).
+        hub: { url: hub.url, tokenFile, timeout: '2s', fullReportEvery: 0 },
+        log: { level: 'debug' },
+      }),
+    );
+    const db = path.join(tmp, 'hub.db');
+    const port = Number(new URL(hub.url).port);
+    try {
+      await agent.sync();
+      await waitFor('the outbox to drain', async () => /strata_outbox_depth 0\b/.test(await agent.metrics()));
+      await hub.stop();
+      let last = '';
+      for (let i = 0; i < 4; i++) {
+        last = await commitFiles(repo, { 'global/hub.yaml': configMap('hub', `down-${i}`) });
+        await agent.sync();
+      }
+      expect(await agent.metrics()).toMatch(/strata_outbox_depth [1-9]/);
+      hub = await startHub({ db, host: '127.0.0.1', port, logger: pino({ level: 'silent' }) });
+      await waitFor(
+        'the outbox to drain',
+        async () => /strata_outbox_depth 0\b/.test(await agent.metrics()),
+        60_000,
+      );
+      const written = agent.logs
+        .filter((l) => l.msg === 'Report written to the outbox.')
+        .map((l) => l.seq as number);
+      // A reconcile coalesced into the last sync may write one more report just after the drain.
+      const storedAll = async () =>
+        (await hub.store.history('edge-down', 1000)).sort((a, b) => a.seq - b.seq);
+      await waitFor(
+        `every written report (${written.join(',')}) at the hub`,
+        async () => {
+          const seqs = (await storedAll()).map((h) => h.seq);
+          return written.every((seq) => seqs.includes(seq));
+        },
+        30_000,
+      );
+      const history = await storedAll();
+      const stored = history.map((h) => h.seq);
+      // Every report the agent wrote is at the hub, once, each the newest when it arrived (in order).
+      expect(written.length).toBeGreaterThanOrEqual(5);
+      expect(written.filter((seq) => !stored.includes(seq))).toEqual([]);
+      expect(new Set(stored).size).toBe(stored.length);
+      expect(history.filter((h) => !h.applied)).toEqual([]);
+      expect(JSON.stringify(history.at(-1))).toContain(last);
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+  });
 });
