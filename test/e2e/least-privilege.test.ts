@@ -105,9 +105,12 @@ async function serviceAccountKubeconfig(serviceAccount: string): Promise<string>
   return file;
 }
 
-/** The newest report whose source synced `commit`. */
+/**
+ * The first report whose source synced `commit`: the one that applied or pruned it (later
+ * reconciles of the same commit, every 2 s, report it unchanged).
+ */
 function reportFor(commit: string): Report | undefined {
-  return [...receiver.reports].reverse().find((r) => r.sources[0]?.sync?.commit === commit);
+  return receiver.reports.find((r) => r.sources[0]?.sync?.commit === commit);
 }
 
 const errorsOf = (report: Report) => report.sources[0]!.sync!.errors;
