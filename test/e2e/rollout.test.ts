@@ -18,6 +18,7 @@ import { openStore } from '../../hub/src/store/open.js';
 import { type LabCluster, labDown, labUp } from '../cluster/lab-api.js';
 import { commitFiles, createRepo, type GitServer, startGitServer, type TestRepo } from '../git/index.js';
 import { type AgentProcess, spawnAgent, waitFor, writeAgentConfig } from './agent-harness.js';
+import { BUNDLE } from './support/bundle.js';
 import { labCluster } from './support/lab.js';
 
 const CLI = path.resolve('agent/src/cli.ts');
@@ -148,7 +149,8 @@ async function freePort(): Promise<number> {
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    // The bundled CLI, as shipped (global setup builds it); it also starts faster on a loaded machine.
+    const child = spawn(process.execPath, [BUNDLE, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -532,14 +534,24 @@ describe('staged rollout across five lab clusters in three waves', () => {
     timeline.push(`${new Date().toISOString()} pushed v3 ${c3.slice(0, 12)}`);
     await waitFor('a later wave to announce v3', async () => (await rolloutOf(c3)) !== undefined, 60_000);
     expect(await control('pause', c3)).toMatch(/is now paused/);
-    const edge = await agents.get('edge')!.sync();
-    expect((edge as unknown as { sources: SyncSource[] }).sources[0]!.rollout?.waiting).toMatch(
-      /^waiting for wave 0 \(canary\) gate: rollout paused/,
+    // The canary fetches v3 (a fetch can time out on a busy machine: ask again) and holds it.
+    const held = await waitFor(
+      'the canary to fetch v3 and hold it',
+      async () => {
+        const body = (await agents.get('edge')!.sync()) as unknown as { sources: SyncSource[] };
+        const s = body.sources[0]!;
+        return s.commit === c3 && s.rollout?.waiting ? s : undefined;
+      },
+      90_000,
     );
+    expect(held.rollout?.waiting).toMatch(/^waiting for wave 0 \(canary\) gate: rollout paused/);
+    const metrics = await (await fetch(`http://127.0.0.1:${await agents.get('edge')!.port}/metrics`)).text();
+    expect(metrics).toContain('strata_rollout_waiting{source="fleet"} 1');
+    expect(metrics).toContain('strata_rollout_wave{source="fleet"} 0');
     manual.delete('edge');
-    // Paused: several rounds of every agent, nobody runs v3 (the canary keeps the halted v2).
+    // Paused: two rounds of every agent, nobody runs v3 (the canary keeps the halted v2).
     const before = { edge: 'v2', hz: 'v1', sh: 'v1', r4: 'v1', r5: 'v1' };
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       await syncAll();
       expect(await values()).toEqual(before);
     }
@@ -555,7 +567,7 @@ describe('staged rollout across five lab clusters in three waves', () => {
     // Aborted, then the last wave approved: still nobody advances further.
     expect(await control('abort', c3)).toMatch(/is now aborted/);
     await control('approve', c3, '--wave', 'rest');
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       await syncAll();
       expect(await values()).toEqual({ edge: 'v3', hz: 'v3', sh: 'v3', r4: 'v1', r5: 'v1' });
     }
