@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       const hubArgs = (copy: string) => {
         copyFileSync(db, copy);
         return [
-          ...['agent/src/cli.ts', 'hub', 'serve', '--db', copy, '--listen', '127.0.0.1:0'],
+          ...['agent/src/cli.ts', 'hub', 'serve', '--db', copy, '--listen', '127.0.0.1:0', '--public-read'],
           ...['--synchronous', values.synchronous!, '--stale-after', '3600'],
         ];
       };

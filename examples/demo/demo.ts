@@ -133,7 +133,8 @@ async function bringUp(
       host: '127.0.0.1',
       port: options.port,
       logger: pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'hub.log'), sync: true })),
-      settings: { staleAfterMs: 120_000, refreshSeconds: 2 },
+      // A demo on loopback: reads are public, said explicitly (a real hub needs a read token).
+      settings: { staleAfterMs: 120_000, refreshSeconds: 2, publicRead: true },
     }),
     '--port',
     options.port,

@@ -7,15 +7,23 @@ import { redactUrl } from '../../contract/redact.js';
 import { reportJsonSchema } from '../../contract/report.js';
 import { UsageError } from '../../contract/usage.js';
 import { generateToken } from './api/auth.js';
+import { readTokenOf } from './api/read-token.js';
 import { startHub } from './hub.js';
 import { openStore } from './store/open.js';
+import { isPostgresUrl } from './store/postgres.js';
 
 const USAGE = `Usage:
   strata hub serve [--db FILE] [--listen HOST:PORT] [options]
       --db FILE|URL           SQLite database file (default ./strata-hub.db), or postgres://USER@HOST/DB
                               (PostgreSQL: any number of hubs may serve the same database)
       --listen HOST:PORT      address to serve on (default 127.0.0.1:8080)
-      --read-token-file FILE  require this token for the read API and dashboard (Bearer or Basic password)
+      --read-token-file FILE  the token the read API, dashboard (Bearer or Basic password) and private
+                              metrics need; generated into FILE (mode 0600) when FILE does not exist.
+                              Default for SQLite: DB.read-token beside the database, generated once
+      --public-read           serve the read API and dashboard to anyone who can connect (no read token)
+      --private-metrics       /metrics needs the read token too (default: open to scrapers)
+      --tls-cert FILE         serve HTTPS with this PEM certificate (chain) ...
+      --tls-key FILE          ... and its PEM private key
       --admin-token-file FILE  the token of rollout control (strata rollout pause|resume|abort|approve); off without it
       --body-limit BYTES      largest accepted report (default 4194304)
       --keep-reports N        reports kept in each cluster's history (default 200)
@@ -65,6 +73,10 @@ async function serve(argv: string[]): Promise<number> {
       db: { type: 'string', default: './strata-hub.db' },
       listen: { type: 'string', default: '127.0.0.1:8080' },
       'read-token-file': { type: 'string' },
+      'public-read': { type: 'boolean', default: false },
+      'private-metrics': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'admin-token-file': { type: 'string' },
       'body-limit': { type: 'string', default: String(REPORT_BODY.defaultBytes) },
       'keep-reports': { type: 'string', default: '200' },
@@ -78,10 +90,8 @@ async function serve(argv: string[]): Promise<number> {
   if (values.synchronous !== 'full' && values.synchronous !== 'normal') {
     throw new UsageError(`--synchronous must be "full" or "normal", got "${values.synchronous}"`);
   }
-  const readToken = values['read-token-file']
-    ? readFileSync(values['read-token-file'], 'utf8').trim()
-    : undefined;
-  if (readToken === '') throw new UsageError(`--read-token-file ${values['read-token-file']} is empty`);
+  const read = readAccess(values);
+  const tls = tlsFiles(values['tls-cert'], values['tls-key']);
   const adminToken = values['admin-token-file']
     ? readFileSync(values['admin-token-file'], 'utf8').trim()
     : undefined;
@@ -96,17 +106,24 @@ async function serve(argv: string[]): Promise<number> {
     settings: {
       bodyLimit: positive('--body-limit', values['body-limit']),
       staleAfterMs: positive('--stale-after', values['stale-after']) * 1000,
-      ...(readToken ? { readToken } : {}),
+      ...(read.token === undefined ? { publicRead: true } : { readToken: read.token }),
+      ...(values['private-metrics'] ? { privateMetrics: true } : {}),
       ...(adminToken ? { adminToken } : {}),
     },
+    ...(tls ? { tls } : {}),
     retention: {
       keepReports: positive('--keep-reports', values['keep-reports']),
       maxAgeMs: positive('--history-days', values['history-days']) * 24 * 3600_000,
     },
   });
   logger.info(
-    { url: running.url, db: redactUrl(values.db), readAuth: readToken !== undefined },
-    'Hub listening.',
+    {
+      url: running.url,
+      db: redactUrl(values.db),
+      readAuth: read.token !== undefined,
+      ...(read.file ? { readTokenFile: read.file, readTokenGenerated: read.generated } : {}),
+    },
+    read.token === undefined ? 'Hub listening; reads are public (--public-read).' : 'Hub listening.',
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -118,6 +135,42 @@ async function serve(argv: string[]): Promise<number> {
   });
   await running.stop();
   return 0;
+}
+
+/**
+ * Who may read: `--public-read` (anyone), or a read token from `--read-token-file` (generated into it
+ * when missing), by default SQLite's `DB.read-token`. PostgreSQL replicas must share one token, so
+ * there the file (or `--public-read`) is required.
+ */
+function readAccess(values: {
+  db: string;
+  'read-token-file'?: string;
+  'public-read': boolean;
+  'private-metrics': boolean;
+}): { token?: string; file?: string; generated?: boolean } {
+  const file = values['read-token-file'];
+  if (values['public-read']) {
+    if (file) throw new UsageError('--public-read and --read-token-file exclude each other');
+    if (values['private-metrics'])
+      throw new UsageError('--private-metrics needs a read token, not --public-read');
+    return {};
+  }
+  if (!file && isPostgresUrl(values.db)) {
+    throw new UsageError(
+      'a hub on PostgreSQL needs --read-token-file FILE (the same token for every replica) or --public-read',
+    );
+  }
+  const chosen = file ?? `${values.db}.read-token`;
+  return { file: chosen, ...readTokenOf(chosen) };
+}
+
+function tlsFiles(
+  cert: string | undefined,
+  key: string | undefined,
+): { cert: Buffer; key: Buffer } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  return { cert: readFileSync(cert), key: readFileSync(key) };
 }
 
 async function token(argv: string[]): Promise<number> {

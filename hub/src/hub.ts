@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HubSettings } from './api/router.js';
-import { createHub, type HubServer, serveHub } from './server.js';
+import { createHub, type HubServer, serveHub, type TlsFiles } from './server.js';
 import { openStore } from './store/open.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 
@@ -16,6 +16,8 @@ export interface HubOptions {
   settings?: Partial<HubSettings>;
   retention?: Partial<RetentionPolicy>;
   synchronous?: 'full' | 'normal';
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
 }
 
 /** How much history the hub keeps by default: 200 reports per cluster, 30 days. */
@@ -37,7 +39,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     synchronous: options.synchronous ?? 'full',
     writer: 'thread',
   });
-  const hub = createHub(store, options.logger, options.settings);
+  let hub: ReturnType<typeof createHub>;
+  try {
+    hub = createHub(store, options.logger, options.settings);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const holder = randomUUID();
   // Hubs sharing one database take turns: whoever claims the lease prunes, the others skip this hour.
   const prune = async () => {
@@ -52,7 +60,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     PRUNE_EVERY_MS,
   );
   timer.unref();
-  const served = await serveHub(hub, options.host, options.port);
+  const served = await serveHub(hub, options.host, options.port, options.tls);
   return {
     ...served,
     store,

@@ -3,6 +3,7 @@
  * turns `HttpError`s into JSON answers and logs every other failure once.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { REPORT_BODY } from '../../contract/limits.js';
@@ -25,7 +26,7 @@ const opsRoutes: Route[] = [
   {
     method: 'GET',
     path: '/metrics',
-    access: 'public',
+    access: 'metrics',
     handle: async ({ hub }) => ({
       status: 200,
       headers: { 'content-type': hub.metrics.registry.contentType },
@@ -62,6 +63,14 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
+/** Reads need a token unless the caller says they are public: a forgotten token never opens them. */
+export class ReadAccessError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadAccessError';
+  }
+}
+
 /** The HTTP server of a hub over a store: every route, auth and errors. */
 export function createHub(
   store: Store,
@@ -69,6 +78,12 @@ export function createHub(
   settings: Partial<HubSettings> = {},
   now = Date.now,
 ): Hub {
+  if (settings.readToken === undefined && settings.publicRead !== true)
+    throw new ReadAccessError('the hub needs a read token, or reads declared public (publicRead)');
+  if (settings.readToken !== undefined && settings.publicRead === true)
+    throw new ReadAccessError('a read token and public reads exclude each other');
+  if (settings.privateMetrics === true && settings.readToken === undefined)
+    throw new ReadAccessError('private metrics need a read token');
   return {
     store,
     logger,
@@ -80,9 +95,18 @@ export function createHub(
   };
 }
 
-/** Starts serving `hub` on host:port (port 0 picks a free one). */
-export async function serveHub(hub: Hub, host: string, port: number): Promise<HubServer> {
-  const server = createServer((req, res) => void handle(hub, req, res));
+/** A PEM certificate chain and its private key: the hub then speaks only HTTPS. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** Starts serving `hub` on host:port (port 0 picks a free one), over TLS when given a certificate. */
+export async function serveHub(hub: Hub, host: string, port: number, tls?: TlsFiles): Promise<HubServer> {
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(hub, req, res);
+  const server: Server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, listener)
+    : createServer(listener);
   server.keepAliveTimeout = 65_000;
   // A client that trickles its headers or body must not hold a connection for minutes.
   server.headersTimeout = 15_000;
@@ -96,7 +120,7 @@ export async function serveHub(hub: Hub, host: string, port: number): Promise<Hu
   return {
     hub,
     server,
-    url: `http://${shownHost}:${address.port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -124,10 +148,9 @@ async function route(hub: Hub, req: IncomingMessage): Promise<Reply> {
   if ('methods' in match) {
     throw new HttpError(405, `${req.method} is not allowed here; use ${match.methods.join(' or ')}`);
   }
-  if (
-    match.route.access === 'read' &&
-    !readAllowed(hub.settings.readToken, credentialOf(req.headers.authorization))
-  ) {
+  const access =
+    match.route.access === 'metrics' ? (hub.settings.privateMetrics ? 'read' : 'public') : match.route.access;
+  if (access === 'read' && !readAllowed(hub.settings.readToken, credentialOf(req.headers.authorization))) {
     return {
       ...errorReply(new HttpError(401, 'this hub requires its read token (Bearer, or Basic password)')),
       headers: { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="strata hub"' },

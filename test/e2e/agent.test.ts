@@ -218,6 +218,7 @@ describe('strata agent reporting to the real hub', () => {
       host: '127.0.0.1',
       port: 0,
       logger: pino({ level: 'silent' }),
+      settings: { publicRead: true },
     });
   });
   afterAll(() => hub?.stop());

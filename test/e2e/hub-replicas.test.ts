@@ -31,7 +31,18 @@ async function strata(...args: string[]): Promise<string> {
 }
 
 async function spawnReplica(db: string): Promise<HubReplica> {
-  const args = ['--import', 'tsx', CLI, 'hub', 'serve', '--db', db, '--listen', '127.0.0.1:0'];
+  const args = [
+    '--import',
+    'tsx',
+    CLI,
+    'hub',
+    'serve',
+    '--db',
+    db,
+    '--listen',
+    '127.0.0.1:0',
+    '--public-read',
+  ];
   const proc = spawn(process.execPath, [...args, '--keep-reports', '100000'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -198,6 +198,7 @@ async function startHubProcess(): Promise<void> {
       hubDb,
       '--listen',
       `127.0.0.1:${hubPort}`,
+      '--public-read',
       '--admin-token-file',
       adminFile,
     ],

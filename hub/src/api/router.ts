@@ -19,6 +19,13 @@ export interface HubSettings {
   staleAfterMs: number;
   /** When set, the read API and the dashboard require this token (Bearer, or Basic password). */
   readToken?: string;
+  /**
+   * Reads without a token: must be said explicitly (`--public-read`), never implied by a missing
+   * token. A hub with neither refuses to start.
+   */
+  publicRead?: boolean;
+  /** `/metrics` needs the read token too (default: open, for scrapers and probes). */
+  privateMetrics?: boolean;
   /** When set, rollout control (pause, resume, abort, approve) requires this token; unset: control is off. */
   adminToken?: string;
   /** Seconds between dashboard refreshes. */
@@ -46,10 +53,11 @@ export interface RequestContext {
 }
 
 /**
- * `public`: anyone; `read`: guarded by the optional read token; `agent`: the route checks a cluster
- * token; `admin`: the admin token (release managers).
+ * `public`: anyone; `read`: guarded by the read token (open with `publicRead`); `metrics`: public, or
+ * read with `privateMetrics`; `agent`: the route checks a cluster token; `admin`: the admin token
+ * (release managers).
  */
-export type Access = 'public' | 'read' | 'agent' | 'admin';
+export type Access = 'public' | 'read' | 'metrics' | 'agent' | 'admin';
 
 /** One route: method, path pattern, who may call it, and its handler. */
 export interface Route {

@@ -321,6 +321,7 @@ export class HubProcess {
         this.db,
         '--listen',
         `${this.host}:${this.port}`,
+        '--public-read',
         '--keep-reports',
         '100000',
       ],

@@ -5,12 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hubSender } from '../../../agent/src/report/hub-client.js';
 import type { ReportInput } from '../../../contract/report.js';
 import { generateToken } from '../../../hub/src/api/auth.js';
 import { type RunningHub, startHub } from '../../../hub/src/hub.js';
 import { makeReport, removeDir, tempDir } from '../hub/helpers.js';
+
+// Each hub starts a writer thread: generous limits keep a busy shared machine from failing them.
+vi.setConfig({ testTimeout: 60_000 });
 
 const STARTED = '2026-12-01T00:00:00.000Z';
 
@@ -43,6 +46,7 @@ describe('heartbeats between full reports', () => {
       host: '127.0.0.1',
       port,
       logger: pino({ level: 'silent' }),
+      settings: { publicRead: true },
     });
     hubs.push(hub);
     await hub.store.createToken(token.record);
@@ -63,7 +67,7 @@ describe('heartbeats between full reports', () => {
     const tokenFile = join(dirs[0]!, 'token');
     writeFileSync(tokenFile, token.token);
     let clock = Date.UTC(2026, 11, 2, 0, 0);
-    const send = hubSender({ url: hub.url, tokenFile, timeout: 5000 }, () => clock);
+    const send = hubSender({ url: hub.url, tokenFile, timeout: 30_000 }, () => clock);
 
     expect(await send(reportAt(100, new Date(clock)))).toEqual({ ok: true });
     const fullAt = (await hub.store.getCluster('edge-1'))!.record.receivedAt;
@@ -102,14 +106,17 @@ describe('heartbeats between full reports', () => {
     const tokenFile = join(dirs[0]!, 'token');
     writeFileSync(tokenFile, token.token);
     let clock = Date.UTC(2026, 11, 2, 0, 0);
-    const send = hubSender({ url: hub.url, tokenFile, timeout: 5000, fullReportEvery: 60_000 }, () => clock);
+    const send = hubSender(
+      { url: hub.url, tokenFile, timeout: 30_000, fullReportEvery: 60_000 },
+      () => clock,
+    );
     for (let seq = 1; seq <= 5; seq++) {
       expect(await send(reportAt(seq, new Date(clock)))).toEqual({ ok: true });
       clock += 25_000;
     }
     // Full at 0 s and 75 s (the first report 60 s after the last full one), heartbeats between.
     expect((await hub.store.history('edge-1', 50)).map((h) => h.seq)).toEqual([4, 1]);
-    const always = hubSender({ url: hub.url, tokenFile, timeout: 5000, fullReportEvery: 0 }, () => clock);
+    const always = hubSender({ url: hub.url, tokenFile, timeout: 30_000, fullReportEvery: 0 }, () => clock);
     for (let seq = 6; seq <= 7; seq++)
       expect(await always(reportAt(seq, new Date(clock)))).toEqual({ ok: true });
     expect((await hub.store.history('edge-1', 50)).map((h) => h.seq)).toEqual([7, 6, 4, 1]);
@@ -122,7 +129,7 @@ describe('heartbeats between full reports', () => {
     const tokenFile = join(dirs[0]!, 'token');
     writeFileSync(tokenFile, token.token);
     let clock = Date.UTC(2026, 11, 2, 0, 0);
-    const send = hubSender({ url: first.url, tokenFile, timeout: 5000 }, () => clock);
+    const send = hubSender({ url: first.url, tokenFile, timeout: 30_000 }, () => clock);
     expect(await send(reportAt(100, new Date(clock)))).toEqual({ ok: true });
     clock += 30_000;
     expect(await send(reportAt(101, new Date(clock)))).toEqual({ ok: true });

@@ -173,7 +173,11 @@ describe('strata-hub chart with every option set', () => {
 
 describe('strata-hub chart on PostgreSQL', () => {
   let objects: KubeObject[];
-  const values = { replicas: 3, database: { existingSecret: 'hub-db', key: 'url' } };
+  const values = {
+    replicas: 3,
+    database: { existingSecret: 'hub-db', key: 'url' },
+    readToken: { existingSecret: 'hub-read', key: 'token' },
+  };
   beforeAll(() => {
     objects = renderChart('strata-hub', values);
   }, 60_000);
@@ -195,16 +199,32 @@ describe('strata-hub chart on PostgreSQL', () => {
       valueFrom: { secretKeyRef: { name: 'hub-db', key: 'url' } },
     });
     expect(objects.map((o) => o.kind)).not.toContain('PersistentVolumeClaim');
-    expect((hubContainer(objects).volumeMounts as Obj[]).map((m) => m.mountPath)).toEqual(['/tmp']);
+    expect((hubContainer(objects).volumeMounts as Obj[]).map((m) => m.mountPath)).toEqual([
+      '/tmp',
+      '/var/run/secrets/strata/read-token',
+    ]);
   });
 
   it('takes a plain URL too', () => {
     const plain = renderChart('strata-hub', {
       replicas: 2,
       database: { url: 'postgres://hub@db.example/strata' },
+      publicRead: true,
     });
+    expect(hubContainer(plain).args).toContain('--public-read');
     const env = (hubContainer(plain).env as Obj[]).find((e) => e.name === 'STRATA_HUB_DB');
     expect(env).toEqual({ name: 'STRATA_HUB_DB', value: 'postgres://hub@db.example/strata' });
+  });
+
+  it('refuses replicas without one shared read token, unless reads are public', () => {
+    const result = templateChart('strata-hub', { replicas: 2, database: { existingSecret: 'hub-db' } });
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toContain(
+      'on PostgreSQL every replica needs the same read token: set readToken.existingSecret (or publicRead: true)',
+    );
+    const both = templateChart('strata-hub', { readToken: { existingSecret: 'r' }, publicRead: true });
+    expect(both.ok).toBe(false);
+    expect(both.stderr).toContain('readToken.existingSecret and publicRead exclude each other');
   });
 
   it('refuses more than one replica on SQLite, naming the values to set', () => {
@@ -213,5 +233,37 @@ describe('strata-hub chart on PostgreSQL', () => {
     expect(result.stderr).toMatch(
       /replicas above 1 need PostgreSQL: set database\.url or database\.existingSecret/,
     );
+  });
+});
+
+describe('strata-hub chart serving TLS itself', () => {
+  let objects: KubeObject[];
+  const values = { tls: { existingSecret: 'hub-tls' }, serviceMonitor: { enabled: true } };
+  beforeAll(() => {
+    objects = renderChart('strata-hub', values);
+  }, 60_000);
+
+  it('passes the kubernetes.io/tls Secret as --tls-cert and --tls-key, and probes and scrapes over HTTPS', () => {
+    const lint = lintChart('strata-hub', values);
+    expect(lint.ok, lint.stderr + lint.stdout).toBe(true);
+    const cert = flag(objects, '--tls-cert');
+    const key = flag(objects, '--tls-key');
+    const mount = (hubContainer(objects).volumeMounts as Obj[]).find((m) =>
+      cert.startsWith(`${m.mountPath as string}/`),
+    )!;
+    expect(mount.readOnly).toBe(true);
+    expect([posix.basename(cert), posix.basename(key), posix.dirname(key)]).toEqual([
+      'tls.crt',
+      'tls.key',
+      mount.mountPath,
+    ]);
+    const volume = (podSpec(objects).volumes as Obj[]).find((v) => v.name === mount.name)!;
+    expect(at(volume, 'secret', 'secretName')).toBe('hub-tls');
+    expect(at(hubContainer(objects), 'livenessProbe', 'httpGet', 'scheme')).toBe('HTTPS');
+    expect(at(hubContainer(objects), 'readinessProbe', 'httpGet', 'scheme')).toBe('HTTPS');
+    expect(at(only(objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'scheme')).toBe('https');
+    // SQLite without a read token Secret: the hub generates its token on the volume, no flag needed.
+    expect(hubContainer(objects).args).not.toContain('--public-read');
+    expect(hubContainer(objects).args).not.toContain('--read-token-file');
   });
 });

@@ -307,7 +307,12 @@ describe('Dockerfile replayed outside Docker', () => {
         body: JSON.stringify(makeReport('edge-1', 1)),
       });
       expect(res.status).toBe(200);
-      const state = (await (await fetch(`${url}/api/v1/clusters/edge-1`)).json()) as {
+      // Without --public-read the hub generated a read token beside its database.
+      expect((await fetch(`${url}/api/v1/clusters/edge-1`)).status).toBe(401);
+      const readToken = readFileSync(`${db}.read-token`, 'utf8').trim();
+      const state = (await (
+        await fetch(`${url}/api/v1/clusters/edge-1`, { headers: { authorization: `Bearer ${readToken}` } })
+      ).json()) as {
         cluster: { seq: number };
       };
       expect(state.cluster.seq).toBe(1);

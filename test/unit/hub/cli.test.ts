@@ -35,6 +35,7 @@ async function serve(db: string): Promise<{ child: ChildProcess; url: string }> 
     db,
     '--listen',
     '127.0.0.1:0',
+    '--public-read',
     '--keep-reports',
     '100000',
   ]);

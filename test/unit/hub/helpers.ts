@@ -32,7 +32,11 @@ export async function startTestHub(
     host: '127.0.0.1',
     port: 0,
     logger: pino({ level: 'silent' }),
-    settings: options.settings,
+    // Reads open unless the test gives a read token: most tests read without one.
+    settings: {
+      ...(options.settings?.readToken === undefined ? { publicRead: true } : {}),
+      ...options.settings,
+    },
     retention: options.retention,
   });
   return {

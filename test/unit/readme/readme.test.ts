@@ -304,7 +304,8 @@ describe('README.md commands run for real', () => {
     const [serve] = only((c) => c.startsWith('npm run -s strata -- hub serve '));
     const db = /--db (\S+)/.exec(create ?? '')?.[1] ?? '';
     const clean = () => {
-      for (const suffix of ['', '-wal', '-shm']) rmSync(path.join(ROOT, `${db}${suffix}`), { force: true });
+      for (const suffix of ['', '-wal', '-shm', '.read-token'])
+        rmSync(path.join(ROOT, `${db}${suffix}`), { force: true });
     };
     let hub: ChildProcess | undefined;
     beforeAll(() => {
@@ -349,15 +350,22 @@ describe('README.md commands run for real', () => {
       const exited = new Promise<string>((resolve) =>
         hub!.once('exit', (code, signal) => resolve(code === null ? String(signal) : `exit ${code}`)),
       );
-      let fleet: { clusters: { name: string; lastSeen: string | null }[] } | undefined;
-      for (let i = 0; i < 100 && !fleet; i++) {
-        if (hub.exitCode !== null) throw new Error(`hub serve exited ${hub.exitCode}: ${stderr}`);
-        try {
-          fleet = (await (await fetch(`http://${listen}/api/v1/clusters`)).json()) as typeof fleet;
-        } catch {
-          await sleep(300);
-        }
-      }
+      await until(
+        'the hub to answer',
+        async () => {
+          if (hub!.exitCode !== null) throw new Error(`hub serve exited ${hub!.exitCode}: ${stderr}`);
+          await fetch(`http://${listen}/healthz`);
+        },
+        45_000,
+      );
+      // The README says where the generated read token is: reads need it.
+      const file = /`([^`]+\.read-token)`/.exec(text)?.[1];
+      expect(file).toBe(`${db}.read-token`);
+      expect((await fetch(`http://${listen}/api/v1/clusters`)).status).toBe(401);
+      const readToken = readFileSync(path.join(ROOT, file!), 'utf8').trim();
+      const fleet = (await (
+        await fetch(`http://${listen}/api/v1/clusters`, { headers: { authorization: `Bearer ${readToken}` } })
+      ).json()) as { clusters: { name: string; lastSeen: string | null }[] };
       expect(fleet?.clusters.map((c) => [c.name, c.lastSeen])).toEqual([['prod-hz', null]]);
       expect((await fetch(`http://${listen}/healthz`)).status).toBe(200);
       process.kill(-hub.pid!, 'SIGINT');
