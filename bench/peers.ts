@@ -28,7 +28,7 @@ import {
   startGitServer,
   type TestRepo,
 } from '../test/git/index.js';
-import { agentCommandLine, agentLaunch } from './lib/agent-launch.js';
+import { agentCommandLine, pinAgentLaunch } from './lib/agent-launch.js';
 import { ensureFlux, FLUX_NAMESPACE, fluxVersion } from './lib/flux.js';
 import { RawKube, readKubeTarget } from './lib/kube-raw.js';
 import { createPeerIdentity, dispatchedRequests } from './lib/peer-identity.js';
@@ -417,7 +417,9 @@ async function main(): Promise<void> {
   const fluxBins = ensureFlux(WORK, say);
   say('building strata (npm run build)…');
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (!agentLaunch().bundled) throw new Error('npm run build did not leave a current dist/bundle/strata.js');
+  // Pinned: every agent of the run starts from this bundle, even if the sources change meanwhile.
+  if (!pinAgentLaunch().bundled)
+    throw new Error('npm run build did not leave a current dist/bundle/strata.js');
   const machine = {
     cpus: cpus().length,
     model: cpus()[0]?.model ?? 'unknown',

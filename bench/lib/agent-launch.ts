@@ -13,7 +13,22 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
  * The image's command and environment. Falls back to the sources through tsx when the bundle is
  * older than them (a benchmark that must measure the bundle runs `npm run build` first).
  */
-export function agentLaunch(): { command: string[]; env: Record<string, string>; bundled: boolean } {
+type Launch = { command: string[]; env: Record<string, string>; bundled: boolean };
+let pinned: Launch | undefined;
+
+/**
+ * Keeps this process on the launch it has now (a benchmark calls it right after building): an
+ * agent restarted later in the run must not fall back to the sources because they were edited
+ * (a checkout, a rebase) after the build.
+ */
+export function pinAgentLaunch(): Launch {
+  pinned = undefined;
+  pinned = agentLaunch();
+  return pinned;
+}
+
+export function agentLaunch(): Launch {
+  if (pinned) return pinned;
   const runtime = parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).at(-1);
   const entry = runtime?.instructions.find((i) => i.keyword === 'ENTRYPOINT');
   const argv = entry && execForm(entry);
