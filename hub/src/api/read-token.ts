@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../../../contract/usage.js';
 
+/** The read token in a file, generated there first when the file does not exist. */
 export function readTokenOf(file: string): { token: string; generated: boolean } {
   const existing = readIfThere(file);
   if (existing !== undefined) return { token: nonEmpty(existing, file), generated: false };
