@@ -141,7 +141,7 @@ const result = await build({
 
 // The one-shot verbs as a CommonJS script (vm.Script, hence a code cache, takes no ES module).
 const quick = await build({
-  entryPoints: { oneshot: 'agent/src/commands/quick.ts' },
+  entryPoints: { oneshot: 'agent/src/commands/shared/quick.ts' },
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,

@@ -7,7 +7,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 /** The one-shot verbs by name, each loaded on first use. */
 export const quickCommands: Record<string, () => Promise<Command>> = {
-  render: async () => (await import('./render.js')).default,
-  plan: async () => (await import('./plan.js')).default,
-  apply: async () => (await import('./apply.js')).default,
+  render: async () => (await import('../render.js')).default,
+  plan: async () => (await import('../plan.js')).default,
+  apply: async () => (await import('../apply.js')).default,
 };
