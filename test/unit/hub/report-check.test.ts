@@ -154,7 +154,8 @@ function corpus(): unknown[] {
   return inputs;
 }
 
-describe('compiled report check', () => {
+// Thousands of generated cases: the suite's 20 s default is too tight on a loaded 2-core machine.
+describe('compiled report check', { timeout: 120_000 }, () => {
   it('accepts the valid reports without zod, with the output zod gives (defaults filled in)', () => {
     for (const report of validReports()) {
       const text = JSON.stringify(report, null, 1);
