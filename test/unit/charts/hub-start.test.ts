@@ -1,7 +1,7 @@
 // The hub needs no cluster: start it exactly as the chart's Deployment runs it (the image's entrypoint
 // and layout, the container's args and env) and check what its probes and Service rely on.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,18 +57,27 @@ describe('the hub, started as the chart runs it', () => {
       return (await httpStatus(`${base}/healthz`)) === 200 ? true : undefined;
     });
     expect(await httpStatus(`${base}/metrics`)).toBe(200);
-    // The dashboard is served from the built layout too (no asset left behind by the build).
-    expect(await httpStatus(`${base}/`)).toBe(200);
     expect(existsSync(join(root, 'var/lib/strata-hub/hub.db'))).toBe(true);
+    // Without a read-token Secret the hub generated one beside its database, as values.yaml says.
+    const token = readFileSync(join(root, 'var/lib/strata-hub/hub.db.read-token'), 'utf8').trim();
+    expect(token.length).toBeGreaterThan(20);
+    expect(await httpStatus(`${base}/`)).toBe(401);
+    // The dashboard is served from the built layout too (no asset left behind by the build).
+    expect(await httpStatus(`${base}/`, token)).toBe(200);
   }, 120_000);
 
-  it('serves from PostgreSQL when the values name a database, two replicas sharing it', async () => {
+  it('serves from PostgreSQL when the values name a database, two replicas sharing it and its read token', async () => {
     const postgres = await startPostgres();
     const replicas: ChildProcess[] = [];
     try {
       const url = await postgres.createDatabase('chart');
-      const objects = renderChart('strata-hub', { replicas: 2, database: { url } });
-      const pod = layOutPod(objects, join(work, 'pg-pod'));
+      const objects = renderChart('strata-hub', {
+        replicas: 2,
+        database: { url },
+        readToken: { existingSecret: 'hub-read-token' },
+      });
+      const token = 'read-token-shared-by-both-replicas-0123456789';
+      const pod = layOutPod(objects, join(work, 'pg-pod'), { 'hub-read-token': { token } });
       const cli = cliOf();
       const listen = pod.args.indexOf('--listen');
       const bases: string[] = [];
@@ -95,7 +104,8 @@ describe('the hub, started as the chart runs it', () => {
             throw new Error(`a replica exited:\n${output.slice(-4000)}`);
           return (await httpStatus(`${base}/healthz`)) === 200 ? true : undefined;
         });
-        expect(await httpStatus(`${base}/`)).toBe(200);
+        expect(await httpStatus(`${base}/`)).toBe(401);
+        expect(await httpStatus(`${base}/`, token)).toBe(200);
       }
     } finally {
       for (const r of replicas) {

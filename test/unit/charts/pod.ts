@@ -22,9 +22,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function httpStatus(url: string): Promise<number | undefined> {
+export async function httpStatus(url: string, token?: string): Promise<number | undefined> {
   try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status;
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    return (await fetch(url, { headers, signal: AbortSignal.timeout(2000) })).status;
   } catch {
     return undefined;
   }
@@ -61,13 +62,22 @@ export interface PodLayout {
 
 /**
  * Lays the pod's volumes out under `root` (each ConfigMap volume's keys written at its mountPath,
- * emptyDir and claims as empty folders) and returns the container's args (paths moved under `root`)
+ * a Secret volume's keys from `secrets` (the Secrets a cluster would already hold), emptyDir and
+ * claims as empty folders) and returns the container's args (paths moved under `root`)
  * and env (downward-API fields resolved as the kubelet would).
  */
-export function layOutPod(objects: KubeObject[], root: string): PodLayout {
+export function layOutPod(
+  objects: KubeObject[],
+  root: string,
+  secrets: Record<string, Record<string, string>> = {},
+): PodLayout {
   const pod = (only(objects, 'Deployment').spec as { template: { spec: Record<string, unknown> } }).template
     .spec;
-  const volumes = pod.volumes as { name: string; configMap?: { name: string } }[];
+  const volumes = pod.volumes as {
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+  }[];
   const [container] = pod.containers as {
     args: string[];
     env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
@@ -80,6 +90,12 @@ export function layOutPod(objects: KubeObject[], root: string): PodLayout {
     const volume = volumes.find((v) => v.name === mount.name)!;
     if (volume.configMap) {
       const data = (only(objects, 'ConfigMap', volume.configMap.name).data ?? {}) as Record<string, string>;
+      for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), value);
+    }
+    if (volume.secret) {
+      const data = secrets[volume.secret.secretName];
+      if (!data)
+        throw new Error(`volume ${mount.name}: the test holds no Secret ${volume.secret.secretName}`);
       for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), value);
     }
   }
