@@ -276,7 +276,13 @@ describe('strata agent reporting to the real hub', () => {
         await agent.sync();
       }
       expect(await agent.metrics()).toMatch(/strata_outbox_depth [1-9]/);
-      hub = await startHub({ db, host: '127.0.0.1', port, logger: pino({ level: 'silent' }) });
+      hub = await startHub({
+        db,
+        host: '127.0.0.1',
+        port,
+        logger: pino({ level: 'silent' }),
+        settings: { publicRead: true },
+      });
       await waitFor(
         'the outbox to drain',
         async () => /strata_outbox_depth 0\b/.test(await agent.metrics()),
