@@ -25,15 +25,21 @@ let git: GitServer;
 let repo: TestRepo;
 let receiver: Receiver;
 
-/** Two shapes of the fleet that alternate, so every round both updates and prunes. */
+/**
+ * Two shapes of the fleet that alternate, so every round both updates and prunes: 110 objects in
+ * both, 100 in one shape only. A prune of 100 objects takes long enough (16 deletes at a time) for a
+ * kill at the first delete to land before the last one even on an idle machine; with 10 it did not.
+ */
+const BOTH = 110;
+const EACH = 100;
 function fleet(round: number): Record<string, string | null> {
   const files: Record<string, string | null> = {
     'global/ns.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${NS} }\n`,
   };
   const even = round % 2 === 0;
-  for (let i = 0; i < 40; i++) {
-    const name = `cm-${String(i).padStart(2, '0')}`;
-    const present = even ? i < 30 : i < 20 || i >= 30;
+  for (let i = 0; i < BOTH + 2 * EACH; i++) {
+    const name = `cm-${String(i).padStart(3, '0')}`;
+    const present = even ? i < BOTH + EACH : i < BOTH || i >= BOTH + EACH;
     files[`global/${name}.yaml`] = present
       ? `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: ${NS} }\ndata: { round: "${round}" }\n`
       : null;
@@ -89,7 +95,7 @@ describe('strata agent killed mid-reconcile', () => {
       'the first apply',
       async () => {
         const list = await core.listNamespacedConfigMap({ namespace: NS }).catch(() => undefined);
-        return (list?.items.length ?? 0) >= 30;
+        return (list?.items.length ?? 0) >= BOTH + EACH;
       },
       240_000,
     );
