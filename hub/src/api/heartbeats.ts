@@ -2,7 +2,7 @@
 import { HEARTBEATS_PATH, Heartbeat } from '../../../contract/heartbeat.js';
 import { describeIssues } from '../../../contract/report.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
-import { accepted, authenticate, revokedError } from './reports.js';
+import { accepted, authenticate, mustBeTokenCluster, revokedError } from './reports.js';
 import type { Hub, RequestContext, Route } from './router.js';
 
 /** A heartbeat is a few dozen bytes: anything much larger is not one. */
@@ -31,16 +31,7 @@ export async function receiveHeartbeat(hub: Hub, req: RequestContext['req']): Pr
     throw new HttpError(400, `invalid heartbeat: ${describeIssues(issues)}`, { issues });
   }
   const beat = parsed.data;
-  if (beat.cluster !== cluster) {
-    throw new HttpError(
-      403,
-      `this token belongs to cluster "${cluster}" and cannot report for "${beat.cluster}"`,
-      {
-        tokenCluster: cluster,
-        reportCluster: beat.cluster,
-      },
-    );
-  }
+  mustBeTokenCluster(cluster, beat.cluster);
   const outcome = await hub.writer.beat({
     cluster,
     seq: beat.seq,

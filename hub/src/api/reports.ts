@@ -23,16 +23,7 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
     const { cluster, tokenId } = token instanceof Promise ? accepted(await token) : accepted(token);
     const text = (await readBody(req, hub.settings.bodyLimit)).toString('utf8');
     const { report, json: reportJson } = validate(parseJson(text), text);
-    if (report.cluster !== cluster) {
-      throw new HttpError(
-        403,
-        `this token belongs to cluster "${cluster}" and cannot report for "${report.cluster}"`,
-        {
-          tokenCluster: cluster,
-          reportCluster: report.cluster,
-        },
-      );
-    }
+    mustBeTokenCluster(cluster, report.cluster);
     const outcome = await hub.writer.save({
       report,
       summary: summariseReport(report),
@@ -56,6 +47,19 @@ export async function receiveReport(hub: Hub, req: RequestContext['req']): Promi
 }
 
 const CREATE_HINT = 'create one with "strata hub token create CLUSTER"';
+
+/** A 403 unless `named`, the cluster a report or heartbeat speaks for, is the token's own. */
+export function mustBeTokenCluster(tokenCluster: string, named: string): void {
+  if (named === tokenCluster) return;
+  throw new HttpError(
+    403,
+    `this token belongs to cluster "${tokenCluster}" and cannot report for "${named}"`,
+    {
+      tokenCluster,
+      reportCluster: named,
+    },
+  );
+}
 
 /** The 401 a revoked or unknown token gets. */
 export function revokedError(): HttpError {
