@@ -20,6 +20,8 @@ export function groupVersionPath(apiVersion: string): string {
 /**
  * Kind → resource mapping from discovery, one request per group version, cached.
  * A miss re-asks the server once, so a kind whose CRD was just established is found.
+ * A failed request is never cached: an agent whose first discovery met an apiserver that was down
+ * asks again on its next call instead of failing with the old error for ever.
  */
 export class RestMapper {
   private readonly cache = new Map<string, Promise<Map<string, ResourceInfo> | undefined>>();
@@ -30,22 +32,28 @@ export class RestMapper {
   async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
     const cached = this.cache.get(apiVersion);
     if (cached) {
-      const hit = (await cached)?.get(kind);
+      const hit = (await cached.catch(() => undefined))?.get(kind);
       if (hit) return hit;
     }
     const fresh = this.load(apiVersion);
     this.cache.set(apiVersion, fresh);
+    fresh.catch(() => {
+      if (this.cache.get(apiVersion) === fresh) this.cache.delete(apiVersion);
+    });
     return (await fresh)?.get(kind);
   }
 
   /** The served (preferred) version of a group-kind, for kinds known only by group and kind. */
   async resourceForGroupKind(group: string, kind: string): Promise<ResourceInfo | undefined> {
     if (!group) return this.resourceFor('v1', kind);
-    this.groups ??= this.loadGroups();
-    let version = (await this.groups).get(group);
+    let version = this.groups ? (await this.groups.catch(() => undefined))?.get(group) : undefined;
     if (!version) {
-      this.groups = this.loadGroups();
-      version = (await this.groups).get(group);
+      const fresh = this.loadGroups();
+      this.groups = fresh;
+      fresh.catch(() => {
+        if (this.groups === fresh) this.groups = undefined;
+      });
+      version = (await fresh).get(group);
     }
     return version ? this.resourceFor(`${group}/${version}`, kind) : undefined;
   }

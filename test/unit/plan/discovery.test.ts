@@ -50,6 +50,26 @@ describe('RestMapper', () => {
     expect(await m.resourceFor('example.com/v1', 'Widget')).toMatchObject({ resource: 'widgets' });
   });
 
+  it('never caches a failed request: the next call asks again (an apiserver that was down at start)', async () => {
+    let down = true;
+    const asked: string[] = [];
+    const fetch = async (path: string) => {
+      asked.push(path);
+      if (down)
+        throw new Error('Client network socket disconnected before secure TLS connection was established');
+      if (path === '/apis')
+        return { groups: [{ name: 'apps', preferredVersion: { version: 'v1' } }] } as never;
+      return { resources: [{ name: 'deployments', kind: 'Deployment', namespaced: true }] };
+    };
+    const m = new RestMapper(fetch);
+    await expect(m.resourceFor('apps/v1', 'Deployment')).rejects.toThrow(/TLS connection/);
+    await expect(m.resourceForGroupKind('apps', 'Deployment')).rejects.toThrow(/TLS connection/);
+    down = false;
+    expect(await m.resourceFor('apps/v1', 'Deployment')).toMatchObject({ resource: 'deployments' });
+    expect(await m.resourceForGroupKind('apps', 'Deployment')).toMatchObject({ version: 'v1' });
+    expect(asked.filter((p) => p === '/apis')).toHaveLength(2);
+  });
+
   it('finds a group-kind through the group preferred version', async () => {
     const { fetch } = served({
       '/apis': { groups: [{ name: 'apps', preferredVersion: { version: 'v1' } }] },
