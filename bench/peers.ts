@@ -96,7 +96,7 @@ const bound = (s: Scenario, baseMs: number) => baseMs * Math.max(1, objectCount(
 
 /**
  * A tool's reconcile period as its no-op window measured it (interval plus the reconcile itself;
- * Flux's is paced by its client-side rate limit). A change that lands during a reconcile waits for
+ * at 10,000 objects, Flux's is minutes). A change that lands during a reconcile waits for
  * that one and the next, so waits for a change allow two of them on top of their bound.
  */
 function slack(side: ClusterSide): number {

@@ -3,7 +3,8 @@
  * Go modules (pinned in bench/flux/<controller>/go.mod, wrapper modules that copy the controllers'
  * own replace directives), their CRDs taken from those modules' config/crd/bases, and both run as
  * local processes against a lab cluster with the flags of their Deployments (leader election off,
- * every listener on loopback, the artifact server advertised on loopback).
+ * every listener on loopback, the artifact server advertised on loopback), except that the client
+ * rate limit and the apply concurrency are put on the agent's footing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_POLICY } from '../../agent/src/sync/policy.js';
 import { freePorts } from '../../test/cluster/lab-http.js';
 import type { RawKube } from './kube-raw.js';
 import { getText } from './local-http.js';
@@ -20,6 +22,10 @@ const WRAPPERS = resolve(ROOT, 'bench/flux');
 export const FLUX_CONTROLLERS = ['source-controller', 'kustomize-controller'] as const;
 export type FluxController = (typeof FLUX_CONTROLLERS)[number];
 export const FLUX_NAMESPACE = 'flux-system';
+/** Client-side rate limit of both controllers (requests/s and burst): high enough never to bind. */
+export const FLUX_CLIENT_QPS = 10_000;
+/** kustomize-controller's server-side applies in flight: the agent's default apply concurrency. */
+export const FLUX_CONCURRENT_SSA = DEFAULT_POLICY.concurrency;
 
 /** The pinned release of a controller, read from its wrapper module's go.mod. */
 export function fluxVersion(controller: FluxController): string {
@@ -135,6 +141,11 @@ export async function startFlux(opts: {
     '--log-level=info',
     '--log-encoding=json',
     '--enable-leader-election=false',
+    // On Strata's footing: its agent has no client-side rate limit, so neither does Flux here
+    // (its Deployment's default, 50 requests/s with bursts of 300, paced every Flux reconcile of
+    // 1,000 objects and more; a token bucket this large never waits on the lab apiserver).
+    `--kube-api-qps=${FLUX_CLIENT_QPS}`,
+    `--kube-api-burst=${FLUX_CLIENT_QPS}`,
   ];
   const args: Record<FluxController, string[]> = {
     'source-controller': [
@@ -147,6 +158,9 @@ export async function startFlux(opts: {
     ],
     'kustomize-controller': [
       ...common,
+      // As many server-side applies in flight as the agent has (its sync policy's default
+      // concurrency, 16); Flux's own default is 4.
+      `--concurrent-ssa=${FLUX_CONCURRENT_SSA}`,
       `--metrics-addr=127.0.0.1:${kustomizeMetrics}`,
       `--health-addr=127.0.0.1:${kustomizeHealth}`,
     ],
