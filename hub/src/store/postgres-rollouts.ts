@@ -6,7 +6,6 @@
  * storing reports of one cluster out of order cannot fold them out of order.
  */
 import type pg from 'pg';
-import type { RolloutRules } from '../../../contract/rollout-rules.js';
 import {
   type CommitStanding,
   EMPTY_OBSERVATION,
@@ -15,7 +14,28 @@ import {
   rolloutPairs,
   sameObservation,
 } from '../fleet/rollout-observe.js';
-import type { IncomingReport, RolloutAction, RolloutEvent, RolloutRecord, SaveOutcome } from './store.js';
+import { inTransaction } from './postgres-tx.js';
+import {
+  conflictReason,
+  controlDetail,
+  EVENT_OF,
+  type EventRow,
+  firstTimeEvents,
+  type ObservationRow,
+  type RolloutRow,
+  supersededDetail,
+  toObservation,
+  toRolloutEvent,
+  toRolloutRecord,
+} from './rollout-rows.js';
+import type {
+  IncomingReport,
+  RolloutAction,
+  RolloutAnnouncement,
+  RolloutEvent,
+  RolloutRecord,
+  SaveOutcome,
+} from './store.js';
 
 export const POSTGRES_ROLLOUT_SCHEMA = `
 CREATE TABLE rollouts (
@@ -32,87 +52,11 @@ CREATE TABLE rollout_events (
 CREATE INDEX rollout_events_by_commit ON rollout_events (commit_sha, id);
 `;
 
-interface RolloutRow {
-  commit_sha: string;
-  source: string;
-  rules: string;
-  digest: string;
-  started_at: number;
-  paused_at: number | null;
-  aborted_at: number | null;
-  approvals: string;
-  superseded_by: string | null;
-  conflict: string | null;
-}
-
-interface ObservationRow {
-  cluster: string;
-  applied_at: number | null;
-  healthy_since: number | null;
-  first_healthy_at: number | null;
-  failed_at: number | null;
-  released_at: number | null;
-}
-
-const EVENT_OF: Record<RolloutAction, string> = {
-  pause: 'paused',
-  resume: 'resumed',
-  abort: 'aborted',
-  approve: 'approved',
-};
-
-function toRecord(row: RolloutRow): RolloutRecord {
-  return {
-    commit: row.commit_sha,
-    source: row.source,
-    rules: JSON.parse(row.rules) as RolloutRules,
-    digest: row.digest,
-    startedAt: row.started_at,
-    pausedAt: row.paused_at,
-    abortedAt: row.aborted_at,
-    approvals: JSON.parse(row.approvals) as Record<string, number>,
-    supersededBy: row.superseded_by,
-    conflict: row.conflict,
-  };
-}
-
-function toObservation(row: ObservationRow): RolloutObservation {
-  return {
-    appliedAt: row.applied_at,
-    healthySince: row.healthy_since,
-    firstHealthyAt: row.first_healthy_at,
-    failedAt: row.failed_at,
-    releasedAt: row.released_at,
-  };
-}
-
 export class PostgresRollouts {
   constructor(private readonly pool: pg.Pool) {}
 
-  private async tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
-  announce(a: {
-    commit: string;
-    source: string;
-    rules: RolloutRules;
-    digest: string;
-    cluster: string;
-    at: number;
-  }): Promise<RolloutRecord> {
-    return this.tx(async (c) => {
+  announce(a: RolloutAnnouncement): Promise<RolloutRecord> {
+    return inTransaction(this.pool, async (c) => {
       // One announcement of a new commit at a time per source, so superseding is decided once.
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata-rollout ' || $1))`, [a.source]);
       const found = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1 FOR UPDATE', [
@@ -137,14 +81,14 @@ export class PostgresRollouts {
            RETURNING commit_sha`,
           [a.commit, a.source],
         );
-        for (const o of old.rows) await event(o.commit_sha, 'superseded', `by ${a.commit.slice(0, 12)}`);
+        for (const o of old.rows) await event(o.commit_sha, 'superseded', supersededDetail(a.commit));
       } else if (row.digest !== a.digest && row.conflict === null) {
-        const why = `${a.cluster} announced other rules for this commit than the first agent did: halted until the agents agree (check their source and path)`;
+        const why = conflictReason(a.cluster);
         await c.query('UPDATE rollouts SET conflict = $1 WHERE commit_sha = $2', [why, a.commit]);
         await event(a.commit, 'conflict', why);
       }
       const after = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [a.commit]);
-      return toRecord(after.rows[0]!);
+      return toRolloutRecord(after.rows[0]!);
     });
   }
 
@@ -152,7 +96,7 @@ export class PostgresRollouts {
     const { rows } = await this.pool.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [
       commit,
     ]);
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && toRolloutRecord(rows[0]);
   }
 
   async list(limit: number): Promise<RolloutRecord[]> {
@@ -160,7 +104,7 @@ export class PostgresRollouts {
       'SELECT * FROM rollouts ORDER BY started_at DESC, commit_sha LIMIT $1',
       [limit],
     );
-    return rows.map(toRecord);
+    return rows.map(toRolloutRecord);
   }
 
   async observations(commit: string): Promise<Map<string, RolloutObservation>> {
@@ -173,7 +117,7 @@ export class PostgresRollouts {
   }
 
   async markReleased(commit: string, cluster: string, at: number): Promise<void> {
-    await this.tx(async (c) => {
+    await inTransaction(this.pool, async (c) => {
       const { rowCount } = await c.query(
         `INSERT INTO rollout_clusters AS r (commit_sha, cluster, released_at) VALUES ($1, $2, $3)
          ON CONFLICT (commit_sha, cluster) DO UPDATE SET released_at = excluded.released_at
@@ -194,7 +138,7 @@ export class PostgresRollouts {
     at: number,
     detail: { wave?: number; by?: string },
   ): Promise<RolloutRecord | undefined> {
-    return this.tx(async (c) => {
+    return inTransaction(this.pool, async (c) => {
       const { rows } = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1 FOR UPDATE', [
         commit,
       ]);
@@ -220,25 +164,23 @@ export class PostgresRollouts {
           commit,
         ]);
       }
-      const by = detail.by ? ` by ${detail.by}` : '';
-      const what = action === 'approve' ? `wave ${detail.wave}${by}` : by.trim();
       await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
         commit,
         at,
         EVENT_OF[action],
-        what,
+        controlDetail(action, detail),
       ]);
       const after = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1', [commit]);
-      return toRecord(after.rows[0]!);
+      return toRolloutRecord(after.rows[0]!);
     });
   }
 
   async events(commit: string): Promise<RolloutEvent[]> {
-    const { rows } = await this.pool.query<{ commit_sha: string; at: number; kind: string; detail: string }>(
+    const { rows } = await this.pool.query<EventRow>(
       'SELECT commit_sha, at, kind, detail FROM rollout_events WHERE commit_sha = $1 ORDER BY id',
       [commit],
     );
-    return rows.map((e) => ({ commit: e.commit_sha, at: e.at, kind: e.kind, detail: e.detail }));
+    return rows.map(toRolloutEvent);
   }
 
   /**
@@ -258,7 +200,7 @@ export class PostgresRollouts {
     standing: CommitStanding | null,
   ): Promise<void> {
     const cluster = item.report.cluster;
-    await this.tx(async (c) => {
+    await inTransaction(this.pool, async (c) => {
       const exists = await c.query('SELECT 1 FROM rollouts WHERE commit_sha = $1', [commit]);
       if (exists.rowCount === 0) return;
       await c.query(
@@ -280,19 +222,13 @@ export class PostgresRollouts {
          WHERE commit_sha = $1 AND cluster = $2`,
         [commit, cluster, after.appliedAt, after.healthySince, after.firstHealthyAt, after.failedAt],
       );
-      const changes: [string, number | null, number | null][] = [
-        ['applied', before.appliedAt, after.appliedAt],
-        ['healthy', before.healthySince, after.healthySince],
-        ['failed', before.failedAt, after.failedAt],
-      ];
-      for (const [kind, was, is] of changes)
-        if (was === null && is !== null)
-          await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
-            commit,
-            item.receivedAt,
-            kind,
-            cluster,
-          ]);
+      for (const kind of firstTimeEvents(before, after))
+        await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
+          commit,
+          item.receivedAt,
+          kind,
+          cluster,
+        ]);
     });
   }
 }

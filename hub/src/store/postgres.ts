@@ -7,32 +7,32 @@
 import pg from 'pg';
 import { redactUrl } from '../../../contract/redact.js';
 import type { Report } from '../../../contract/report.js';
-import type { LabelSelector } from '../../../contract/selector.js';
-import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
-import type { ReportSummary } from '../fleet/summary.js';
+import { rolloutStates } from '../fleet/rollout.js';
 import { FleetReads, type RunQuery } from './fleet-reads.js';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { PostgresRollouts } from './postgres-rollouts.js';
+import { inTransaction } from './postgres-tx.js';
 import { backfillRollout } from './rollout-backfill.js';
+import {
+  type ClusterRow,
+  type HistoryRow,
+  type PreviewRow,
+  type TokenRow,
+  toCluster,
+  toHistoryEntry,
+  toPreview,
+  toToken,
+} from './rows.js';
+import { SqlStore } from './sql-store.js';
 import type {
   ClusterRecord,
-  FleetCounts,
-  FleetEntry,
-  FleetFilter,
   HeartbeatOutcome,
   HistoryEntry,
   IncomingHeartbeat,
   IncomingReport,
-  Page,
-  PageRequest,
   PreviewRecord,
   RetentionPolicy,
-  RolloutAction,
-  RolloutCounts,
-  RolloutEntry,
-  RolloutEvent,
-  RolloutRecord,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -79,9 +79,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
 /** Runs the pending migrations under a transaction-scoped advisory lock, so concurrent hubs take turns. */
 export async function migrate(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('strata-hub schema'))`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -97,14 +95,8 @@ export async function migrate(pool: pg.Pool, migrations = POSTGRES_MIGRATIONS): 
         m.description,
       ]);
     }
-    await client.query('COMMIT');
     return latestVersion(migrations);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Runs a query written with `?` placeholders, numbering them for PostgreSQL. */
@@ -127,15 +119,16 @@ interface SaveRow {
 const RETRYABLE = new Set(['40P01', '40001', '55P03']);
 const SAVE_ATTEMPTS = 5;
 
-class PostgresStore implements Store {
+class PostgresStore extends SqlStore implements Store {
   private readonly trimEvery: number;
-  private readonly reads: FleetReads;
-  private readonly rollouts: PostgresRollouts;
+  protected readonly reads: FleetReads;
+  protected readonly rollouts: PostgresRollouts;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly retention: RetentionPolicy,
   ) {
+    super();
     this.trimEvery = Math.max(1, Math.min(16, retention.keepReports));
     this.reads = new FleetReads(runOn(pool));
     this.rollouts = new PostgresRollouts(pool);
@@ -236,26 +229,6 @@ class PostgresStore implements Store {
     return row && { record: toCluster(row), report: JSON.parse(row.report) as Report };
   }
 
-  async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
-    return this.reads.listFleet(filter, page);
-  }
-
-  async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
-    return this.reads.countFleet(filter, staleBefore);
-  }
-
-  async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {
-    return this.reads.rolloutCounts(sha, selector);
-  }
-
-  async listRollout(
-    commit: string | null,
-    filter: { selector: LabelSelector; state?: RolloutState },
-    page: PageRequest,
-  ): Promise<Page<RolloutEntry>> {
-    return this.reads.listRollout(commit, filter, page);
-  }
-
   async history(
     cluster: string,
     limit: number,
@@ -266,13 +239,7 @@ class PostgresStore implements Store {
        WHERE cluster = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
       [cluster, beforeSeq, Math.min(limit, this.retention.keepReports)],
     );
-    return rows.map((row) => ({
-      seq: row.seq,
-      receivedAt: row.received_at,
-      createdAt: row.created_at,
-      applied: row.applied,
-      summary: JSON.parse(row.summary) as ReportSummary,
-    }));
+    return rows.map(toHistoryEntry);
   }
 
   async knownClusterNames(): Promise<string[]> {
@@ -289,13 +256,7 @@ class PostgresStore implements Store {
         : await this.pool.query<PreviewRow>('SELECT * FROM previews WHERE ref = $1 ORDER BY cluster', [
             filter.ref,
           ]);
-    return rows.map((row) => ({
-      cluster: row.cluster,
-      ref: row.ref,
-      seq: row.seq,
-      receivedAt: row.received_at,
-      preview: JSON.parse(row.preview),
-    }));
+    return rows.map(toPreview);
   }
 
   async pruneHistory(now: number): Promise<number> {
@@ -303,39 +264,6 @@ class PostgresStore implements Store {
       now - this.retention.maxAgeMs,
     ]);
     return result.rowCount ?? 0;
-  }
-
-  announceRollout(a: Parameters<Store['announceRollout']>[0]): Promise<RolloutRecord> {
-    return this.rollouts.announce(a);
-  }
-
-  getRollout(commit: string): Promise<RolloutRecord | undefined> {
-    return this.rollouts.get(commit);
-  }
-
-  listRollouts(limit: number): Promise<RolloutRecord[]> {
-    return this.rollouts.list(limit);
-  }
-
-  rolloutObservations(commit: string) {
-    return this.rollouts.observations(commit);
-  }
-
-  markReleased(commit: string, cluster: string, at: number): Promise<void> {
-    return this.rollouts.markReleased(commit, cluster, at);
-  }
-
-  controlRollout(
-    commit: string,
-    action: RolloutAction,
-    at: number,
-    detail: { wave?: number; by?: string },
-  ): Promise<RolloutRecord | undefined> {
-    return this.rollouts.control(commit, action, at, detail);
-  }
-
-  rolloutEvents(commit: string): Promise<RolloutEvent[]> {
-    return this.rollouts.events(commit);
   }
 
   async claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
@@ -380,53 +308,4 @@ function outcomesOf(rows: SaveRow[], count: number): SaveOutcome[] {
       row.result === 'revoked' ? { result: 'revoked' } : { result: row.result, latestSeq: row.latest_seq! };
   }
   return outcomes;
-}
-
-interface TokenRow {
-  id: string;
-  cluster: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-interface ClusterRow {
-  name: string;
-  labels: string;
-  seq: number;
-  received_at: number;
-  summary: string;
-}
-interface HistoryRow {
-  seq: number;
-  received_at: number;
-  created_at: string | null;
-  applied: boolean;
-  summary: string;
-}
-interface PreviewRow {
-  cluster: string;
-  ref: string;
-  seq: number;
-  received_at: number;
-  preview: string;
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    cluster: row.cluster,
-    hash: row.hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function toCluster(row: ClusterRow): ClusterRecord {
-  return {
-    name: row.name,
-    labels: JSON.parse(row.labels) as Record<string, string>,
-    seq: row.seq,
-    receivedAt: row.received_at,
-    summary: JSON.parse(row.summary) as ReportSummary,
-  };
 }

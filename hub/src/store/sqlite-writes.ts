@@ -9,10 +9,9 @@ import {
   type CommitStanding,
   EMPTY_OBSERVATION,
   observe,
-  type RolloutObservation,
   sameObservation,
 } from '../fleet/rollout-observe.js';
-import { type ObservationRow, toObservation } from './sqlite-rollouts.js';
+import { firstTimeEvents, type ObservationRow, toObservation } from './rollout-rows.js';
 import type { HeartbeatOutcome, IncomingHeartbeat, RetentionPolicy, SaveOutcome } from './store.js';
 
 /** A report ready to write: JSON already serialised (cheap to hand to another thread). */
@@ -253,7 +252,8 @@ export class ReportWrites {
   private observeRollouts(row: ReportRow): void {
     for (const [commit, standing] of JSON.parse(row.rollouts) as [string, CommitStanding | null][]) {
       if (!this.sql.rolloutExists.get(commit)) continue;
-      const before = toObservation(this.sql.observation.get(commit, row.cluster)) ?? EMPTY_OBSERVATION;
+      const found = this.sql.observation.get(commit, row.cluster);
+      const before = found ? toObservation(found) : EMPTY_OBSERVATION;
       const after = observe(before, standing, row.receivedAt);
       if (sameObservation(before, after)) continue;
       this.sql.upsertObservation.run(
@@ -264,16 +264,8 @@ export class ReportWrites {
         after.firstHealthyAt,
         after.failedAt,
       );
-      for (const [kind, was, is] of transitions(before, after))
-        if (was === null && is !== null) this.sql.rolloutEvent.run(commit, row.receivedAt, kind, row.cluster);
+      for (const kind of firstTimeEvents(before, after))
+        this.sql.rolloutEvent.run(commit, row.receivedAt, kind, row.cluster);
     }
   }
-}
-
-function transitions(a: RolloutObservation, b: RolloutObservation): [string, number | null, number | null][] {
-  return [
-    ['applied', a.appliedAt, b.appliedAt],
-    ['healthy', a.healthySince, b.healthySince],
-    ['failed', a.failedAt, b.failedAt],
-  ];
 }

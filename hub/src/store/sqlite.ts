@@ -11,12 +11,21 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Report } from '../../../contract/report.js';
-import type { LabelSelector } from '../../../contract/selector.js';
-import { type RolloutState, rolloutStates } from '../fleet/rollout.js';
+import { rolloutStates } from '../fleet/rollout.js';
 import { rolloutPairs } from '../fleet/rollout-observe.js';
-import type { ReportSummary } from '../fleet/summary.js';
 import { FleetReads } from './fleet-reads.js';
 import { backfillRollout } from './rollout-backfill.js';
+import {
+  type ClusterRow,
+  type HistoryRow,
+  type PreviewRow,
+  type TokenRow,
+  toCluster,
+  toHistoryEntry,
+  toPreview,
+  toToken,
+} from './rows.js';
+import { SqlStore } from './sql-store.js';
 import { openDatabase, type Synchronous } from './sqlite-db.js';
 import { SqliteRollouts } from './sqlite-rollouts.js';
 import type { WriterData, WriterRequest } from './sqlite-writer.js';
@@ -29,22 +38,12 @@ import {
 } from './sqlite-writes.js';
 import type {
   ClusterRecord,
-  FleetCounts,
-  FleetEntry,
-  FleetFilter,
   HeartbeatOutcome,
   HistoryEntry,
   IncomingHeartbeat,
   IncomingReport,
-  Page,
-  PageRequest,
   PreviewRecord,
   RetentionPolicy,
-  RolloutAction,
-  RolloutCounts,
-  RolloutEntry,
-  RolloutEvent,
-  RolloutRecord,
   SaveOutcome,
   Store,
   TokenRecord,
@@ -157,47 +156,19 @@ function startWriterThread(data: WriterData): Worker {
   return new Worker(code, { eval: true, workerData: data });
 }
 
-interface TokenRow {
-  id: string;
-  cluster: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-interface ClusterRow {
-  name: string;
-  labels: string;
-  seq: number;
-  received_at: number;
-  summary: string;
-}
-interface HistoryRow {
-  seq: number;
-  received_at: number;
-  created_at: string | null;
-  applied: number;
-  summary: string;
-}
-interface PreviewRow {
-  cluster: string;
-  ref: string;
-  seq: number;
-  received_at: number;
-  preview: string;
-}
-
-class SqliteStore implements Store {
+class SqliteStore extends SqlStore implements Store {
   private readonly sql;
-  private readonly reads: FleetReads;
+  protected readonly reads: FleetReads;
   /** Fleet queries vary with the selector's shape only: a few statements, prepared once each. */
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly rollouts: SqliteRollouts;
+  protected readonly rollouts: SqliteRollouts;
 
   constructor(
     private readonly db: Database.Database,
     private readonly retention: RetentionPolicy,
     private readonly writer: RowWriter,
   ) {
+    super();
     this.reads = new FleetReads(
       async <T>(sql: string, params: unknown[]) => this.prepared(sql).all(...params) as T[],
     );
@@ -290,39 +261,13 @@ class SqliteStore implements Store {
     return row && { record: toCluster(row), report: JSON.parse(row.report) as Report };
   }
 
-  async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
-    return this.reads.listFleet(filter, page);
-  }
-
-  async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
-    return this.reads.countFleet(filter, staleBefore);
-  }
-
-  async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {
-    return this.reads.rolloutCounts(sha, selector);
-  }
-
-  async listRollout(
-    commit: string | null,
-    filter: { selector: LabelSelector; state?: RolloutState },
-    page: PageRequest,
-  ): Promise<Page<RolloutEntry>> {
-    return this.reads.listRollout(commit, filter, page);
-  }
-
   async history(
     cluster: string,
     limit: number,
     beforeSeq = Number.MAX_SAFE_INTEGER,
   ): Promise<HistoryEntry[]> {
     const shown = Math.min(limit, this.retention.keepReports);
-    return this.sql.history.all(cluster, beforeSeq, shown).map((row) => ({
-      seq: row.seq,
-      receivedAt: row.received_at,
-      createdAt: row.created_at,
-      applied: row.applied === 1,
-      summary: JSON.parse(row.summary) as ReportSummary,
-    }));
+    return this.sql.history.all(cluster, beforeSeq, shown).map(toHistoryEntry);
   }
 
   async knownClusterNames(): Promise<string[]> {
@@ -331,46 +276,7 @@ class SqliteStore implements Store {
 
   async listPreviews(filter: { ref?: string } = {}): Promise<PreviewRecord[]> {
     const rows = filter.ref === undefined ? this.sql.allPreviews.all() : this.sql.refPreviews.all(filter.ref);
-    return rows.map((row) => ({
-      cluster: row.cluster,
-      ref: row.ref,
-      seq: row.seq,
-      receivedAt: row.received_at,
-      preview: JSON.parse(row.preview),
-    }));
-  }
-
-  async announceRollout(a: Parameters<Store['announceRollout']>[0]): Promise<RolloutRecord> {
-    return this.rollouts.announce(a);
-  }
-
-  async getRollout(commit: string): Promise<RolloutRecord | undefined> {
-    return this.rollouts.get(commit);
-  }
-
-  async listRollouts(limit: number): Promise<RolloutRecord[]> {
-    return this.rollouts.list(limit);
-  }
-
-  async rolloutObservations(commit: string) {
-    return this.rollouts.observations(commit);
-  }
-
-  async markReleased(commit: string, cluster: string, at: number): Promise<void> {
-    this.rollouts.markReleased(commit, cluster, at);
-  }
-
-  async controlRollout(
-    commit: string,
-    action: RolloutAction,
-    at: number,
-    detail: { wave?: number; by?: string },
-  ): Promise<RolloutRecord | undefined> {
-    return this.rollouts.control(commit, action, at, detail);
-  }
-
-  async rolloutEvents(commit: string): Promise<RolloutEvent[]> {
-    return this.rollouts.events(commit);
+    return rows.map(toPreview);
   }
 
   async pruneHistory(now: number): Promise<number> {
@@ -404,25 +310,5 @@ function toRow({ report, summary, receivedAt, tokenId, reportJson }: IncomingRep
     previews: report.previews.map((p) => ({ ref: p.ref, preview: JSON.stringify(p) })),
     rollout: JSON.stringify(rolloutStates(summary)),
     tokenId: tokenId ?? null,
-  };
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    cluster: row.cluster,
-    hash: row.hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function toCluster(row: ClusterRow): ClusterRecord {
-  return {
-    name: row.name,
-    labels: JSON.parse(row.labels) as Record<string, string>,
-    seq: row.seq,
-    receivedAt: row.received_at,
-    summary: JSON.parse(row.summary) as ReportSummary,
   };
 }

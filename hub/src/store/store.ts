@@ -184,6 +184,18 @@ export interface RolloutEvent {
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'approve';
 
+/** An agent's announcement of a commit's rollout, as the store records it. */
+export interface RolloutAnnouncement {
+  commit: string;
+  source: string;
+  rules: RolloutRules;
+  /** The digest of `rules`: a second announcement with another digest is a conflict. */
+  digest: string;
+  /** The announcing cluster. */
+  cluster: string;
+  at: number;
+}
+
 export interface Store {
   createToken(token: TokenRecord): Promise<void>;
   findToken(id: string): Promise<TokenRecord | undefined>;
@@ -234,14 +246,7 @@ export interface Store {
    * Records an agent's announcement of a commit's rollout: creates it (superseding the older
    * rollouts of the same source) or, when the rules differ from the stored ones, marks a conflict.
    */
-  announceRollout(a: {
-    commit: string;
-    source: string;
-    rules: RolloutRules;
-    digest: string;
-    cluster: string;
-    at: number;
-  }): Promise<RolloutRecord>;
+  announceRollout(a: RolloutAnnouncement): Promise<RolloutRecord>;
   getRollout(commit: string): Promise<RolloutRecord | undefined>;
   /** Newest first. */
   listRollouts(limit: number): Promise<RolloutRecord[]>;

@@ -1,0 +1,106 @@
+/**
+ * The rollout rows both SQL stores read back and the timeline entries both write: the tables have
+ * the same columns in SQLite and PostgreSQL (sqlite-rollouts.ts, postgres-rollouts.ts), so a record,
+ * an observation and an event's wording are made once, here.
+ */
+import type { RolloutRules } from '../../../contract/rollout-rules.js';
+import type { RolloutObservation } from '../fleet/rollout-observe.js';
+import type { RolloutAction, RolloutEvent, RolloutRecord } from './store.js';
+
+/** A row of `rollouts`. */
+export interface RolloutRow {
+  commit_sha: string;
+  source: string;
+  rules: string;
+  digest: string;
+  started_at: number;
+  paused_at: number | null;
+  aborted_at: number | null;
+  approvals: string;
+  superseded_by: string | null;
+  conflict: string | null;
+}
+
+/** A row of `rollout_clusters`: one cluster's observation of one rollout. */
+export interface ObservationRow {
+  cluster: string;
+  applied_at: number | null;
+  healthy_since: number | null;
+  first_healthy_at: number | null;
+  failed_at: number | null;
+  released_at: number | null;
+}
+
+/** A row of `rollout_events`. */
+export interface EventRow {
+  commit_sha: string;
+  at: number;
+  kind: string;
+  detail: string;
+}
+
+/** A rollout as the store answers it. */
+export function toRolloutRecord(row: RolloutRow): RolloutRecord {
+  return {
+    commit: row.commit_sha,
+    source: row.source,
+    rules: JSON.parse(row.rules) as RolloutRules,
+    digest: row.digest,
+    startedAt: row.started_at,
+    pausedAt: row.paused_at,
+    abortedAt: row.aborted_at,
+    approvals: JSON.parse(row.approvals) as Record<string, number>,
+    supersededBy: row.superseded_by,
+    conflict: row.conflict,
+  };
+}
+
+/** A cluster's observation as the fold of fleet/rollout-observe.ts takes it. */
+export function toObservation(row: ObservationRow): RolloutObservation {
+  return {
+    appliedAt: row.applied_at,
+    healthySince: row.healthy_since,
+    firstHealthyAt: row.first_healthy_at,
+    failedAt: row.failed_at,
+    releasedAt: row.released_at,
+  };
+}
+
+/** A timeline entry as the store answers it. */
+export function toRolloutEvent(row: EventRow): RolloutEvent {
+  return { commit: row.commit_sha, at: row.at, kind: row.kind, detail: row.detail };
+}
+
+/** The timeline kind a release manager's action records. */
+export const EVENT_OF: Record<RolloutAction, string> = {
+  pause: 'paused',
+  resume: 'resumed',
+  abort: 'aborted',
+  approve: 'approved',
+};
+
+/** The timeline detail of a release manager's action: the wave approved and who acted, if known. */
+export function controlDetail(action: RolloutAction, detail: { wave?: number; by?: string }): string {
+  const by = detail.by ? ` by ${detail.by}` : '';
+  return action === 'approve' ? `wave ${detail.wave}${by}` : by.trim();
+}
+
+/** Why a rollout halts when a second agent announces other rules for its commit. */
+export function conflictReason(cluster: string): string {
+  return `${cluster} announced other rules for this commit than the first agent did: halted until the agents agree (check their source and path)`;
+}
+
+/** The timeline detail of an older rollout that a newer commit of its source superseded. */
+export function supersededDetail(commit: string): string {
+  return `by ${commit.slice(0, 12)}`;
+}
+
+/** The timeline kinds a fold reached for the first time: applied, healthy, failed (in that order). */
+export function firstTimeEvents(before: RolloutObservation, after: RolloutObservation): string[] {
+  const steps: [string, number | null, number | null][] = [
+    ['applied', before.appliedAt, after.appliedAt],
+    ['healthy', before.healthySince, after.healthySince],
+    ['failed', before.failedAt, after.failedAt],
+  ];
+  return steps.filter(([, was, is]) => was === null && is !== null).map(([kind]) => kind);
+}
