@@ -4,8 +4,9 @@
  * version it reached in the database; on open, the hub applies the ones above it, each in its own
  * transaction, so a database is always at exactly one known version. Pure.
  *
- * Adding a table or column: append a migration to both lists (never edit one that has shipped: a hub
- * that already applied it would not see the change).
+ * Adding a table or column: describe the new version in SCHEMA_CHANGES and append it to both lists
+ * with `schemaChange` (never edit one that has shipped: a hub that already applied it would not see
+ * the change).
  */
 
 export interface Migration {
@@ -38,6 +39,30 @@ export function checkMigrations(store: string, list: readonly Migration[]): void
     }
   });
 }
+
+/**
+ * What each version from 2 on changes, one line each: the same change in both dialects (version 1
+ * says what each dialect's first schema holds, so each list describes its own).
+ */
+const SCHEMA_CHANGES = {
+  2: 'leases: periodic work (history retention) done by one hub of many',
+  3: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
+  4: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
+  5: 'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
+  6: 'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
+} as const;
+
+/** A version from 2 on; a new version is described in SCHEMA_CHANGES first, for both dialects. */
+export type LaterVersion = keyof typeof SCHEMA_CHANGES;
+
+/** Migration `version` in one dialect's `sql`, with the description both dialects share. */
+export function schemaChange(version: LaterVersion, sql: string): Migration {
+  return { version, description: SCHEMA_CHANGES[version], sql };
+}
+
+/** Version 5, the same SQL in both dialects. */
+export const UNCOMPUTED_ROLLOUT_INDEX =
+  'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;';
 
 export function latestVersion(list: readonly Migration[]): number {
   return list.at(-1)?.version ?? 0;

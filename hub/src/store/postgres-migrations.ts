@@ -5,15 +5,50 @@
  * Names sort with the "C" collation, byte order like SQLite's, so both stores page in the same order
  * and a name-prefix search is an index range whatever the database's default collation.
  */
-import type { Migration } from './migrations.js';
+import { type Migration, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
 import { POSTGRES_ROLLOUT_SCHEMA } from './postgres-rollouts.js';
 
-/** The batch writer of version 3: as version 1's, and it fills the state columns and `rollout`. */
-const SAVE_REPORTS_V3 = `
-CREATE FUNCTION strata_save_reports(
-  p_cluster TEXT[], p_seq BIGINT[], p_received BIGINT[], p_created TEXT[], p_labels TEXT[],
-  p_summary TEXT[], p_report TEXT[], p_previews TEXT[], p_token TEXT[], p_rollout TEXT[], p_keep INT,
-  p_trim_every INT)
+/**
+ * A row trigger `name` on `table` and its function `strata_<name>`: `body` runs AFTER `events` for
+ * each row and keeps derived tables in step (an AFTER trigger's result is ignored: it answers NULL).
+ */
+function rowTrigger(name: string, events: string, table: string, body: string): string {
+  return `CREATE FUNCTION strata_${name}() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
+BEGIN
+${body}
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER ${name} AFTER ${events} ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION strata_${name}();`;
+}
+
+/**
+ * The batch functions' token check, at `indent`: a report or heartbeat of a token that is gone,
+ * revoked or another cluster's answers `revoked` and goes on to the next one. The row is read FOR
+ * SHARE, so a revoke waits for what is being stored with that token.
+ */
+function revokedTokenCheck(indent: string): string {
+  return [
+    'IF p_token[i] IS NOT NULL THEN',
+    '  SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;',
+    '  IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN',
+    "    result := 'revoked'; RETURN NEXT; CONTINUE;",
+    '  END IF;',
+    'END IF;',
+  ]
+    .map((line) => indent + line)
+    .join('\n');
+}
+
+/**
+ * The batch writer `strata_save_reports` as versions 1 and 3 create it: one loop, given its argument
+ * list and the statement that stores a cluster's new state (version 3's fills the state columns and
+ * `rollout`, and also takes a cluster registered before it reported).
+ */
+function saveReportsFunction(parameters: string, upsertCluster: string): string {
+  return `CREATE FUNCTION strata_save_reports(
+${parameters})
 RETURNS TABLE (idx INT, result TEXT, latest_seq BIGINT, error TEXT)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -26,12 +61,7 @@ BEGIN
   FOR i IN SELECT o.i FROM unnest(p_cluster) WITH ORDINALITY AS o(c, i) ORDER BY o.c COLLATE "C", o.i LOOP
     idx := i; result := NULL; latest_seq := NULL; error := NULL;
     BEGIN
-      IF p_token[i] IS NOT NULL THEN
-        SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;
-        IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN
-          result := 'revoked'; RETURN NEXT; CONTINUE;
-        END IF;
-      END IF;
+${revokedTokenCheck('      ')}
       SELECT c.seq INTO latest FROM clusters c WHERE c.name = p_cluster[i] FOR UPDATE;
       IF latest = p_seq[i] THEN
         result := 'duplicate'; latest_seq := latest; RETURN NEXT; CONTINUE;
@@ -48,14 +78,7 @@ BEGIN
         RETURN NEXT; CONTINUE;
       END IF;
       IF is_applied THEN
-        INSERT INTO clusters AS c (name, labels, seq, received_at, summary, report, phase, health, commit_sha, rollout)
-          VALUES (p_cluster[i], p_labels[i], p_seq[i], p_received[i], p_summary[i], p_report[i],
-            p_summary[i]::json->>'phase', p_summary[i]::json->>'health', p_summary[i]::json->>'commit', p_rollout[i])
-          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
-            received_at = excluded.received_at, summary = excluded.summary, report = excluded.report,
-            phase = excluded.phase, health = excluded.health, commit_sha = excluded.commit_sha,
-            rollout = excluded.rollout
-          WHERE c.seq IS NULL OR c.seq < excluded.seq;
+${upsertCluster}
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n = 0 THEN
           -- A newer report of a new cluster was stored meanwhile by another transaction.
@@ -85,6 +108,23 @@ BEGIN
 END
 $fn$;
 `;
+}
+
+/** The batch writer of version 3: as version 1's, and it fills the state columns and `rollout`. */
+const SAVE_REPORTS_V3 = `
+${saveReportsFunction(
+  `  p_cluster TEXT[], p_seq BIGINT[], p_received BIGINT[], p_created TEXT[], p_labels TEXT[],
+  p_summary TEXT[], p_report TEXT[], p_previews TEXT[], p_token TEXT[], p_rollout TEXT[], p_keep INT,
+  p_trim_every INT`,
+  `        INSERT INTO clusters AS c (name, labels, seq, received_at, summary, report, phase, health, commit_sha, rollout)
+          VALUES (p_cluster[i], p_labels[i], p_seq[i], p_received[i], p_summary[i], p_report[i],
+            p_summary[i]::json->>'phase', p_summary[i]::json->>'health', p_summary[i]::json->>'commit', p_rollout[i])
+          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
+            received_at = excluded.received_at, summary = excluded.summary, report = excluded.report,
+            phase = excluded.phase, health = excluded.health, commit_sha = excluded.commit_sha,
+            rollout = excluded.rollout
+          WHERE c.seq IS NULL OR c.seq < excluded.seq;`,
+)}`;
 
 /** Version 3, as in sqlite-migrations.ts (see there), plus the batch writer filling the new columns. */
 const FLEET_TABLES = `
@@ -133,9 +173,11 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION strata_clusters_changed() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF TG_OP = 'UPDATE' AND NEW.labels IS DISTINCT FROM OLD.labels THEN
+${rowTrigger(
+  'clusters_changed',
+  'INSERT OR UPDATE',
+  'clusters',
+  `  IF TG_OP = 'UPDATE' AND NEW.labels IS DISTINCT FROM OLD.labels THEN
     DELETE FROM cluster_labels WHERE cluster = OLD.name;
   END IF;
   IF TG_OP = 'INSERT' OR NEW.labels IS DISTINCT FROM OLD.labels THEN
@@ -155,27 +197,21 @@ BEGIN
      OR NEW.commit_sha IS DISTINCT FROM OLD.commit_sha OR (NEW.seq IS NULL) <> (OLD.seq IS NULL) THEN
     PERFORM strata_fleet_count(OLD.phase, OLD.health, OLD.commit_sha, OLD.seq IS NOT NULL, -1);
     PERFORM strata_fleet_count(NEW.phase, NEW.health, NEW.commit_sha, NEW.seq IS NOT NULL, 1);
-  END IF;
-  RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER clusters_changed AFTER INSERT OR UPDATE ON clusters
-  FOR EACH ROW EXECUTE FUNCTION strata_clusters_changed();
+  END IF;`,
+)}
 
-CREATE FUNCTION strata_cluster_commits_changed() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
+${rowTrigger(
+  'cluster_commits_changed',
+  'INSERT OR DELETE',
+  'cluster_commits',
+  `  IF TG_OP = 'INSERT' THEN
     INSERT INTO rollout_counts AS r (commit_sha, state, n) VALUES (NEW.commit_sha, NEW.state, 1)
       ON CONFLICT (commit_sha, state) DO UPDATE SET n = r.n + 1;
   ELSE
     UPDATE rollout_counts SET n = n - 1 WHERE commit_sha = OLD.commit_sha AND state = OLD.state;
     DELETE FROM rollout_counts WHERE commit_sha = OLD.commit_sha AND state = OLD.state AND n = 0;
-  END IF;
-  RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER cluster_commits_changed AFTER INSERT OR DELETE ON cluster_commits
-  FOR EACH ROW EXECUTE FUNCTION strata_cluster_commits_changed();
+  END IF;`,
+)}
 
 DROP FUNCTION strata_save_reports(TEXT[], BIGINT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], INT, INT);
 ${SAVE_REPORTS_V3}
@@ -205,12 +241,7 @@ DECLARE
 BEGIN
   FOR i IN SELECT o.i FROM unnest(p_cluster) WITH ORDINALITY AS o(c, i) ORDER BY o.c COLLATE "C", o.i LOOP
     idx := i; result := NULL; latest_seq := NULL;
-    IF p_token[i] IS NOT NULL THEN
-      SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;
-      IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN
-        result := 'revoked'; RETURN NEXT; CONTINUE;
-      END IF;
-    END IF;
+${revokedTokenCheck('    ')}
     SELECT c.seq, c.seen_seq INTO cur FROM clusters c WHERE c.name = p_cluster[i] FOR UPDATE;
     IF NOT FOUND OR cur.seq IS NULL OR cur.seq < p_of[i] THEN
       result := 'full-report-needed';
@@ -255,103 +286,22 @@ CREATE TABLE previews (
 -- order, so two replicas writing overlapping batches cannot deadlock on cluster rows. The token row is
 -- read FOR SHARE: a revoke (an UPDATE of that row) waits for reports already being stored, so once
 -- "token revoke" returns no replica stores another report of that token.
-CREATE FUNCTION strata_save_reports(
-  p_cluster TEXT[], p_seq BIGINT[], p_received BIGINT[], p_created TEXT[], p_labels TEXT[],
-  p_summary TEXT[], p_report TEXT[], p_previews TEXT[], p_token TEXT[], p_keep INT, p_trim_every INT)
-RETURNS TABLE (idx INT, result TEXT, latest_seq BIGINT, error TEXT)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  i INT;
-  tok RECORD;
-  latest BIGINT;
-  is_applied BOOLEAN;
-  n INT;
-BEGIN
-  FOR i IN SELECT o.i FROM unnest(p_cluster) WITH ORDINALITY AS o(c, i) ORDER BY o.c COLLATE "C", o.i LOOP
-    idx := i; result := NULL; latest_seq := NULL; error := NULL;
-    BEGIN
-      IF p_token[i] IS NOT NULL THEN
-        SELECT t.cluster, t.revoked_at INTO tok FROM tokens t WHERE t.id = p_token[i] FOR SHARE;
-        IF NOT FOUND OR tok.revoked_at IS NOT NULL OR tok.cluster <> p_cluster[i] THEN
-          result := 'revoked'; RETURN NEXT; CONTINUE;
-        END IF;
-      END IF;
-      SELECT c.seq INTO latest FROM clusters c WHERE c.name = p_cluster[i] FOR UPDATE;
-      IF latest = p_seq[i] THEN
-        result := 'duplicate'; latest_seq := latest; RETURN NEXT; CONTINUE;
-      END IF;
-      is_applied := latest IS NULL OR p_seq[i] > latest;
-      INSERT INTO reports (cluster, seq, received_at, created_at, applied, summary)
-        VALUES (p_cluster[i], p_seq[i], p_received[i], p_created[i], is_applied, p_summary[i])
-        ON CONFLICT (cluster, seq) DO NOTHING;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      IF n = 0 THEN
-        -- Stored by another transaction (another replica) meanwhile: read what it left.
-        result := 'duplicate';
-        latest_seq := coalesce((SELECT c.seq FROM clusters c WHERE c.name = p_cluster[i]), p_seq[i]);
-        RETURN NEXT; CONTINUE;
-      END IF;
-      IF is_applied THEN
-        INSERT INTO clusters AS c (name, labels, seq, received_at, summary, report)
+${saveReportsFunction(
+  `  p_cluster TEXT[], p_seq BIGINT[], p_received BIGINT[], p_created TEXT[], p_labels TEXT[],
+  p_summary TEXT[], p_report TEXT[], p_previews TEXT[], p_token TEXT[], p_keep INT, p_trim_every INT`,
+  `        INSERT INTO clusters AS c (name, labels, seq, received_at, summary, report)
           VALUES (p_cluster[i], p_labels[i], p_seq[i], p_received[i], p_summary[i], p_report[i])
           ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, seq = excluded.seq,
             received_at = excluded.received_at, summary = excluded.summary, report = excluded.report
-          WHERE c.seq < excluded.seq;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF n = 0 THEN
-          -- A newer report of a new cluster was stored meanwhile by another transaction.
-          is_applied := FALSE;
-          latest := (SELECT c.seq FROM clusters c WHERE c.name = p_cluster[i]);
-          UPDATE reports r SET applied = FALSE WHERE r.cluster = p_cluster[i] AND r.seq = p_seq[i];
-        END IF;
-      END IF;
-      IF p_seq[i] % p_trim_every = 0 OR NOT is_applied THEN
-        DELETE FROM reports r WHERE r.cluster = p_cluster[i] AND r.seq <= (
-          SELECT r2.seq FROM reports r2 WHERE r2.cluster = p_cluster[i] ORDER BY r2.seq DESC OFFSET p_keep LIMIT 1);
-      END IF;
-      IF NOT is_applied THEN
-        result := 'stale'; latest_seq := latest; RETURN NEXT; CONTINUE;
-      END IF;
-      INSERT INTO previews AS p (cluster, ref, seq, received_at, preview)
-        SELECT p_cluster[i], e->>'ref', p_seq[i], p_received[i], e::text
-        FROM json_array_elements(p_previews[i]::json) AS e
-        ON CONFLICT (cluster, ref) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at,
-          preview = excluded.preview;
-      result := 'stored'; latest_seq := p_seq[i]; RETURN NEXT;
-    EXCEPTION
-      WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN RAISE;
-      WHEN OTHERS THEN error := SQLERRM; RETURN NEXT;
-    END;
-  END LOOP;
-END
-$fn$;
-`,
+          WHERE c.seq < excluded.seq;`,
+)}`,
   },
-  {
-    version: 2,
-    description: 'leases: periodic work (history retention) done by one hub of many',
-    sql: 'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);',
-  },
-  {
-    version: 3,
-    description: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
-    sql: FLEET_TABLES,
-  },
-  {
-    version: 4,
-    description: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
-    sql: POSTGRES_ROLLOUT_SCHEMA,
-  },
-  {
-    version: 5,
-    description:
-      'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
-    sql: 'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;',
-  },
-  {
-    version: 6,
-    description:
-      'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
-    sql: HEARTBEATS,
-  },
+  schemaChange(
+    2,
+    'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);',
+  ),
+  schemaChange(3, FLEET_TABLES),
+  schemaChange(4, POSTGRES_ROLLOUT_SCHEMA),
+  schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
+  schemaChange(6, HEARTBEATS),
 ];

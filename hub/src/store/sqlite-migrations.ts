@@ -1,5 +1,5 @@
 /** The SQLite schema, as versioned migrations (see migrations.ts). The version is kept in `PRAGMA user_version`. */
-import type { Migration } from './migrations.js';
+import { type Migration, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
 import { ROLLOUT_SCHEMA } from './sqlite-rollouts.js';
 
 /**
@@ -102,31 +102,12 @@ CREATE TABLE IF NOT EXISTS previews (
   preview TEXT NOT NULL, PRIMARY KEY (cluster, ref));
 `,
   },
-  {
-    version: 2,
-    description: 'leases: periodic work (history retention) done by one hub of many',
-    sql: 'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL);',
-  },
-  {
-    version: 3,
-    description: 'fleet views in SQL: state columns, registered clusters, label, commit and count tables',
-    sql: FLEET_TABLES,
-  },
-  {
-    version: 4,
-    description: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
-    sql: ROLLOUT_SCHEMA,
-  },
-  {
-    version: 5,
-    description:
-      'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
-    sql: 'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;',
-  },
-  {
-    version: 6,
-    description:
-      'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
-    sql: 'ALTER TABLE clusters ADD COLUMN seen_seq INTEGER;',
-  },
+  schemaChange(
+    2,
+    'CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL);',
+  ),
+  schemaChange(3, FLEET_TABLES),
+  schemaChange(4, ROLLOUT_SCHEMA),
+  schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
+  schemaChange(6, 'ALTER TABLE clusters ADD COLUMN seen_seq INTEGER;'),
 ];
