@@ -23,6 +23,7 @@ import {
   firstTimeEvents,
   type ObservationRow,
   type RolloutRow,
+  rolloutSchema,
   supersededDetail,
   toObservation,
   toRolloutEvent,
@@ -37,20 +38,11 @@ import type {
   SaveOutcome,
 } from './store.js';
 
-export const POSTGRES_ROLLOUT_SCHEMA = `
-CREATE TABLE rollouts (
-  commit_sha TEXT PRIMARY KEY, source TEXT NOT NULL, rules TEXT NOT NULL, digest TEXT NOT NULL,
-  started_at BIGINT NOT NULL, paused_at BIGINT, aborted_at BIGINT,
-  approvals TEXT NOT NULL DEFAULT '{}', superseded_by TEXT, conflict TEXT);
-CREATE INDEX rollouts_by_source ON rollouts (source, started_at);
-CREATE TABLE rollout_clusters (
-  commit_sha TEXT NOT NULL, cluster TEXT COLLATE "C" NOT NULL, applied_at BIGINT, healthy_since BIGINT,
-  first_healthy_at BIGINT, failed_at BIGINT, released_at BIGINT, PRIMARY KEY (commit_sha, cluster));
-CREATE TABLE rollout_events (
-  id BIGSERIAL PRIMARY KEY, commit_sha TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
-  detail TEXT NOT NULL);
-CREATE INDEX rollout_events_by_commit ON rollout_events (commit_sha, id);
-`;
+export const POSTGRES_ROLLOUT_SCHEMA = rolloutSchema({
+  time: 'BIGINT',
+  cluster: 'TEXT COLLATE "C"',
+  eventId: 'BIGSERIAL PRIMARY KEY',
+});
 
 export class PostgresRollouts {
   constructor(private readonly pool: pg.Pool) {}

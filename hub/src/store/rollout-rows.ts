@@ -1,11 +1,36 @@
 /**
- * The rollout rows both SQL stores read back and the timeline entries both write: the tables have
- * the same columns in SQLite and PostgreSQL (sqlite-rollouts.ts, postgres-rollouts.ts), so a record,
- * an observation and an event's wording are made once, here.
+ * The rollout tables of both SQL stores, the rows they read back and the timeline entries they write:
+ * the tables have the same columns in SQLite and PostgreSQL (sqlite-rollouts.ts, postgres-rollouts.ts),
+ * so the schema, a record, an observation and an event's wording are made once, here.
  */
 import type { RolloutRules } from '../../../contract/rollout-rules.js';
 import type { RolloutObservation } from '../fleet/rollout-observe.js';
 import type { RolloutAction, RolloutEvent, RolloutRecord } from './store.js';
+
+/** The column types that differ between the dialects: epoch milliseconds, a cluster name, an event id. */
+export interface RolloutColumnTypes {
+  time: 'INTEGER' | 'BIGINT';
+  cluster: 'TEXT' | 'TEXT COLLATE "C"';
+  eventId: 'INTEGER PRIMARY KEY' | 'BIGSERIAL PRIMARY KEY';
+}
+
+/** Schema version 4, the rollout tables, in a dialect's column types: one set of columns for both. */
+export function rolloutSchema(t: RolloutColumnTypes): string {
+  return `
+CREATE TABLE rollouts (
+  commit_sha TEXT PRIMARY KEY, source TEXT NOT NULL, rules TEXT NOT NULL, digest TEXT NOT NULL,
+  started_at ${t.time} NOT NULL, paused_at ${t.time}, aborted_at ${t.time},
+  approvals TEXT NOT NULL DEFAULT '{}', superseded_by TEXT, conflict TEXT);
+CREATE INDEX rollouts_by_source ON rollouts (source, started_at);
+CREATE TABLE rollout_clusters (
+  commit_sha TEXT NOT NULL, cluster ${t.cluster} NOT NULL, applied_at ${t.time}, healthy_since ${t.time},
+  first_healthy_at ${t.time}, failed_at ${t.time}, released_at ${t.time}, PRIMARY KEY (commit_sha, cluster));
+CREATE TABLE rollout_events (
+  id ${t.eventId}, commit_sha TEXT NOT NULL, at ${t.time} NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX rollout_events_by_commit ON rollout_events (commit_sha, id);
+`;
+}
 
 /** A row of `rollouts`. */
 export interface RolloutRow {

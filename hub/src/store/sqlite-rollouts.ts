@@ -12,6 +12,7 @@ import {
   type EventRow,
   type ObservationRow,
   type RolloutRow,
+  rolloutSchema,
   supersededDetail,
   toObservation,
   toRolloutEvent,
@@ -19,20 +20,11 @@ import {
 } from './rollout-rows.js';
 import type { RolloutAction, RolloutAnnouncement, RolloutEvent, RolloutRecord } from './store.js';
 
-export const ROLLOUT_SCHEMA = `
-CREATE TABLE rollouts (
-  commit_sha TEXT PRIMARY KEY, source TEXT NOT NULL, rules TEXT NOT NULL, digest TEXT NOT NULL,
-  started_at INTEGER NOT NULL, paused_at INTEGER, aborted_at INTEGER,
-  approvals TEXT NOT NULL DEFAULT '{}', superseded_by TEXT, conflict TEXT);
-CREATE INDEX rollouts_by_source ON rollouts (source, started_at);
-CREATE TABLE rollout_clusters (
-  commit_sha TEXT NOT NULL, cluster TEXT NOT NULL, applied_at INTEGER, healthy_since INTEGER,
-  first_healthy_at INTEGER, failed_at INTEGER, released_at INTEGER, PRIMARY KEY (commit_sha, cluster));
-CREATE TABLE rollout_events (
-  id INTEGER PRIMARY KEY, commit_sha TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
-  detail TEXT NOT NULL);
-CREATE INDEX rollout_events_by_commit ON rollout_events (commit_sha, id);
-`;
+export const ROLLOUT_SCHEMA = rolloutSchema({
+  time: 'INTEGER',
+  cluster: 'TEXT',
+  eventId: 'INTEGER PRIMARY KEY',
+});
 
 export class SqliteRollouts {
   private readonly sql;
