@@ -21,18 +21,24 @@ function stateOf(labDir: string, name: string) {
 
 /**
  * Stops `component` (SIGKILL when `kill`, else SIGTERM with a grace period) and starts it again
- * with the same flags; for the apiserver, waits until /readyz answers again.
+ * with the same flags; for the apiserver, waits until /readyz answers again. `whileDown` runs
+ * after `downMs` with the component stopped (a client started during the outage), and the
+ * component is started again even when it throws.
  */
 export async function restartComponent(
   labDir: string,
   name: string,
   component: Component,
-  opts: { kill?: boolean; downMs?: number } = {},
+  opts: { kill?: boolean; downMs?: number; whileDown?: () => Promise<void> } = {},
 ): Promise<void> {
   await withLabLock(resolve(labDir), async () => {
     const { layout, state } = stateOf(labDir, name);
     await stopProcesses([{ component, pid: state.pids[component] }], state.binary, opts.kill ? 0 : 10_000);
     if (opts.downMs) await sleep(opts.downMs);
+    let failed: unknown;
+    await opts.whileDown?.().catch((err: unknown) => {
+      failed = err;
+    });
     const started = startProcess(
       state.binary,
       component,
@@ -40,15 +46,17 @@ export async function restartComponent(
       `${layout.logs}/${component}.log`,
     );
     writeState(layout, { ...state, pids: { ...state.pids, [component]: started.pid } });
-    if (component !== 'kube-apiserver') return;
-    const { ca, token } = readCredentials(layout);
-    const deadline = Date.now() + 120_000;
-    while (!(await answersOk({ url: `${state.server}/readyz`, ca, token }))) {
-      if (started.exit) throw new Error(`lab: ${name} kube-apiserver exited after a restart`);
-      if (Date.now() > deadline)
-        throw new Error(`lab: ${name} kube-apiserver not ready 120s after a restart`);
-      await sleep(200);
+    if (component === 'kube-apiserver') {
+      const { ca, token } = readCredentials(layout);
+      const deadline = Date.now() + 120_000;
+      while (!(await answersOk({ url: `${state.server}/readyz`, ca, token }))) {
+        if (started.exit) throw new Error(`lab: ${name} kube-apiserver exited after a restart`);
+        if (Date.now() > deadline)
+          throw new Error(`lab: ${name} kube-apiserver not ready 120s after a restart`);
+        await sleep(200);
+      }
     }
+    if (failed) throw failed;
   });
 }
 

@@ -36,6 +36,7 @@ export const FAULT_KINDS = [
   'agent-kill',
   'agent-kill-mid-prune',
   'apiserver-restart',
+  'agent-start-while-apiserver-down',
   'etcd-pause',
   'hub-restart',
   'git-kill-mid-fetch',
@@ -48,7 +49,7 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Faults that take tens of seconds each (a control-plane restart): a small share of any run. */
-const SLOW: FaultKind[] = ['apiserver-restart', 'etcd-pause'];
+const SLOW: FaultKind[] = ['apiserver-restart', 'agent-start-while-apiserver-down', 'etcd-pause'];
 
 export interface KindRow {
   kind: FaultKind;
@@ -185,7 +186,9 @@ class Rig {
     readonly opts: CampaignOptions,
     tag: string,
   ) {
-    this.netns = new Netns(`strata-${tag}`, tag, 233);
+    // Named and addressed by this process: two campaigns on one machine (two engineers replaying
+    // seeds) must not remove each other's namespace or route each other's link addresses.
+    this.netns = new Netns(`strata-${tag}`, tag, 2 + 2 * (process.pid % 110));
     this.state = new LoopMount(path.join(opts.workDir, 'state-fs'), 48);
     this.clock = new ClockFile(path.join(opts.workDir, 'clock'));
     this.hub = new HubProcess(path.join(opts.workDir, 'hub.db'), this.netns.wan.hostIp, 0, opts.cluster.name);
@@ -294,7 +297,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     ]),
   );
   const failures: string[] = [];
-  const rig = new Rig(opts, 'stfault');
+  const rig = new Rig(opts, `sf${process.pid % 100_000}`);
   const { client } = opts;
   const convergeTimeout = opts.convergeTimeoutMs ?? 90_000;
   let round = 0;
@@ -425,6 +428,27 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       await restartComponent(opts.labDir, opts.cluster.name, 'kube-apiserver', {
         kill: random() < 0.5,
         downMs: between(0, 2000),
+      });
+    },
+    async 'agent-start-while-apiserver-down'(f) {
+      // An agent (re)started while its apiserver is down, as a node reboot that brings the agent
+      // up before the control plane: its first discovery fails, and it must recover once the
+      // apiserver is back (no failure cached for the life of the process).
+      await rig.stopAgent('SIGKILL');
+      await push();
+      await restartComponent(opts.labDir, opts.cluster.name, 'kube-apiserver', {
+        kill: random() < 0.5,
+        whileDown: async () => {
+          const agent = rig.startAgent();
+          // Landed: a reconcile of the new commit ran and failed against the missing apiserver.
+          f.landed = await agent
+            .line((l) => l.msg === 'Reconciled.' && l.commit === commit && l.phase !== 'Synced', 60_000)
+            .then(
+              () => true,
+              () => false,
+            );
+          await sleep(between(0, 2000));
+        },
       });
     },
     async 'etcd-pause'(f) {
