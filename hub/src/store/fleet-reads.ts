@@ -107,6 +107,7 @@ interface CountRow {
 
 const ENTRY_COLUMNS = 'c.name, c.labels, c.seq, c.received_at, c.summary';
 
+/** The fleet views' queries over any SQL store: give it the store's way to run a `?` query. */
 export class FleetReads {
   constructor(private readonly run: RunQuery) {}
 

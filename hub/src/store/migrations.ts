@@ -64,6 +64,7 @@ export function schemaChange(version: LaterVersion, sql: string): Migration {
 export const UNCOMPUTED_ROLLOUT_INDEX =
   'CREATE INDEX clusters_rollout_missing ON clusters (name) WHERE rollout IS NULL;';
 
+/** The version a database reaches once every migration of `list` is applied (0 for none). */
 export function latestVersion(list: readonly Migration[]): number {
   return list.at(-1)?.version ?? 0;
 }

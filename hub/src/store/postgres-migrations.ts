@@ -261,6 +261,7 @@ END
 $fn$;
 `;
 
+/** The PostgreSQL schema, version by version, in order: append, never edit a shipped one. */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

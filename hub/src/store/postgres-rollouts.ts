@@ -38,12 +38,14 @@ import type {
   SaveOutcome,
 } from './store.js';
 
+/** Schema version 4 in PostgreSQL: 64-bit times, names in the "C" collation, a BIGSERIAL event id. */
 export const POSTGRES_ROLLOUT_SCHEMA = rolloutSchema({
   time: 'BIGINT',
   cluster: 'TEXT COLLATE "C"',
   eventId: 'BIGSERIAL PRIMARY KEY',
 });
 
+/** Rollout state in PostgreSQL: every write in a transaction of its own, locking the rows it decides on. */
 export class PostgresRollouts {
   constructor(private readonly pool: pg.Pool) {}
 

@@ -38,6 +38,7 @@ import type {
   TokenRecord,
 } from './store.js';
 
+/** How `openPostgresStore` opens the database: the retention policy and the connection pool's size. */
 export interface PostgresStoreOptions {
   retention: RetentionPolicy;
   /** Connections in the pool (default 8). */

@@ -7,6 +7,7 @@ import { rolloutStates } from '../fleet/rollout.js';
 import type { ReportSummary } from '../fleet/summary.js';
 import type { RunQuery } from './fleet-reads.js';
 
+/** Fills in the rollout states of clusters stored before they existed; answers how many it filled. */
 export async function backfillRollout(run: RunQuery): Promise<number> {
   let filled = 0;
   for (;;) {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { latestVersion, pendingMigrations } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
+/** SQLite's `synchronous` pragma: `full` survives a power loss, `normal` only a process crash. */
 export type Synchronous = 'full' | 'normal';
 
 /** Opens the database file; `migrate` creates or checks the schema (done once, by the store). */

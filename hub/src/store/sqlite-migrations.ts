@@ -81,6 +81,7 @@ CREATE TRIGGER cluster_commits_deleted AFTER DELETE ON cluster_commits BEGIN
 END;
 `;
 
+/** The SQLite schema, version by version, in order: append, never edit a shipped one. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

@@ -20,12 +20,14 @@ import {
 } from './rollout-rows.js';
 import type { RolloutAction, RolloutAnnouncement, RolloutEvent, RolloutRecord } from './store.js';
 
+/** Schema version 4 in SQLite: integer times and event ids, names in SQLite's byte order. */
 export const ROLLOUT_SCHEMA = rolloutSchema({
   time: 'INTEGER',
   cluster: 'TEXT',
   eventId: 'INTEGER PRIMARY KEY',
 });
 
+/** Rollout state in SQLite: announcements and control actions each in one transaction, on prepared statements. */
 export class SqliteRollouts {
   private readonly sql;
   private readonly announceTx;

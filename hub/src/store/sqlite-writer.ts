@@ -8,12 +8,14 @@ import { openDatabase, type Synchronous } from './sqlite-db.js';
 import { decodeHeartbeats, decodeRows, ReportWrites } from './sqlite-writes.js';
 import type { RetentionPolicy } from './store.js';
 
+/** What the writer thread is started with: the database file, its durability and the retention policy. */
 export interface WriterData {
   file: string;
   synchronous: Synchronous;
   retention: RetentionPolicy;
 }
 
+/** One message to the writer thread: a batch to commit, answered with the same `id`. */
 export interface WriterRequest {
   id: number;
   /** A batch of reports, encoded by `encodeRows`, or of heartbeats, encoded by `encodeHeartbeats`. */

@@ -59,6 +59,7 @@ export function encodeRows(rows: ReportRow[]): string {
 
 const SEPARATOR = '\u0000';
 
+/** The rows `encodeRows` wrote; throws on a batch of the wrong shape or with fields left over. */
 export function decodeRows(text: string): ReportRow[] {
   const f = text.split(SEPARATOR);
   let at = 0;
@@ -95,6 +96,7 @@ export function encodeHeartbeats(batch: IncomingHeartbeat[]): string {
   return parts.join(SEPARATOR);
 }
 
+/** The heartbeats `encodeHeartbeats` wrote; throws on a batch of the wrong shape. */
 export function decodeHeartbeats(text: string): IncomingHeartbeat[] {
   const f = text === '' ? [] : text.split(SEPARATOR);
   if (f.length % 5 !== 0) throw new Error(`malformed heartbeat batch: ${f.length} fields`);
@@ -115,6 +117,7 @@ export function decodeHeartbeats(text: string): IncomingHeartbeat[] {
 /** What a batch answers, per row: its outcome, or the message of the error that stopped it. */
 export type RowResult = SaveOutcome | { error: string };
 
+/** The SQLite report and heartbeat writer, inline or on the writer thread: one transaction per batch. */
 export class ReportWrites {
   private readonly sql;
   private readonly saveOne;

@@ -49,6 +49,7 @@ import type {
   TokenRecord,
 } from './store.js';
 
+/** How `openSqliteStore` opens the file: the retention policy, durability and where commits run. */
 export interface SqliteStoreOptions {
   retention: RetentionPolicy;
   /** `full` (default): durable on power loss; `normal`: durable on process crash only. */

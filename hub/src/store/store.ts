@@ -77,6 +77,7 @@ export interface ClusterRecord {
   summary: ReportSummary;
 }
 
+/** One stored report of a cluster's history, as its summary (the full report is kept for the latest only). */
 export interface HistoryEntry {
   seq: number;
   receivedAt: number;
@@ -118,6 +119,7 @@ export interface PageRequest {
   after?: string;
 }
 
+/** One keyset page of a list in name order. */
 export interface Page<T> {
   items: T[];
   /** Where the next page starts (pass as `after`); null on the last page. */
@@ -137,6 +139,7 @@ export interface FleetCounts {
   commits: { commit: string; clusters: number }[];
 }
 
+/** How many clusters a commit's rollout has in each state, over the clusters a selector covers. */
 export interface RolloutCounts {
   /** The full sha the given abbreviation names; null when no cluster names such a commit. */
   commit: string | null;
@@ -144,6 +147,7 @@ export interface RolloutCounts {
   counts: Record<RolloutState, number>;
 }
 
+/** A cluster of a commit's rollout, with its state for that commit. */
 export type RolloutEntry = FleetEntry & { state: RolloutState };
 
 /** An abbreviated sha that names more than one commit the fleet runs. */
@@ -157,6 +161,7 @@ export class AmbiguousCommitError extends Error {
   }
 }
 
+/** How much report history the store keeps per cluster: a report past either bound is dropped. */
 export interface RetentionPolicy {
   /** Reports kept per cluster in history (the newest ones). */
   keepReports: number;
@@ -174,6 +179,7 @@ export interface RolloutRecord extends RolloutControl {
   digest: string;
 }
 
+/** One entry of a rollout's timeline: what happened, when (epoch milliseconds), and to whom. */
 export interface RolloutEvent {
   commit: string;
   at: number;
@@ -182,6 +188,7 @@ export interface RolloutEvent {
   detail: string;
 }
 
+/** What a release manager can do to a rollout (POST /api/v1/rollouts/:sha/:action). */
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'approve';
 
 /** An agent's announcement of a commit's rollout, as the store records it. */
@@ -196,6 +203,7 @@ export interface RolloutAnnouncement {
   at: number;
 }
 
+/** The hub's persistence, implemented by the SQLite (sqlite.ts) and PostgreSQL (postgres.ts) stores. */
 export interface Store {
   createToken(token: TokenRecord): Promise<void>;
   findToken(id: string): Promise<TokenRecord | undefined>;

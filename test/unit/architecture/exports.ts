@@ -32,8 +32,11 @@ function nameOf(st: Named): string {
   return st.name?.text ?? 'default';
 }
 
-/** Every exported declaration of the two programs that has no `/** … *\/` comment. */
-export function undocumentedExports(tsconfig = path.join(ROOT, 'tsconfig.build.json')): Undocumented[] {
+/** Every exported declaration under `programs` (folders of the repository) that has no `/** … *\/` comment. */
+export function undocumentedExports(
+  tsconfig = path.join(ROOT, 'tsconfig.build.json'),
+  programs = PROGRAMS,
+): Undocumented[] {
   const api = new API({ cwd: ROOT });
   try {
     const project = api.updateSnapshot({ openProjects: [tsconfig] }).getProjects()[0];
@@ -41,7 +44,7 @@ export function undocumentedExports(tsconfig = path.join(ROOT, 'tsconfig.build.j
     const out: Undocumented[] = [];
     for (const file of project.program.getSourceFileNames()) {
       const rel = path.relative(ROOT, file);
-      if (!PROGRAMS.some((p) => rel.startsWith(p)) || rel.endsWith('.d.ts')) continue;
+      if (!programs.some((p) => rel.startsWith(p)) || rel.endsWith('.d.ts')) continue;
       const source = project.program.getSourceFile(file);
       if (!source) continue;
       const text = source.text;
