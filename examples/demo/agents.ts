@@ -37,6 +37,8 @@ export function agentConfig(setup: AgentSetup): Record<string, unknown> {
         interval: setup.interval,
         timeout: '10s',
         previewRefs: 'refs/pull/*/head',
+        // The demo's pull requests are all made by the demo itself; a real fleet trusts signed heads only.
+        previewPolicy: { trust: 'everyone' },
       },
     ],
     hub: { url: setup.hubUrl, tokenFile: setup.hubTokenFile, timeout: '5s' },

@@ -109,6 +109,9 @@ describe('a pull request trying to read an object it does not own', () => {
           interval: '2s',
           timeout: '10s',
           previewRefs: 'refs/pull/*/head',
+          // The operator opened previews to every PR: the plan guard is then all that stands between
+          // a stranger's PR and the cluster's live values.
+          previewPolicy: { trust: 'everyone' },
         },
       ],
       kube: { kubeconfig: labCluster('hz').kubeconfigPath, namespace: PARENT_NS },

@@ -147,6 +147,8 @@ beforeAll(async () => {
           ref: 'main',
           path: '',
           previewRefs: 'refs/pull/*/head',
+          // Every PR of this test repository is the test's own: no signatures needed.
+          previewPolicy: { trust: 'everyone', allowRefs: [] },
         },
         cacheDir: path.join(tmp, `cache-${identity.name}`),
         cluster: identity,

@@ -86,6 +86,35 @@ const refName = z
     'is not a valid Git ref name or commit',
   );
 
+/**
+ * Which preview refs an agent dry-runs at all. A pull request's author is not trusted, and every
+ * agent of the fleet would otherwise dry-run every stranger's PR against its live cluster: by
+ * default only refs whose head commit is signed by a trusted key are previewed.
+ */
+export const PreviewPolicy = z
+  .strictObject({
+    /** `signed` (default): a ref's head commit must be signed by one of `keys`; `everyone`: every matching ref. */
+    trust: z.enum(['signed', 'everyone']).default('signed'),
+    /** Public key files (OpenPGP or SSH) a previewed head must be signed by; default: the source's `verify.keys`. */
+    keys: z.array(z.string().min(1)).min(1, 'list at least one public key file').max(64).optional(),
+    /** Ref patterns previewed without a signature: refs only trusted people can push (`refs/heads/preview/*`). */
+    allowRefs: z
+      .array(z.string().regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/'))
+      .max(64)
+      .default([]),
+  })
+  .superRefine((p, ctx) => {
+    if (p.trust === 'everyone' && (p.keys || p.allowRefs.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trust'],
+        message: 'keys and allowRefs narrow trust: signed; with trust: everyone every ref is previewed',
+      });
+    }
+  });
+/** A source's parsed `previewPolicy`. */
+export type PreviewPolicy = z.infer<typeof PreviewPolicy>;
+
 /** One fleet repository the agent reconciles: URL, ref, path, schedule, auth and verification. */
 export const SourceConfig = z
   .strictObject({
@@ -120,6 +149,8 @@ export const SourceConfig = z
       .string()
       .regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/, e.g. refs/pull/*/head')
       .optional(),
+    /** Which `previewRefs` are dry-run: signed heads only unless said otherwise (see PreviewPolicy). */
+    previewPolicy: PreviewPolicy.optional(),
     /** Signature policy: only commits/tags signed by one of `keys` (OpenPGP or SSH public key files) are rendered. */
     verify: z
       .strictObject({
@@ -148,6 +179,13 @@ export const SourceConfig = z
         code: 'custom',
         path: ['verify', 'mode'],
         message: `a pinned commit has no tag to verify: use mode head`,
+      });
+    }
+    if (s.previewPolicy && !s.previewRefs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previewPolicy'],
+        message: 'previewPolicy needs previewRefs (the refs it decides about)',
       });
     }
     if (!ssh && sshAuth) {

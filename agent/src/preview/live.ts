@@ -4,7 +4,7 @@ import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { PreviewStatus, ReportError } from '../../../contract/report.js';
-import type { SourceAuth, SourceConfig } from '../config/schema.js';
+import type { PreviewPolicy, SourceAuth, SourceConfig } from '../config/schema.js';
 import { type ApplySetParentRef, applySetName } from '../inventory/applyset.js';
 import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
@@ -15,10 +15,12 @@ import { createRenderer } from '../render/render.js';
 import type { RenderTools } from '../render/tools.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
+import { SignatureError } from '../source/verify.js';
 import type { SyncPolicy } from '../sync/policy.js';
 import type { AgentReportError } from '../sync/report-errors.js';
 import { planCluster } from '../sync/sync.js';
 import { type GuardedEntry, guardPreviewPlan } from './guard.js';
+import { admittedUnsigned, noKeysRefusal, type PreviewAdmission, previewAdmission } from './policy.js';
 import { newestFirst, parseRefPattern, type RefPattern } from './refs-pattern.js';
 
 /** How an agent plans pull-request refs: the pattern, the source and the engine to plan with. */
@@ -30,6 +32,10 @@ export interface LivePreviewOptions {
     ref: string;
     path: string;
     previewRefs: string;
+    /** Which refs are dry-run at all; absent: only heads signed by `verify.keys`. */
+    previewPolicy?: PreviewPolicy;
+    /** The main ref's signature policy: its keys are the preview policy's default keys. */
+    verify?: { keys: string[] };
     auth?: SourceAuth;
     decryption?: DecryptionConfig;
   };
@@ -98,6 +104,7 @@ export function reportPlan(
 export class LivePreviews {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pattern: RefPattern;
+  private readonly admission: PreviewAdmission;
   private readonly now: () => Date;
 
   private constructor(
@@ -105,6 +112,7 @@ export class LivePreviews {
     private readonly git: GitSource,
   ) {
     this.pattern = parseRefPattern(opts.source.previewRefs);
+    this.admission = previewAdmission(opts.source.previewPolicy, opts.source.verify?.keys);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -223,11 +231,25 @@ export class LivePreviews {
       plan: null,
       error,
     });
+    const unsigned = admittedUnsigned(this.admission, ref);
+    const noKeys = unsigned ? undefined : noKeysRefusal(this.admission);
+    if (noKeys) return failed({ reason: 'PreviewRefused', message: noKeys });
     let commit: string;
     try {
       commit = await this.git.fetchRef(ref);
     } catch (err) {
       return failed({ reason: 'FetchFailed', message: (err as Error).message });
+    }
+    if (!unsigned) {
+      try {
+        const signer = await this.git.checkCommitSignature(commit, this.admission.keys);
+        log.debug({ commit, signer }, 'Preview head signed by a trusted key.');
+      } catch (err) {
+        if (!(err instanceof SignatureError))
+          return failed({ reason: 'FetchFailed', message: (err as Error).message }, commit);
+        log.info({ commit, why: err.why }, 'Preview ref refused by the preview policy; not dry-run.');
+        return failed({ reason: 'PreviewRefused', message: `not previewed: ${err.message}` }, commit);
+      }
     }
     try {
       const tree = subTree(await this.git.tree(commit), this.opts.source.path);

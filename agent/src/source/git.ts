@@ -165,6 +165,14 @@ export class GitSource {
   }
 
   /**
+   * Check a fetched commit's signature against the keys of `keyFiles` (a preview policy's); resolves
+   * with the signer, throws SignatureError saying why not. Verdicts are cached like the main ref's.
+   */
+  async checkCommitSignature(commit: string, keyFiles: string[]): Promise<string> {
+    return this.checkObject(`commit ${commit}`, commit, 'commit', await loadKeys(keyFiles));
+  }
+
+  /**
    * Read every object of a commit (commit, trees, blobs); false when one is missing or damaged.
    * Cheap enough at start and after a render that failed to read an object.
    */
@@ -337,7 +345,7 @@ export class GitSource {
     oid: string,
     type: 'commit' | 'tag',
     keys: LoadedKeys,
-  ): Promise<void> {
+  ): Promise<string> {
     const key = `${oid}:${keys.digest}`;
     let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
@@ -361,6 +369,7 @@ export class GitSource {
     }
     if (verdict instanceof SignatureError) throw verdict;
     this.opts.log.debug({ object: label, signer: verdict }, 'Signature verified.');
+    return verdict;
   }
 
   private async hasObject(oid: string): Promise<boolean> {

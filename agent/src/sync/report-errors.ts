@@ -12,7 +12,8 @@ import type { SyncError, SyncReason } from './types.js';
 /**
  * Every reason the agent writes into a report error: a sync's (`SyncReason`), a source's, a
  * refused prune, a render error (`SourceUnavailable` when a chart source is unreachable), a
- * reconcile that failed in the loop, and a live preview that could not fetch or plan its ref.
+ * reconcile that failed in the loop, and a live preview that could not fetch or plan its ref, or
+ * that its preview policy refused (not dry-run at all).
  */
 export type ReportReason =
   | SyncReason
@@ -21,7 +22,8 @@ export type ReportReason =
   | 'RenderError'
   | 'ReconcileError'
   | 'FetchFailed'
-  | 'PlanFailed';
+  | 'PlanFailed'
+  | 'PreviewRefused';
 
 /** A report error whose reason is one the agent writes. */
 export type AgentReportError = ReportError & { reason: ReportReason };

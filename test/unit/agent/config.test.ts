@@ -118,6 +118,30 @@ prune: { maxFraction: 2 }
     expect(err.message).toMatch(/sources\[0\]\.interval: "soon" is not a duration/);
   });
 
+  it('names a preview policy that cannot mean what it says', async () => {
+    const file = await writeConfig(
+      'preview-policy.yaml',
+      `cluster: { name: a }
+sources:
+  - url: https://g/x.git
+    previewPolicy: { trust: everyone }
+  - url: https://g/y.git
+    previewRefs: refs/pull/*/head
+    previewPolicy: { trust: everyone, allowRefs: [refs/heads/preview/*] }
+  - url: https://g/z.git
+    previewRefs: refs/pull/*/head
+    previewPolicy: { trust: signed, keys: [], allowRefs: [heads/x] }
+`,
+    );
+    const err = await configError(loadConfig({ argv: ['--config', file], env: {} }));
+    expect(err.issues.map((i) => `${i.field}: ${i.message}`).sort()).toEqual([
+      'sources[0].previewPolicy: previewPolicy needs previewRefs (the refs it decides about)',
+      'sources[1].previewPolicy.trust: keys and allowRefs narrow trust: signed; with trust: everyone every ref is previewed',
+      'sources[2].previewPolicy.allowRefs[0]: must be a ref pattern starting with refs/',
+      'sources[2].previewPolicy.keys: list at least one public key file',
+    ]);
+  });
+
   it('rejects unknown fields instead of ignoring a typo', async () => {
     const file = await writeConfig(
       'typo.yaml',

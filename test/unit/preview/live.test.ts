@@ -1,12 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreviewPolicy } from '../../../agent/src/config/schema.js';
 import type { KubeClient } from '../../../agent/src/kube/types.js';
 import { LivePreviews, parseRefPattern } from '../../../agent/src/preview/index.js';
 import { newestFirst } from '../../../agent/src/preview/refs-pattern.js';
 import { deleteRef, type GitServer, git, setRef, startGitServer } from '../../git/index.js';
+import { keygen, type SshKeyPair } from '../../git/sshd.js';
 import { type FixtureRepo, fixtureRepo } from './helpers.js';
 
 let fixture: FixtureRepo;
@@ -24,7 +26,13 @@ const noCluster = new Proxy({} as KubeClient, {
       : () => Promise.reject(new Error(`unit test called the cluster: ${String(prop)}`)),
 });
 
-async function open(cluster = { name: 'us-2', labels: { region: 'us' } }, maxRefs?: number) {
+const EVERYONE: PreviewPolicy = { trust: 'everyone', allowRefs: [] };
+
+async function open(
+  cluster = { name: 'us-2', labels: { region: 'us' } },
+  maxRefs?: number,
+  trust: { previewPolicy?: PreviewPolicy; verify?: { keys: string[] } } = { previewPolicy: EVERYONE },
+) {
   return LivePreviews.open({
     ...(maxRefs ? { maxRefs, maxRefsPerPass: maxRefs } : {}),
     source: {
@@ -33,6 +41,7 @@ async function open(cluster = { name: 'us-2', labels: { region: 'us' } }, maxRef
       ref: 'main',
       path: '',
       previewRefs: 'refs/pull/*/head',
+      ...trust,
     },
     cacheDir: await mkdtemp(path.join(cache, 'c-')),
     cluster,
@@ -140,6 +149,110 @@ describe('live previews', () => {
       ]);
     } finally {
       for (const n of [2, 10, 11, 99, 100]) await deleteRef(fixture.repo, `refs/pull/${n}/head`);
+    }
+  });
+});
+
+describe('the preview policy: which refs are dry-run at all', () => {
+  let trusted: SshKeyPair;
+  let stranger: SshKeyPair;
+  let signers: string;
+
+  /** The fixture head's tree again on top of it, signed by the real git with an SSH key. */
+  async function signedHead(key: SshKeyPair): Promise<string> {
+    const tree = await git(['rev-parse', `${fixture.head}^{tree}`], { cwd: fixture.repo.dir });
+    const args = ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${key.privateKey}`, 'commit-tree', '-S'];
+    return git([...args, '-p', fixture.head, '-m', 'signed', tree], { cwd: fixture.repo.dir });
+  }
+
+  const byRef = (live: LivePreviews) => new Map(live.statuses().map((s) => [s.ref, s]));
+
+  beforeAll(async () => {
+    trusted = keygen(path.join(cache, 'keys'), 'reviewer');
+    stranger = keygen(path.join(cache, 'keys'), 'stranger');
+    signers = path.join(cache, 'preview-signers');
+    await writeFile(signers, `reviewer@strata.invalid ${trusted.publicKey}\n`);
+  });
+
+  it('by default (no policy, no verify keys) dry-runs nothing: every ref is refused, saying what to set', async () => {
+    const live = await open(undefined, undefined, {});
+    await live.refresh();
+    expect(live.statuses()).toEqual([
+      expect.objectContaining({
+        ref: 'refs/pull/1/head',
+        commit: fixture.head,
+        plan: null,
+        error: {
+          reason: 'PreviewRefused',
+          message: expect.stringMatching(/no key is set \(previewPolicy.keys or verify.keys;/),
+        },
+      }),
+    ]);
+  });
+
+  it('renders a head signed by a trusted key; refuses an unsigned head and one signed by a stranger', async () => {
+    const refs = { '7': await signedHead(trusted), '8': fixture.head, '9': await signedHead(stranger) };
+    for (const [n, commit] of Object.entries(refs)) await setRef(fixture.repo, `refs/pull/${n}/head`, commit);
+    try {
+      const live = await open(undefined, undefined, {
+        previewPolicy: { trust: 'signed', keys: [signers], allowRefs: [] },
+      });
+      await live.refresh();
+      const got = byRef(live);
+      // Rendering ran (the fixture head fails to render for us-2): the signed ref passed the policy.
+      expect(got.get('refs/pull/7/head')).toMatchObject({
+        commit: refs['7'],
+        error: { reason: 'RenderError' },
+      });
+      expect(got.get('refs/pull/8/head')).toMatchObject({
+        commit: fixture.head,
+        plan: null,
+        error: { reason: 'PreviewRefused', message: `not previewed: commit ${fixture.head}: is not signed` },
+      });
+      expect(got.get('refs/pull/9/head')).toMatchObject({
+        plan: null,
+        error: {
+          reason: 'PreviewRefused',
+          message: expect.stringContaining('is signed by an SSH key that is not trusted'),
+        },
+      });
+      expect(got.get('refs/pull/1/head')?.error?.reason).toBe('PreviewRefused');
+    } finally {
+      for (const n of Object.keys(refs)) await deleteRef(fixture.repo, `refs/pull/${n}/head`);
+    }
+  });
+
+  it("takes the source's verify keys when the policy names none, and drops a plan once the head moves to an unsigned commit", async () => {
+    await setRef(fixture.repo, 'refs/pull/7/head', await signedHead(trusted));
+    try {
+      const live = await open(undefined, undefined, { verify: { keys: [signers] } });
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/7/head')?.error?.reason).toBe('RenderError');
+      expect(byRef(live).get('refs/pull/7/head')?.plan?.renderErrors).toHaveLength(1);
+      // Someone pushes an unsigned commit onto the PR: its earlier result is gone, nothing is rendered.
+      await setRef(fixture.repo, 'refs/pull/7/head', fixture.head);
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/7/head')).toMatchObject({
+        commit: fixture.head,
+        plan: null,
+        error: { reason: 'PreviewRefused' },
+      });
+    } finally {
+      await deleteRef(fixture.repo, 'refs/pull/7/head');
+    }
+  });
+
+  it('previews refs matching allowRefs without a signature, and only those', async () => {
+    const live = await open(undefined, undefined, {
+      previewPolicy: { trust: 'signed', keys: [signers], allowRefs: ['refs/pull/1/*'] },
+    });
+    await setRef(fixture.repo, 'refs/pull/2/head', fixture.head);
+    try {
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/1/head')?.error?.reason).toBe('RenderError');
+      expect(byRef(live).get('refs/pull/2/head')?.error?.reason).toBe('PreviewRefused');
+    } finally {
+      await deleteRef(fixture.repo, 'refs/pull/2/head');
     }
   });
 });
