@@ -3,9 +3,12 @@
 // ServiceAccount token (a TokenRequest turned into a kubeconfig), never the admin identity. Objects
 // in the allowed namespaces are synced and pruned; an object outside them, and a cluster-scoped
 // kind the Roles do not grant, are each reported Forbidden by name while everything else syncs on.
+// With `previews.serviceAccount.create` the chart's agent token may impersonate the preview
+// ServiceAccount (and no one else), which may read and dry-run only what its rules allow.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -73,8 +76,8 @@ const work = mkdtempSync(join(tmpdir(), 'strata-e2e-lp-'));
 const cm = (ns: string, name: string) =>
   admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
 
-/** The ServiceAccount's own credentials: a bound token from the TokenRequest API, in a kubeconfig. */
-async function serviceAccountKubeconfig(serviceAccount: string): Promise<string> {
+/** A bound token of the ServiceAccount, from the TokenRequest API. */
+async function serviceAccountToken(serviceAccount: string): Promise<string> {
   const hz = labCluster('hz');
   const core = hz.kubeConfig.makeApiClient(CoreV1Api);
   const answer = await core.createNamespacedServiceAccountToken({
@@ -84,6 +87,13 @@ async function serviceAccountKubeconfig(serviceAccount: string): Promise<string>
   });
   const token = answer.status?.token;
   if (!token) throw new Error(`the TokenRequest for ${serviceAccount} returned no token`);
+  return token;
+}
+
+/** The ServiceAccount's own credentials: a bound token from the TokenRequest API, in a kubeconfig. */
+async function serviceAccountKubeconfig(serviceAccount: string): Promise<string> {
+  const hz = labCluster('hz');
+  const token = await serviceAccountToken(serviceAccount);
   const cluster = hz.kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the lab kubeconfig has no current cluster');
   const clusterEntry: Record<string, string> = { server: cluster.server };
@@ -128,6 +138,7 @@ beforeAll(async () => {
     sources: [{ name: 'fleet', url: git.url('fleet'), interval: '2s' }],
     hub: { url: receiver.url },
     rbac: { scope: 'namespaced', namespaced: { namespaces: [allowedA, allowedB] } },
+    previews: { serviceAccount: { create: true } },
   };
   installed = renderChart('strata-agent', values, { release, namespace: agentNamespace });
   // The whole chart goes in, as `helm install` would put it; KWOK marks the Deployment's Pod ready
@@ -157,9 +168,39 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+const agentServiceAccount = () =>
+  installed.find((o) => o.kind === 'ServiceAccount' && !o.metadata.name.endsWith('-preview'))!.metadata.name;
+
+/** One request to lab hz with a bearer token, optionally impersonating `as`; the HTTP status. */
+function statusOf(token: string, method: string, path: string, as?: string, body?: string): Promise<number> {
+  const cluster = labCluster('hz').kubeConfig.getCurrentCluster()!;
+  const url = new URL(path, cluster.server);
+  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : readFileSync(cluster.caFile!);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        ca,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(as ? { 'impersonate-user': as } : {}),
+          ...(body ? { 'content-type': 'application/apply-patch+yaml' } : {}),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('the agent under the namespaced chart ServiceAccount', () => {
   it('syncs and prunes in the allowed namespaces, and reports each forbidden object by name', async () => {
-    const serviceAccount = installed.find((o) => o.kind === 'ServiceAccount')!.metadata.name;
+    const serviceAccount = agentServiceAccount();
     const kubeconfig = await serviceAccountKubeconfig(serviceAccount);
     const pod = layOutPod(installed, join(work, 'pod'));
     const port = await freePort();
@@ -238,4 +279,30 @@ describe('the agent under the namespaced chart ServiceAccount', () => {
     expect(errorsOf(secondReport).find((e) => e.object === ids.outside)?.reason).toBe('Forbidden');
     expect(errorsOf(secondReport).find((e) => e.object === ids.escalate)?.reason).toBe('Forbidden');
   }, 240_000);
+
+  it("may impersonate the chart's preview ServiceAccount and no one else; as it, reads and dry-runs only what its rules allow", async () => {
+    const token = await serviceAccountToken(agentServiceAccount());
+    const preview = installed.find(
+      (o) => o.kind === 'ServiceAccount' && o.metadata.name.endsWith('-preview'),
+    )!;
+    const as = `system:serviceaccount:${agentNamespace}:${preview.metadata.name}`;
+    const keep = `/api/v1/namespaces/${allowedA}/configmaps/keep`;
+    expect(await statusOf(token, 'GET', keep, as)).toBe(200);
+    const apply = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: keep, namespace: ${allowedA} }\ndata: { value: pr }\n`;
+    expect(
+      await statusOf(token, 'PATCH', `${keep}?dryRun=All&fieldManager=strata&force=true`, as, apply),
+    ).toBe(200);
+    expect((await cm(allowedA, 'keep'))?.data).toEqual({ value: 'one' });
+    // The ApplySet parent, to show what merging would prune; no other Secret, and no namespace outside the Roles.
+    expect(
+      await statusOf(token, 'GET', `/api/v1/namespaces/${agentNamespace}/secrets/strata-fleet`, as),
+    ).toBe(200);
+    expect(await statusOf(token, 'GET', `/api/v1/namespaces/${allowedA}/secrets`, as)).toBe(403);
+    expect(await statusOf(token, 'GET', `/api/v1/namespaces/${denied}/configmaps`, as)).toBe(403);
+    expect(await statusOf(token, 'DELETE', keep, as)).toBe(403);
+    // The agent may impersonate that one account only: not the cluster admin, not another ServiceAccount.
+    expect(await statusOf(token, 'GET', keep, 'system:admin')).toBe(403);
+    expect(await statusOf(token, 'GET', keep, `system:serviceaccount:${agentNamespace}:default`)).toBe(403);
+    expect(await statusOf(token, 'GET', keep, `system:serviceaccount:kube-system:default`)).toBe(403);
+  }, 60_000);
 });

@@ -45,6 +45,12 @@ app.kubernetes.io/part-of: strata
 {{- define "strata-agent.sourceSecretDir" -}}
 /var/run/secrets/strata/sources/{{ . }}
 {{- end }}
+{{- define "strata-agent.previewKeysDir" -}}
+/var/run/strata/preview-keys/{{ . }}
+{{- end }}
+{{- define "strata-agent.previewServiceAccountName" -}}
+{{- printf "%s-preview" (include "strata-agent.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- define "strata-agent.hubSecretDir" -}}
 /var/run/secrets/strata/hub
 {{- end }}
@@ -77,6 +83,23 @@ app.kubernetes.io/part-of: strata
 {{- fail (printf "sources[%d].auth: SSH needs existingSecret, sshKeyKey and knownHostsKey (host keys are never accepted blindly)" $i) }}
 {{- end }}
 {{- end }}
+{{- range $i, $s := .Values.sources }}
+{{- $policy := default dict $s.previewPolicy }}
+{{- $keys := default dict $policy.keys }}
+{{- if and $keys.existingConfigMap (empty $keys.items) }}
+{{- fail (printf "sources[%d].previewPolicy.keys.items: list the ConfigMap's keys that hold public keys" $i) }}
+{{- end }}
+{{- if eq (default "signed" $policy.trust) "everyone" }}
+{{- if or $keys.existingConfigMap $policy.allowRefs }}
+{{- fail (printf "sources[%d].previewPolicy: keys and allowRefs narrow trust: signed; with trust: everyone every ref is previewed" $i) }}
+{{- end }}
+{{- else if and $s.previewRefs (not $keys.existingConfigMap) (empty $policy.allowRefs) }}
+{{- fail (printf "sources[%d].previewPolicy: previewRefs are dry-run only when their head is signed by a trusted key: set previewPolicy.keys.existingConfigMap (or allowRefs, or trust: everyone)" $i) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.previews.serviceAccount.create (not .Values.rbac.create) }}
+{{- fail "previews.serviceAccount.create: needs rbac.create (the agent must be allowed to impersonate it)" }}
+{{- end }}
 {{- if and (eq .Values.rbac.scope "namespaced") .Values.rbac.create (empty .Values.rbac.namespaced.namespaces) }}
 {{- fail "rbac.namespaced.namespaces: list at least one namespace the agent may manage when rbac.scope is namespaced" }}
 {{- end }}
@@ -90,6 +113,19 @@ app.kubernetes.io/part-of: strata
 {{- $source := dict "name" .name "url" .url }}
 {{- range $key := list "ref" "path" "interval" "schedule" "timeout" "previewRefs" }}
 {{- if index $ $key }}{{- $_ := set $source $key (index $ $key) }}{{- end }}
+{{- end }}
+{{- if .previewRefs }}
+{{- $policy := default dict .previewPolicy }}
+{{- $keys := default dict $policy.keys }}
+{{- $out := dict "trust" (default "signed" $policy.trust) }}
+{{- if $policy.allowRefs }}{{- $_ := set $out "allowRefs" $policy.allowRefs }}{{- end }}
+{{- if $keys.existingConfigMap }}
+{{- $files := list }}
+{{- $dir := include "strata-agent.previewKeysDir" .name }}
+{{- range $keys.items }}{{- $files = append $files (printf "%s/%s" $dir .) }}{{- end }}
+{{- $_ := set $out "keys" $files }}
+{{- end }}
+{{- $_ := set $source "previewPolicy" $out }}
 {{- end }}
 {{- $auth := default dict .auth }}
 {{- if $auth.existingSecret }}
@@ -127,7 +163,11 @@ app.kubernetes.io/part-of: strata
 {{- $_ := set $config "hub" $hub }}
 {{- end }}
 {{- /* The agent keeps each source's ApplySet parent Secret in its own namespace. */}}
-{{- $_ := set $config "kube" (dict "inCluster" true "namespace" .Release.Namespace) }}
+{{- $kube := dict "inCluster" true "namespace" .Release.Namespace }}
+{{- if .Values.previews.serviceAccount.create }}
+{{- $_ := set $kube "previewServiceAccount" (printf "%s/%s" .Release.Namespace (include "strata-agent.previewServiceAccountName" .)) }}
+{{- end }}
+{{- $_ := set $config "kube" $kube }}
 {{- $_ := set $config "drift" (dict "policy" .Values.drift.policy "interval" .Values.drift.interval) }}
 {{- $_ := set $config "prune" (dict "enabled" .Values.prune.enabled "maxFraction" .Values.prune.maxFraction "allow" .Values.prune.allow) }}
 {{- with .Values.outbox }}{{- $_ := set $config "outbox" . }}{{- end }}

@@ -185,6 +185,11 @@ describe('strata-agent chart with minimal values', () => {
   });
 });
 
+/** The objects of the chart without the preview identity's (named `<fullname>-preview…`). */
+function agentRbac(objects: KubeObject[]): KubeObject[] {
+  return objects.filter((o) => !/-preview(-|$)/.test(o.metadata.name));
+}
+
 describe('strata-agent chart with every option set', () => {
   let objects: KubeObject[];
   beforeAll(() => {
@@ -258,11 +263,13 @@ describe('strata-agent chart with every option set', () => {
   });
 
   it('grants only the listed resources in the listed namespaces, its inventory namespace, and reading namespaces', () => {
-    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    // The preview identity's own own are checked in their own tests below.
+    const own = agentRbac(objects);
+    const clusterRoles = own.filter((o) => o.kind === 'ClusterRole');
     expect(clusterRoles.map((r) => r.rules)).toEqual([
       [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }],
     ]);
-    const roles = objects.filter((o) => o.kind === 'Role');
+    const roles = own.filter((o) => o.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['shop', 'strata-system', 'web']);
     const shop = roles.find((r) => r.metadata.namespace === 'shop')!;
     const rules = shop.rules as Obj[];
@@ -272,15 +279,13 @@ describe('strata-agent chart with every option set', () => {
       verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     });
     expect(rules.flatMap((r) => r.resources as string[])).not.toContain('*');
-    const inventory = roles.find(
-      (r) => r.metadata.namespace === at(agentConfig(objects), 'kube', 'namespace'),
-    )!;
+    const inventory = roles.find((r) => r.metadata.namespace === at(agentConfig(own), 'kube', 'namespace'))!;
     expect((inventory.rules as Obj[]).flatMap((r) => r.resources as string[]).sort()).toEqual([
       'configmaps',
       'secrets',
     ]);
-    const sa = only(objects, 'ServiceAccount');
-    for (const binding of objects.filter((o) => o.kind === 'RoleBinding')) {
+    const sa = only(own, 'ServiceAccount');
+    for (const binding of own.filter((o) => o.kind === 'RoleBinding')) {
       const role = roles.find(
         (r) =>
           r.metadata.namespace === binding.metadata.namespace &&
@@ -393,4 +398,116 @@ describe('strata-agent chart refuses bad values with a message naming the field'
       'hub.url',
     );
   });
+});
+
+describe('strata-agent chart: which PRs are previewed, and as whom', () => {
+  let objects: KubeObject[];
+  let full: string;
+  beforeAll(() => {
+    objects = renderChart('strata-agent', FULL_AGENT_VALUES);
+    full = only(objects, 'Deployment').metadata.name;
+  }, 60_000);
+
+  it('writes the preview policy with its key files on the ConfigMap the values name, and the config validates', () => {
+    const config = agentConfig(objects);
+    const fleet = (config.sources as Obj[])[0]!;
+    expect(fleet.previewPolicy).toEqual({
+      trust: 'signed',
+      allowRefs: ['refs/heads/preview/*'],
+      keys: [
+        '/var/run/strata/preview-keys/fleet/allowed_signers',
+        '/var/run/strata/preview-keys/fleet/release.asc',
+      ],
+    });
+    const files = (fleet.previewPolicy as { keys: string[] }).keys;
+    for (const [i, key] of ['allowed_signers', 'release.asc'].entries()) {
+      const resolved = resolveFile(objects, files[i] as string);
+      expect(at(resolved.volume, 'configMap', 'name')).toBe('fleet-reviewers');
+      expect(resolved.key).toBe(key);
+      expect(mounts(objects).find((m) => m.name === resolved.volume.name)?.readOnly).toBe(true);
+    }
+    const loaded = validate(config, '/etc/strata/agent.yaml');
+    expect(loaded.sources[0]?.previewPolicy?.keys).toHaveLength(2);
+    expect(loaded.sources[1]?.previewPolicy).toBeUndefined();
+  });
+
+  it('runs previews as their own ServiceAccount, which the agent may impersonate and nothing else', () => {
+    const config = agentConfig(objects);
+    expect(at(config, 'kube', 'previewServiceAccount')).toBe(`strata-system/${full}-preview`);
+    const preview = objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === `${full}-preview`);
+    expect(preview?.metadata.namespace).toBe('strata-system');
+    expect((preview as Obj | undefined)?.automountServiceAccountToken).toBe(false);
+    const impersonate = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name === `${full}-impersonate-preview`,
+    );
+    expect(impersonate?.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts'],
+        resourceNames: [`${full}-preview`],
+        verbs: ['impersonate'],
+      },
+    ]);
+    const binding = objects.find(
+      (o) => o.kind === 'RoleBinding' && o.metadata.name === `${full}-impersonate-preview`,
+    );
+    expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: full, namespace: 'strata-system' }]);
+  });
+
+  it('lets the preview identity read and dry-run the listed kinds in the managed namespaces only, and no Secret but the ApplySet parents', () => {
+    const subject = { kind: 'ServiceAccount', name: `${full}-preview`, namespace: 'strata-system' };
+    const role = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === `${full}-preview`)!;
+    const rules = role.rules as Obj[];
+    expect(rules.flatMap((r) => r.resources as string[])).not.toContain('secrets');
+    expect(rules.flatMap((r) => r.verbs as string[])).not.toContain('delete');
+    expect(rules).toContainEqual({
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets'],
+      verbs: ['get', 'list', 'create', 'patch'],
+    });
+    // Namespaced scope: the ClusterRole is bound per managed namespace, never cluster-wide.
+    const bindings = objects.filter((o) => at(o, 'roleRef', 'name') === `${full}-preview`);
+    expect(bindings.map((b) => `${b.kind} ${b.metadata.namespace}`).sort()).toEqual([
+      'RoleBinding shop',
+      'RoleBinding web',
+    ]);
+    for (const b of bindings) expect(b.subjects).toEqual([subject]);
+    const inventory = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name === `${full}-preview-inventory`,
+    );
+    expect(inventory?.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['strata-fleet', 'strata-addons'],
+        verbs: ['get'],
+      },
+    ]);
+  });
+
+  it('binds the preview rules cluster-wide with rbac.scope cluster', () => {
+    const cluster = renderChart('strata-agent', { ...FULL_AGENT_VALUES, rbac: { scope: 'cluster' } });
+    const bindings = cluster.filter((o) => at(o, 'roleRef', 'name') === `${full}-preview`);
+    expect(bindings.map((b) => b.kind)).toEqual(['ClusterRoleBinding']);
+  }, 60_000);
+
+  it('refuses previewRefs with no trusted key, allowRefs or trust: everyone, and keys with trust: everyone', () => {
+    const source = { ...MINIMAL_AGENT_VALUES.sources[0], previewRefs: 'refs/pull/*/head' };
+    const closed = templateChart('strata-agent', { ...MINIMAL_AGENT_VALUES, sources: [source] });
+    expect(closed.ok).toBe(false);
+    expect(closed.stderr).toContain(
+      'sources[0].previewPolicy: previewRefs are dry-run only when their head is signed by a trusted key',
+    );
+    const open = renderChart('strata-agent', {
+      ...MINIMAL_AGENT_VALUES,
+      sources: [{ ...source, previewPolicy: { trust: 'everyone' } }],
+    });
+    expect(at((agentConfig(open).sources as Obj[])[0], 'previewPolicy')).toEqual({ trust: 'everyone' });
+    const both = templateChart('strata-agent', {
+      ...MINIMAL_AGENT_VALUES,
+      sources: [{ ...source, previewPolicy: { trust: 'everyone', allowRefs: ['refs/heads/x'] } }],
+    });
+    expect(both.ok).toBe(false);
+    expect(both.stderr).toContain('sources[0].previewPolicy: keys and allowRefs narrow trust: signed');
+  }, 60_000);
 });

@@ -17,6 +17,10 @@ export const FULL_AGENT_VALUES = {
       path: 'fleet',
       interval: '30s',
       previewRefs: 'refs/pull/*/head',
+      previewPolicy: {
+        keys: { existingConfigMap: 'fleet-reviewers', items: ['allowed_signers', 'release.asc'] },
+        allowRefs: ['refs/heads/preview/*'],
+      },
       auth: { existingSecret: 'fleet-git', tokenKey: 'pat' },
     },
     {
@@ -39,6 +43,7 @@ export const FULL_AGENT_VALUES = {
   logLevel: 'debug',
   syncAuth: { existingSecret: 'agent-sync', tokenKey: 'sync-token' },
   rbac: { scope: 'namespaced', namespaced: { namespaces: ['shop', 'web'] } },
+  previews: { serviceAccount: { create: true } },
   persistence: { enabled: true, size: '5Gi', storageClassName: 'fast' },
   serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
 };
