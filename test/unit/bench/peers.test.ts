@@ -1,5 +1,9 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { LogLineCounter } from '../../../bench/lib/log-count.js';
 import { countDispatched } from '../../../bench/lib/peer-identity.js';
 import { objectCount, repoFiles, scenario } from '../../../bench/lib/peer-repo.js';
 import { formatTable, type ToolFigures } from '../../../bench/lib/peer-table.js';
@@ -21,6 +25,40 @@ function documents(files: Record<string, string | Uint8Array | null>): unknown[]
 }
 
 describe('bench:peers helpers', () => {
+  it('counts reconcile lines in a growing log, a line only once it is complete', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-count-'));
+    try {
+      const file = join(dir, 'kustomize-controller.log');
+      const flux = new LogLineCounter(
+        file,
+        /"msg":"Reconciliation (finished|failed)[^"]*".*"controller":"kustomization"/,
+      );
+      expect(flux.read()).toBe(0); // no file yet
+      const done =
+        '{"level":"info","msg":"Reconciliation finished in 2.1s, next run in 10s","controller":"kustomization"}\n';
+      appendFileSync(
+        file,
+        `${done}{"level":"info","msg":"server-side apply completed","controller":"kustomization"}\n`,
+      );
+      appendFileSync(file, done.slice(0, 40));
+      expect(flux.read()).toBe(1);
+      appendFileSync(
+        file,
+        `${done.slice(40)}{"level":"error","msg":"Reconciliation failed after 9m0s","controller":"kustomization"}\n`,
+      );
+      expect(flux.read()).toBe(3);
+      expect(flux.read()).toBe(3);
+      const strata = new LogLineCounter(join(dir, 'agent.log'), /"phase":"[A-Za-z]+".*"msg":"Reconciled\."/);
+      appendFileSync(
+        join(dir, 'agent.log'),
+        '{"level":30,"phase":"Synced","seconds":0.1,"msg":"Reconciled."}\n{"level":30,"phase":null,"msg":"Reconciled."}\n',
+      );
+      expect(strata.read()).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('counts only the requests of the named FlowSchemas', () => {
     expect(
       countDispatched(METRICS, [
