@@ -1,19 +1,10 @@
-import type { KubeApiClient } from '../kube/client.js';
 import type { Palette } from '../plan/format.js';
 import { formatPlan, palette, summaryLine, wantsColour } from '../plan/format.js';
 import type { FileTree } from '../source/tree.js';
 import { syncCluster } from '../sync/sync.js';
 import type { SyncEvent, SyncResult } from '../sync/types.js';
-import {
-  applySetFor,
-  COMMON_HELP,
-  connect,
-  type OneShotArgs,
-  renderTarget,
-  startOneShot,
-  type Target,
-  writeJsonResults,
-} from './shared/oneshot.js';
+import type { OneShotArgs, Target } from './shared/oneshot.js';
+import { COMMON_HELP, runOnTarget, startOneShot, targetTitle, writeJsonResults } from './shared/oneshot.js';
 
 const HELP = `Usage: strata apply --repo DIR --cluster NAME [--labels K=V,...] [options]
 
@@ -70,41 +61,34 @@ async function applyTarget(
   target: Target,
   p: Palette,
 ): Promise<{ code: 0 | 1; json: unknown }> {
-  const title = `Cluster ${target.identity.name}${target.context ? ` (context ${target.context})` : ''}`;
+  const title = targetTitle(target);
   const text = args.format === 'text';
   const out = (line: string | undefined) => {
     if (text && line !== undefined) process.stdout.write(`${line}\n`);
   };
   out(p.bold(title));
-  const rendered = await renderTarget(tree, target.identity);
-  if (!rendered.ok) {
-    out(`  render failed; nothing applied or pruned:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}`);
-    return { code: 1, json: { cluster: target.identity.name, renderErrors: rendered.errors } };
-  }
-  let client: KubeApiClient | undefined;
-  try {
-    client = connect(target);
-    const result = await syncCluster({
-      client,
-      objects: rendered.objects,
-      applySet: applySetFor(args, target),
-      policy: args.policy,
-      ...(args.stateDir ? { stateDir: args.stateDir } : {}),
-      onEvent: (e) => {
-        if (e.type === 'planned' && e.plan.entries.some((x) => x.action !== 'unchanged')) {
-          out(formatPlan('Plan', e.plan, p).trimEnd());
-        } else out(progressLine(e, p));
-      },
-    });
-    out(summary(title, result, p).trimEnd());
-    return { code: result.errors.length > 0 ? 1 : 0, json: { cluster: target.identity.name, ...result } };
-  } catch (err) {
-    const message = (err as Error).message;
-    out(`  error: ${message}`);
-    return { code: 1, json: { cluster: target.identity.name, error: message } };
-  } finally {
-    client?.close();
-  }
+  return runOnTarget<{ code: 0 | 1; json: unknown }>(args, tree, target, {
+    renderFailed: (errors) => {
+      out(`  render failed; nothing applied or pruned:\n${errors.map((e) => `    ${e}`).join('\n')}`);
+      return { code: 1, json: { cluster: target.identity.name, renderErrors: errors } };
+    },
+    run: async (input) => {
+      const result = await syncCluster({
+        ...input,
+        onEvent: (e) => {
+          if (e.type === 'planned' && e.plan.entries.some((x) => x.action !== 'unchanged')) {
+            out(formatPlan('Plan', e.plan, p).trimEnd());
+          } else out(progressLine(e, p));
+        },
+      });
+      out(summary(title, result, p).trimEnd());
+      return { code: result.errors.length > 0 ? 1 : 0, json: { cluster: target.identity.name, ...result } };
+    },
+    failed: (message) => {
+      out(`  error: ${message}`);
+      return { code: 1, json: { cluster: target.identity.name, error: message } };
+    },
+  });
 }
 
 /** `strata apply`: one sync per cluster, with progress and a summary. */

@@ -1,18 +1,9 @@
-import type { KubeApiClient } from '../kube/client.js';
 import { formatPlan, hasChanges, palette, wantsColour } from '../plan/format.js';
 import { countActions } from '../plan/types.js';
 import type { FileTree } from '../source/tree.js';
 import { planCluster } from '../sync/sync.js';
-import {
-  applySetFor,
-  COMMON_HELP,
-  connect,
-  type OneShotArgs,
-  renderTarget,
-  startOneShot,
-  type Target,
-  writeJsonResults,
-} from './shared/oneshot.js';
+import type { OneShotArgs, Target } from './shared/oneshot.js';
+import { COMMON_HELP, runOnTarget, startOneShot, targetTitle, writeJsonResults } from './shared/oneshot.js';
 
 const HELP = `Usage: strata plan --repo DIR --cluster NAME [--labels K=V,...] [options]
 
@@ -37,46 +28,39 @@ async function planTarget(
   target: Target,
   colour: boolean,
 ): Promise<TargetPlan> {
-  const title = `Cluster ${target.identity.name}${target.context ? ` (context ${target.context})` : ''}`;
+  const title = targetTitle(target);
   const head = {
     cluster: target.identity.name,
     labels: target.identity.labels,
     ...(target.context ? { context: target.context } : {}),
   };
-  const rendered = await renderTarget(tree, target.identity);
-  if (!rendered.ok) {
-    const text = `${title}\n  render failed:\n${rendered.errors.map((e) => `    ${e}`).join('\n')}\n`;
-    return { text, json: { ...head, renderErrors: rendered.errors }, code: 1 };
-  }
-  let client: KubeApiClient | undefined;
-  try {
-    client = connect(target);
-    const cp = await planCluster({
-      client,
-      objects: rendered.objects,
-      applySet: applySetFor(args, target),
-      policy: args.policy,
-      ...(args.stateDir ? { stateDir: args.stateDir } : {}),
-    });
-    const errors = countActions(cp.plan.entries).error;
-    const code = errors > 0 ? 1 : hasChanges(cp.plan) ? 3 : 0;
-    return {
-      text: formatPlan(title, cp.plan, palette(colour)),
-      json: {
-        ...head,
-        applySet: cp.applySetId,
-        plan: cp.plan,
-        counts: countActions(cp.plan.entries),
-        requests: client.requestCount,
-      },
-      code,
-    };
-  } catch (err) {
-    const message = (err as Error).message;
-    return { text: `${title}\n  error: ${message}\n`, json: { ...head, error: message }, code: 1 };
-  } finally {
-    client?.close();
-  }
+  return runOnTarget<TargetPlan>(args, tree, target, {
+    renderFailed: (errors) => {
+      const text = `${title}\n  render failed:\n${errors.map((e) => `    ${e}`).join('\n')}\n`;
+      return { text, json: { ...head, renderErrors: errors }, code: 1 };
+    },
+    run: async (input) => {
+      const cp = await planCluster(input);
+      const errors = countActions(cp.plan.entries).error;
+      const code = errors > 0 ? 1 : hasChanges(cp.plan) ? 3 : 0;
+      return {
+        text: formatPlan(title, cp.plan, palette(colour)),
+        json: {
+          ...head,
+          applySet: cp.applySetId,
+          plan: cp.plan,
+          counts: countActions(cp.plan.entries),
+          requests: input.client.requestCount,
+        },
+        code,
+      };
+    },
+    failed: (message) => ({
+      text: `${title}\n  error: ${message}\n`,
+      json: { ...head, error: message },
+      code: 1,
+    }),
+  });
 }
 
 /** `strata plan`: what would change, per cluster; exit 3 when something would. */

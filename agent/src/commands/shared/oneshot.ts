@@ -221,6 +221,59 @@ export function applySetFor(args: OneShotArgs, target: Target): { name: string; 
   return { name: args.applySetName ?? applySetName(target.identity.name), namespace: args.applySetNamespace };
 }
 
+/** A one-shot verb's heading for a target: its cluster, and its kubeconfig context when it names one. */
+export function targetTitle(target: Target): string {
+  return `Cluster ${target.identity.name}${target.context ? ` (context ${target.context})` : ''}`;
+}
+
+/** What `strata plan` and `strata apply` hand their engine for one target: the cluster and what to put in it. */
+export interface TargetInput {
+  client: KubeApiClient;
+  objects: KubeObject[];
+  applySet: { name: string; namespace: string };
+  policy: Partial<SyncPolicy>;
+  stateDir?: string;
+}
+
+/** A one-shot verb's part in `runOnTarget`: the outcome of each way one target can end. */
+export interface TargetWork<R> {
+  /** The render failed: nothing reached the cluster. */
+  renderFailed(errors: string[]): R;
+  /** Runs the verb's engine on the rendered objects, against the connected cluster. */
+  run(input: TargetInput): Promise<R>;
+  /** Connecting or the engine threw: its message. */
+  failed(message: string): R;
+}
+
+/**
+ * Renders one target, connects to its cluster and runs the verb's engine there; a render failure
+ * never connects, and the client is closed however the run ends.
+ */
+export async function runOnTarget<R>(
+  args: OneShotArgs,
+  tree: FileTree,
+  target: Target,
+  work: TargetWork<R>,
+): Promise<R> {
+  const rendered = await renderTarget(tree, target.identity);
+  if (!rendered.ok) return work.renderFailed(rendered.errors);
+  let client: KubeApiClient | undefined;
+  try {
+    client = connect(target);
+    return await work.run({
+      client,
+      objects: rendered.objects,
+      applySet: applySetFor(args, target),
+      policy: args.policy,
+      ...(args.stateDir ? { stateDir: args.stateDir } : {}),
+    });
+  } catch (err) {
+    return work.failed((err as Error).message);
+  } finally {
+    client?.close();
+  }
+}
+
 /**
  * Parses a one-shot command's arguments and opens its repository. A number is the exit code to
  * return at once: 0 after printing the help, 2 after a usage error.
