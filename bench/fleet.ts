@@ -212,6 +212,9 @@ async function seedSqlite(file: string, clusters: number, tokens: number): Promi
     }
     db.exec(`
       INSERT INTO cluster_labels (key, value, cluster) SELECT j.key, j.value, c.name FROM clusters c, json_each(c.labels) j;
+      INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+        SELECT l.key, l.value, c.phase, c.health, coalesce(c.commit_sha, ''), c.seq IS NOT NULL, count(*)
+        FROM cluster_labels l JOIN clusters c ON c.name = l.cluster GROUP BY 1, 2, 3, 4, 5, 6;
       INSERT INTO cluster_commits (commit_sha, cluster, state)
         SELECT json_extract(e.value, '$[0]'), c.name, json_extract(e.value, '$[1]') FROM clusters c, json_each(c.rollout) e;
       INSERT INTO fleet_counts (phase, health, commit_sha, reported, n)
@@ -255,6 +258,11 @@ async function seedPostgres(url: string, clusters: number, tokens: number): Prom
     }, tokenCopy);
     await client.query(
       'INSERT INTO cluster_labels (key, value, cluster) SELECT j.key, j.value, c.name FROM clusters c, json_each_text(c.labels::json) j',
+    );
+    await client.query(
+      `INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+       SELECT l.key, l.value, c.phase, c.health, coalesce(c.commit_sha, ''), c.seq IS NOT NULL, count(*)
+       FROM cluster_labels l JOIN clusters c ON c.name = l.cluster GROUP BY 1, 2, 3, 4, 5, 6`,
     );
     await client.query(
       `INSERT INTO cluster_commits (commit_sha, cluster, state)

@@ -103,6 +103,23 @@ interface CountRow {
   commit_sha: string | null;
   reported: number | boolean;
   n: number;
+  /** Of `n`, those last seen before the stale line (narrowed counts only). */
+  stale?: number | string | null;
+}
+
+function isReported(row: CountRow): boolean {
+  return row.reported === true || Number(row.reported) === 1;
+}
+
+/**
+ * The selector's one requirement when `label_counts` can answer its counts: a single `in` or
+ * `exists` (a cluster has one value per key, so the counts of several values add up).
+ */
+function countedRequirement(selector: LabelSelector): Requirement | undefined {
+  const [only, ...rest] = selector;
+  return only && rest.length === 0 && (only.operator === 'in' || only.operator === 'exists')
+    ? only
+    : undefined;
 }
 
 const ENTRY_COLUMNS = 'c.name, c.labels, c.seq, c.received_at, c.summary';
@@ -121,26 +138,40 @@ export class FleetReads {
   }
 
   async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {
-    const narrowed = filter.selector.length > 0 || Boolean(filter.namePrefix);
     const where = whereOf(filter);
-    // Without a selector the counters answer in a few rows, whatever the fleet's size.
-    const rows = narrowed
-      ? await this.run<CountRow>(
-          `SELECT c.phase, c.health, coalesce(c.commit_sha, '') AS commit_sha, c.seq IS NOT NULL AS reported,
-             count(*) AS n FROM clusters c ${sqlOf(where)} GROUP BY 1, 2, 3, 4`,
-          where.params,
-        )
-      : await this.run<CountRow>('SELECT phase, health, commit_sha, reported, n FROM fleet_counts', []);
-    const silent = where.clauses.length ? `${sqlOf(where)} AND` : 'WHERE';
-    const [stale] = await this.run<{ n: number }>(
-      `SELECT count(*) AS n FROM clusters c ${silent} c.received_at < ?`,
-      [...where.params, staleBefore],
-    );
+    const one = filter.namePrefix ? undefined : countedRequirement(filter.selector);
+    let rows: CountRow[];
+    let stale: number;
+    if (filter.selector.length === 0 && !filter.namePrefix) {
+      // The counters answer in a few rows, whatever the fleet's size; staleness is an index range.
+      rows = await this.run<CountRow>('SELECT phase, health, commit_sha, reported, n FROM fleet_counts', []);
+      const reported = rows.reduce((sum, row) => sum + (isReported(row) ? Number(row.n) : 0), 0);
+      stale = await this.staleFleetWide(reported, staleBefore);
+    } else if (one) {
+      // One label requirement (`k=v`, `k in (…)`, `k`): its counters, kept by triggers like fleet_counts.
+      const values = one.operator === 'in' ? ` AND value IN (${one.values.map(() => '?').join(', ')})` : '';
+      rows = await this.run<CountRow>(
+        `SELECT phase, health, commit_sha, reported, sum(n) AS n FROM label_counts
+         WHERE key = ?${values} GROUP BY 1, 2, 3, 4`,
+        [one.key, ...one.values],
+      );
+      stale = await this.staleOf(one, rows, staleBefore);
+    } else {
+      // One pass over the matching clusters, counts and staleness together, read from the covering
+      // index `clusters_state` alone (never the rows with their reports).
+      rows = await this.run<CountRow>(
+        `SELECT c.phase, c.health, coalesce(c.commit_sha, '') AS commit_sha, c.seq IS NOT NULL AS reported,
+           count(*) AS n, sum(CASE WHEN c.received_at < ? THEN 1 ELSE 0 END) AS stale
+         FROM clusters c ${sqlOf(where)} GROUP BY 1, 2, 3, 4`,
+        [staleBefore, ...where.params],
+      );
+      stale = rows.reduce((sum, row) => sum + Number(row.stale ?? 0), 0);
+    }
     const counts: FleetCounts = {
       total: 0,
       phases: zeros(CLUSTER_PHASES),
       health: zeros(HEALTHS),
-      stale: Number(stale?.n ?? 0),
+      stale,
       notReported: 0,
       commits: [],
     };
@@ -150,7 +181,7 @@ export class FleetReads {
       counts.total += n;
       counts.phases[row.phase] = (counts.phases[row.phase] ?? 0) + n;
       counts.health[row.health] = (counts.health[row.health] ?? 0) + n;
-      if (!row.reported || row.reported === 0) counts.notReported += n;
+      if (!isReported(row)) counts.notReported += n;
       if (row.commit_sha) commits.set(row.commit_sha, (commits.get(row.commit_sha) ?? 0) + n);
     }
     counts.stale += counts.notReported;
@@ -159,6 +190,58 @@ export class FleetReads {
       .slice(0, 10)
       .map(([commit, clusters]) => ({ commit, clusters }));
     return counts;
+  }
+
+  private async count(sql: string, params: unknown[]): Promise<number> {
+    const [row] = await this.run<{ n: number | string }>(sql, params);
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * The reported clusters among a selector's matches last seen before `staleBefore`, read from
+   * whichever side is smaller: the fleet's stale clusters (an index range, usually a few) each
+   * checked against the labels, or the matches each checked for last-seen. The fleet's stale
+   * clusters are counted only up to the number of matches, so choosing costs no more than either.
+   */
+  /**
+   * The reported clusters last seen before `staleBefore`, counted on whichever side of the line is
+   * smaller: bounded counts of the stale and the fresh index ranges in turn, the bound growing
+   * eightfold, so a fleet that is all fresh (the usual) or all stale (after an outage) costs the
+   * small side, not the fleet.
+   */
+  private async staleFleetWide(reported: number, staleBefore: number): Promise<number> {
+    const bounded = (op: '<' | '>=', limit: number) =>
+      this.count(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM clusters c WHERE c.received_at ${op} ? LIMIT ?) s`,
+        [staleBefore, limit],
+      );
+    for (let limit = 1024; ; limit *= 8) {
+      const stale = await bounded('<', limit);
+      if (stale < limit) return stale;
+      const fresh = await bounded('>=', limit);
+      if (fresh < limit) return Math.max(0, reported - fresh);
+    }
+  }
+
+  private async staleOf(one: Requirement, rows: CountRow[], staleBefore: number): Promise<number> {
+    const matches = rows.reduce((sum, row) => sum + (isReported(row) ? Number(row.n) : 0), 0);
+    if (matches === 0) return 0;
+    const fleetStale = await this.count(
+      'SELECT count(*) AS n FROM (SELECT 1 FROM clusters c WHERE c.received_at < ? LIMIT ?) s',
+      [staleBefore, matches + 1],
+    );
+    if (fleetStale === 0) return 0;
+    const values = one.operator === 'in' ? ` AND l.value IN (${one.values.map(() => '?').join(', ')})` : '';
+    const labels = `SELECT l.cluster FROM cluster_labels l WHERE l.key = ?${values}`;
+    if (fleetStale > matches)
+      return this.count(
+        `SELECT count(*) AS n FROM clusters c WHERE c.name IN (${labels}) AND c.received_at < ?`,
+        [one.key, ...one.values, staleBefore],
+      );
+    return this.count(
+      `SELECT count(*) AS n FROM clusters c WHERE c.received_at < ? AND EXISTS (${labels} AND l.cluster = c.name)`,
+      [staleBefore, one.key, ...one.values],
+    );
   }
 
   async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {

@@ -50,6 +50,7 @@ const SCHEMA_CHANGES = {
   4: 'staged rollouts: rollouts (rules, control), per-cluster observations, the timeline',
   5: 'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
   6: 'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
+  7: 'selector counts without reading clusters: per-label counters, covering indexes of state and last-seen',
 } as const;
 
 /** A version from 2 on; a new version is described in SCHEMA_CHANGES first, for both dialects. */

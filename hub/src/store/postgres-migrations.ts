@@ -261,6 +261,47 @@ END
 $fn$;
 `;
 
+/**
+ * Version 7, as in sqlite-migrations.ts (see there): `label_counts`, kept by its own trigger on
+ * `clusters` (row locks on counters are taken in any order; a deadlock between replicas is retried
+ * like any other, see postgres.ts).
+ */
+const SELECTOR_COUNTS = `
+CREATE INDEX clusters_state ON clusters (name) INCLUDE (phase, health, commit_sha, seq, received_at);
+DROP INDEX clusters_by_seen;
+CREATE INDEX clusters_by_seen ON clusters (received_at, name);
+CREATE TABLE label_counts (
+  key TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL, phase TEXT NOT NULL, health TEXT NOT NULL,
+  commit_sha TEXT COLLATE "C" NOT NULL, reported BOOLEAN NOT NULL, n BIGINT NOT NULL,
+  PRIMARY KEY (key, value, phase, health, commit_sha, reported));
+INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+  SELECT l.key, l.value, c.phase, c.health, coalesce(c.commit_sha, ''), c.seq IS NOT NULL, count(*)
+  FROM cluster_labels l JOIN clusters c ON c.name = l.cluster GROUP BY 1, 2, 3, 4, 5, 6;
+
+${rowTrigger(
+  'label_counts_changed',
+  'INSERT OR UPDATE OF labels, phase, health, commit_sha, seq',
+  'clusters',
+  `  IF TG_OP = 'UPDATE' THEN
+    IF NEW.labels IS NOT DISTINCT FROM OLD.labels AND NEW.phase IS NOT DISTINCT FROM OLD.phase
+       AND NEW.health IS NOT DISTINCT FROM OLD.health AND NEW.commit_sha IS NOT DISTINCT FROM OLD.commit_sha
+       AND (NEW.seq IS NULL) = (OLD.seq IS NULL) THEN
+      RETURN NULL;
+    END IF;
+    UPDATE label_counts lc SET n = lc.n - 1 FROM json_each_text(OLD.labels::json) j
+      WHERE lc.key = j.key AND lc.value = j.value AND lc.phase = OLD.phase AND lc.health = OLD.health
+        AND lc.commit_sha = coalesce(OLD.commit_sha, '') AND lc.reported = (OLD.seq IS NOT NULL);
+    DELETE FROM label_counts lc USING json_each_text(OLD.labels::json) j
+      WHERE lc.key = j.key AND lc.value = j.value AND lc.phase = OLD.phase AND lc.health = OLD.health
+        AND lc.commit_sha = coalesce(OLD.commit_sha, '') AND lc.reported = (OLD.seq IS NOT NULL) AND lc.n = 0;
+  END IF;
+  INSERT INTO label_counts AS lc (key, value, phase, health, commit_sha, reported, n)
+    SELECT j.key, j.value, NEW.phase, NEW.health, coalesce(NEW.commit_sha, ''), NEW.seq IS NOT NULL, 1
+    FROM json_each_text(NEW.labels::json) j
+    ON CONFLICT (key, value, phase, health, commit_sha, reported) DO UPDATE SET n = lc.n + 1;`,
+)}
+`;
+
 /** The PostgreSQL schema, version by version, in order: append, never edit a shipped one. */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -305,4 +346,5 @@ ${saveReportsFunction(
   schemaChange(4, POSTGRES_ROLLOUT_SCHEMA),
   schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
   schemaChange(6, HEARTBEATS),
+  schemaChange(7, SELECTOR_COUNTS),
 ];

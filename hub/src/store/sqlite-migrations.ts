@@ -81,6 +81,49 @@ CREATE TRIGGER cluster_commits_deleted AFTER DELETE ON cluster_commits BEGIN
 END;
 `;
 
+/**
+ * Version 7: a selector's counts without reading cluster rows. `label_counts` is `fleet_counts` per
+ * label (key, value): the triggers below move a cluster between its rows when its labels or state
+ * change, so `k=v`, `k in (…)` and `k` are counted in a few rows. Other selectors count over the
+ * covering index `clusters_state` (the state columns beside the name, never the row with its
+ * report), and `clusters_by_seen` now holds the name, so the stale clusters of a selector are an
+ * index range checked against the labels.
+ */
+const SELECTOR_COUNTS = `
+CREATE INDEX clusters_state ON clusters (name, phase, health, commit_sha, seq, received_at);
+DROP INDEX clusters_by_seen;
+CREATE INDEX clusters_by_seen ON clusters (received_at, name);
+CREATE TABLE label_counts (
+  key TEXT NOT NULL, value TEXT NOT NULL, phase TEXT NOT NULL, health TEXT NOT NULL, commit_sha TEXT NOT NULL,
+  reported INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (key, value, phase, health, commit_sha, reported)) WITHOUT ROWID;
+INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+  SELECT l.key, l.value, c.phase, c.health, coalesce(c.commit_sha, ''), c.seq IS NOT NULL, count(*)
+  FROM cluster_labels l JOIN clusters c ON c.name = l.cluster GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TRIGGER clusters_label_counts_inserted AFTER INSERT ON clusters BEGIN
+  INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+    SELECT j.key, j.value, NEW.phase, NEW.health, coalesce(NEW.commit_sha, ''), NEW.seq IS NOT NULL, 1
+    FROM json_each(NEW.labels) AS j WHERE true
+    ON CONFLICT (key, value, phase, health, commit_sha, reported) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER clusters_label_counts_changed AFTER UPDATE OF labels, phase, health, commit_sha, seq ON clusters
+  WHEN NEW.labels IS NOT OLD.labels OR NEW.phase IS NOT OLD.phase OR NEW.health IS NOT OLD.health
+    OR NEW.commit_sha IS NOT OLD.commit_sha OR (NEW.seq IS NULL) <> (OLD.seq IS NULL) BEGIN
+  UPDATE label_counts SET n = n - 1
+    WHERE phase = OLD.phase AND health = OLD.health AND commit_sha = coalesce(OLD.commit_sha, '')
+      AND reported = (OLD.seq IS NOT NULL)
+      AND (label_counts.key, label_counts.value) IN (SELECT j.key, j.value FROM json_each(OLD.labels) AS j);
+  DELETE FROM label_counts
+    WHERE n = 0 AND phase = OLD.phase AND health = OLD.health AND commit_sha = coalesce(OLD.commit_sha, '')
+      AND reported = (OLD.seq IS NOT NULL)
+      AND (label_counts.key, label_counts.value) IN (SELECT j.key, j.value FROM json_each(OLD.labels) AS j);
+  INSERT INTO label_counts (key, value, phase, health, commit_sha, reported, n)
+    SELECT j.key, j.value, NEW.phase, NEW.health, coalesce(NEW.commit_sha, ''), NEW.seq IS NOT NULL, 1
+    FROM json_each(NEW.labels) AS j WHERE true
+    ON CONFLICT (key, value, phase, health, commit_sha, reported) DO UPDATE SET n = n + 1;
+END;
+`;
+
 /** The SQLite schema, version by version, in order: append, never edit a shipped one. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
@@ -111,4 +154,5 @@ CREATE TABLE IF NOT EXISTS previews (
   schemaChange(4, ROLLOUT_SCHEMA),
   schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
   schemaChange(6, 'ALTER TABLE clusters ADD COLUMN seen_seq INTEGER;'),
+  schemaChange(7, SELECTOR_COUNTS),
 ];

@@ -325,6 +325,74 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       expect(recount).toEqual(after);
     });
 
+    it('counts a one-label selector from its counters, agreeing with counting the rows as clusters change', async () => {
+      await seed();
+      // `X,!no-such-label` matches what X does but is counted over the rows, not label_counts.
+      const agree = async (text: string, staleBefore: number) => {
+        const counted = await store.countFleet({ selector: selector(text) }, staleBefore);
+        const recounted = await store.countFleet(
+          { selector: selector(`${text},!no-such-label`) },
+          staleBefore,
+        );
+        expect(counted, text).toEqual(recounted);
+        return counted;
+      };
+      const check = async () => {
+        // One stale cluster in the fleet (fewer than the matches), then every one (more than the matches).
+        for (const staleBefore of [Date.now() - 600_000, Date.now() + 600_000])
+          for (const text of ['env=prod', 'region in (eu,us)', 'tier', 'env=none', 'env=stage'])
+            await agree(text, staleBefore);
+      };
+      await check();
+      expect(await agree('env=prod', Date.now() - 600_000)).toMatchObject({
+        total: 3,
+        stale: 1,
+        phases: { Synced: 2, Failed: 1 },
+        health: { Healthy: 2, Degraded: 1 },
+      });
+      expect(await agree('tier', Date.now() + 600_000)).toMatchObject({ total: 2, stale: 2 });
+      // New phase and commit, new labels, a registered cluster reporting, a new cluster.
+      await store.saveReports([incoming('eu-2', 2, { labels: { env: 'prod' }, commit: COMMIT_B })]);
+      await store.saveReports([
+        incoming('ap-1', 2, { labels: { env: 'prod', tier: 'canary' }, phase: 'Failed' }),
+      ]);
+      await store.saveReports([incoming('silent-1', 1, { labels: { env: 'stage', tier: 'edge' } })]);
+      await store.saveReports([incoming('new-1', 1, { labels: { env: 'prod', region: 'us' } })]);
+      await check();
+      expect(await agree('env=prod', Date.now() - 600_000)).toMatchObject({
+        total: 5,
+        phases: { Synced: 4, Failed: 1, Progressing: 0 },
+        commits: [
+          { commit: COMMIT_A, clusters: 3 },
+          { commit: COMMIT_B, clusters: 2 },
+        ],
+      });
+      expect(await agree('tier in (canary,edge)', Date.now() - 600_000)).toMatchObject({ total: 2 });
+      expect((await agree('region=eu', Date.now() - 600_000)).total).toBe(1);
+    });
+
+    it('counts stale clusters of a fleet larger than the first bound, mostly fresh or mostly stale', async () => {
+      const now = Date.now();
+      // 1,500 clusters (over the first bound of 1,024), 30 of them silent for an hour.
+      const fleet = Array.from({ length: 1500 }, (_, i) =>
+        incoming(`c-${String(i).padStart(4, '0')}`, 1, {
+          labels: { env: i % 3 === 0 ? 'prod' : 'stage' },
+          receivedAt: i % 50 === 0 ? now - 3600_000 : now,
+        }),
+      );
+      for (let i = 0; i < fleet.length; i += 500) await store.saveReports(fleet.slice(i, i + 500));
+      await token('never-reported');
+      const at = async (staleBefore: number) => (await store.countFleet({ selector: [] }, staleBefore)).stale;
+      expect(await at(now - 600_000)).toBe(30 + 1);
+      expect(await at(now + 1)).toBe(1500 + 1);
+      expect(await at(now - 7200_000)).toBe(0 + 1);
+      // The selector paths agree with the fleet-wide one on the same line.
+      const prod = await store.countFleet({ selector: selector('env=prod') }, now + 1);
+      expect(prod).toMatchObject({ total: 500, stale: 500 });
+      expect(prod).toEqual(await store.countFleet({ selector: selector('env=prod,!none') }, now + 1));
+      expect((await store.countFleet({ selector: selector('env=prod') }, now - 600_000)).stale).toBe(10);
+    });
+
     it("gives a commit's rollout as counts and pages, resolving an abbreviated sha", async () => {
       await seed();
       const counts = await store.rolloutCounts(COMMIT_A.slice(0, 8), []);
@@ -537,6 +605,48 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         { result: 'duplicate', latestSeq: 4 },
       ]);
     });
+
+    it('upgrades a database of schema version 6 to the label counters, counting the clusters it holds', async () => {
+      const old = await harness.newDatabase();
+      const rows = [
+        incoming('v6-1', 3, { labels: { env: 'prod', tier: 'canary' }, commit: COMMIT_A }),
+        incoming('v6-2', 5, {
+          labels: { env: 'prod' },
+          phase: 'Failed',
+          health: 'Degraded',
+          commit: COMMIT_B,
+        }),
+        incoming('v6-3', 1, { labels: { env: 'stage' } }),
+      ];
+      await writeVersion(
+        kind,
+        old,
+        6,
+        rows.map(
+          (
+            r,
+          ) => `INSERT INTO clusters (name, labels, seq, received_at, summary, report, phase, health, commit_sha, rollout)
+            VALUES ('${r.report.cluster}', '${JSON.stringify(r.report.labels)}', ${r.report.seq}, ${r.receivedAt},
+            '${JSON.stringify(r.summary)}', '${JSON.stringify(r.report)}', '${r.summary.phase}', '${r.summary.health}',
+            '${r.summary.commit}', '[]')`,
+        ),
+      );
+      const upgraded = await harness.open(old);
+      const prod = await upgraded.countFleet({ selector: parseSelector('env=prod') }, 0);
+      expect(prod).toMatchObject({
+        total: 2,
+        phases: { Synced: 1, Failed: 1 },
+        health: { Healthy: 1, Degraded: 1 },
+      });
+      expect(prod).toEqual(await upgraded.countFleet({ selector: parseSelector('env=prod,!none') }, 0));
+      expect((await upgraded.countFleet({ selector: parseSelector('tier') }, 0)).total).toBe(1);
+      // The triggers keep the counters from then on.
+      await upgraded.saveReports([incoming('v6-2', 6, { labels: { env: 'prod' } })]);
+      expect(await upgraded.countFleet({ selector: parseSelector('env=prod') }, 0)).toMatchObject({
+        total: 2,
+        phases: { Synced: 2, Failed: 0 },
+      });
+    });
   });
 });
 
@@ -545,18 +655,23 @@ function names(page: { items: { name: string }[] }): string[] {
 }
 
 /** A database as a hub of schema version 2 left it, with `statements` run on it. */
-async function writeVersion2(kind: string, db: string, statements: string[]): Promise<void> {
+function writeVersion2(kind: string, db: string, statements: string[]): Promise<void> {
+  return writeVersion(kind, db, 2, statements);
+}
+
+/** A database as a hub of schema `version` left it, with `statements` run on it. */
+async function writeVersion(kind: string, db: string, version: number, statements: string[]): Promise<void> {
   if (kind === 'sqlite') {
     const Database = (await import('better-sqlite3')).default;
     const file = new Database(db);
-    migrateSchema(file, SQLITE_MIGRATIONS.slice(0, 2));
+    migrateSchema(file, SQLITE_MIGRATIONS.slice(0, version));
     for (const sql of statements) file.exec(sql);
     file.close();
     return;
   }
   const pg = (await import('pg')).default;
   const pool = new pg.Pool({ connectionString: db });
-  await migratePostgres(pool, POSTGRES_MIGRATIONS.slice(0, 2));
+  await migratePostgres(pool, POSTGRES_MIGRATIONS.slice(0, version));
   for (const sql of statements) await pool.query(sql);
   await pool.end();
 }
