@@ -3,6 +3,7 @@ import { RenderError } from './errors.js';
 import { DocumentBuilder } from './yaml/construct.js';
 import { LineTable } from './yaml/lines.js';
 import { locateOffset, type ValuePath } from './yaml/locate.js';
+import { readPlainBlockYaml } from './yaml/plain-block.js';
 import { unterminatedQuoteBefore } from './yaml/quotes.js';
 
 export type { ValuePath };
@@ -29,14 +30,51 @@ export interface ParsedFile {
 /** Collections nested deeper than this are refused (hostile input; no manifest comes close). */
 const MAX_DEPTH = 100;
 
+/** How a file is read: `full` skips the fast reader (the differential test compares the two). */
+export interface ReadOptions {
+  reader?: 'auto' | 'full';
+}
+
 /**
  * Splits a YAML file into its documents, read as kubectl reads them (YAML 1.1 scalars, `<<` merge
  * keys, go-yaml's alias limit; see yaml/scalars.ts), and expands `kind: List` documents into their
  * items as `kubectl apply -f` does. Every problem becomes a RenderError with its line. Positions
  * inside a document are worked out only when asked for: parsing keeps no node positions.
+ *
+ * Plain block YAML (nearly every manifest) is read by a fast reader (yaml/plain-block.ts), which
+ * gives up on anything it does not fully understand; the file is then read by js-yaml's events,
+ * which also produce every error. Both give the same values.
  */
-export function parseYamlFile(file: string, text: string): ParsedFile {
+export function parseYamlFile(file: string, text: string, options: ReadOptions = {}): ParsedFile {
   const lines = new LineTable(text);
+  // Positions are looked up in a fresh event stream: errors are rare, and keeping the parse's
+  // events alive for them would hold every event of every file in memory.
+  let located: Event[] | undefined;
+  const locateIn = (doc: number, path: ValuePath) => {
+    located ??= parseEvents(text, { maxDepth: MAX_DEPTH });
+    return lines.at(locateOffset(text, located, doc, path));
+  };
+  const docs: ParsedDocument[] = [];
+  const add = (index: number, value: unknown, offset: number) => {
+    // An empty document (a stray `---`) holds nothing and is not an error.
+    if (value === null || value === undefined) return;
+    const root = lines.at(offset);
+    const locate = (path: ValuePath) => (path.length === 0 ? root : locateIn(index, path));
+    const items = listItems(value);
+    if (!items) {
+      docs.push({ file, index, value, locate });
+      return;
+    }
+    items.forEach((item, i) => {
+      const at = (path: ValuePath) => locateIn(index, ['items', i, ...path]);
+      docs.push({ file, index, value: item, locate: at });
+    });
+  };
+  const plain = options.reader === 'full' ? undefined : readPlainBlockYaml(text);
+  if (plain) {
+    for (const doc of plain) add(doc.index, doc.value, doc.offset);
+    return { docs, errors: [] };
+  }
   let events: Event[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });
@@ -57,14 +95,6 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     });
     return { docs: [], errors: [error] };
   }
-  // Positions are looked up in a fresh event stream: errors are rare, and keeping this one alive
-  // for them would hold every event of every file in memory.
-  let located: Event[] | undefined;
-  const locateIn = (doc: number, path: ValuePath) => {
-    located ??= parseEvents(text, { maxDepth: MAX_DEPTH });
-    return lines.at(locateOffset(text, located, doc, path));
-  };
-  const docs: ParsedDocument[] = [];
   const errors: RenderError[] = [];
   new DocumentBuilder(text).build(events).forEach((built, index) => {
     if (built.error) {
@@ -79,19 +109,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       );
       return;
     }
-    // An empty document (a stray `---`) holds nothing and is not an error.
-    if (built.value === null || built.value === undefined) return;
-    const root = lines.at(built.offset);
-    const locate = (path: ValuePath) => (path.length === 0 ? root : locateIn(index, path));
-    const items = listItems(built.value);
-    if (!items) {
-      docs.push({ file, index, value: built.value, locate });
-      return;
-    }
-    items.forEach((value, i) => {
-      const at = (path: ValuePath) => locateIn(index, ['items', i, ...path]);
-      docs.push({ file, index, value, locate: at });
-    });
+    add(index, built.value, built.offset);
   });
   return { docs, errors };
 }
