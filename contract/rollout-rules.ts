@@ -39,6 +39,17 @@ export interface RolloutRules {
   /** The policy of waves that set nothing themselves (and of the `unlisted` wave). */
   defaults: WavePolicy;
   waves: Wave[];
+  /**
+   * The commit's fleet inventory (`clusters.yaml`), when it has one: the announcing agent adds it,
+   * so the hub expects those clusters in their waves before any of them has reported.
+   */
+  inventory?: InventoryCluster[];
+}
+
+/** One cluster of the fleet inventory, as the rollout's announcement carries it. */
+export interface InventoryCluster {
+  name: string;
+  labels: Record<string, string>;
 }
 
 /**

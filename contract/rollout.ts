@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { Labels } from './report.js';
 
+/** An inventory larger than this is not announced (the hub then knows the clusters that reported). */
+export const MAX_ANNOUNCED_INVENTORY = 5000;
+
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const WavePolicyJson = z.strictObject({
@@ -33,6 +36,11 @@ export const RolloutRulesJson = z.strictObject({
     )
     .min(1)
     .max(32),
+  /** The commit's clusters.yaml, so a wave whose clusters never reported is known to have them. */
+  inventory: z
+    .array(z.strictObject({ name: z.string().min(1).max(253), labels: Labels }))
+    .max(MAX_ANNOUNCED_INVENTORY)
+    .optional(),
 });
 
 /** `POST /api/v1/rollouts/announce`: the commit an agent fetched, its source and its rules. */

@@ -1,4 +1,4 @@
-/** `strata rollout`: read a commit's staged rollout from the hub, and pause, resume, abort or approve it. */
+/** `strata rollout`: read a commit's staged rollout from the hub, and pause, resume, abort, approve or waive it. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../../contract/usage.js';
@@ -10,15 +10,17 @@ const USAGE = `Usage:
   strata rollout resume COMMIT --hub URL --token-file FILE
   strata rollout abort  COMMIT --hub URL --token-file FILE   halt for good: nobody advances further
   strata rollout approve COMMIT --wave NAME --hub URL --token-file FILE   let a wave with approval: manual start
+  strata rollout waive COMMIT --wave NAME --hub URL --token-file FILE     stop waiting for the clusters of a wave
+                     that have not run the commit (offline, never reported): the wave passes on the others
 Options:
   --hub URL          the hub (or STRATA_HUB_URL)
   --token-file FILE  the hub's admin token (or STRATA_HUB_ADMIN_TOKEN); reads use --read-token-file
   --read-token-file FILE  the hub's read token, when it has one
   --by NAME          who acts, recorded in the rollout's timeline (default: $USER)`;
 
-const VERBS = ['list', 'status', 'pause', 'resume', 'abort', 'approve'];
+const VERBS = ['list', 'status', 'pause', 'resume', 'abort', 'approve', 'waive'];
 
-/** `strata rollout`: list, show, release, pause, resume or abort a staged rollout at the hub. */
+/** `strata rollout`: list, show, pause, resume, abort, approve or waive a staged rollout at the hub. */
 export default async function rollout(argv: string[]): Promise<number> {
   try {
     return await run(argv);
@@ -76,7 +78,8 @@ async function run(argv: string[]): Promise<number> {
     else process.stdout.write(formatStatus(body as StatusBody));
     return 0;
   }
-  if (verb === 'approve' && !values.wave) throw new UsageError('approve needs --wave NAME');
+  if ((verb === 'approve' || verb === 'waive') && !values.wave)
+    throw new UsageError(`${verb} needs --wave NAME`);
   const token = values['token-file']
     ? readFileSync(values['token-file'], 'utf8').trim()
     : process.env.STRATA_HUB_ADMIN_TOKEN;

@@ -16,5 +16,6 @@ export {
   type Renderer,
   type RenderOptions,
   readFleetConfig,
+  readFleetInventory,
   renderCluster,
 } from './render.js';

@@ -14,12 +14,16 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { SourceStatus } from '../../../contract/report.js';
-import type { ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
-import { waveAt, waveOf } from '../../../contract/rollout-rules.js';
+import {
+  MAX_ANNOUNCED_INVENTORY,
+  type ReleaseAnswer,
+  type RolloutAnnouncement,
+} from '../../../contract/rollout.js';
+import { type InventoryCluster, waveAt, waveOf } from '../../../contract/rollout-rules.js';
 import type { HubConfig, SourceConfig } from '../config/schema.js';
 import type { ClusterIdentity } from '../model/object.js';
 import { writeDurable } from '../persist/durable.js';
-import { readFleetConfig } from '../render/index.js';
+import { readFleetConfig, readFleetInventory } from '../render/index.js';
 import { post } from '../report/hub-client.js';
 import { subTree } from '../source/subtree.js';
 import type { FileTree } from '../source/tree.js';
@@ -81,7 +85,8 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
 
   return {
     async choose({ source, displayUrl, head, tree, log }) {
-      const fleet = await readFleetConfig(subTree(tree, source.path));
+      const root = subTree(tree, source.path);
+      const fleet = await readFleetConfig(root);
       const rules = fleet.config?.rollout;
       const previous = await readReleased(source.name);
       // No waves, or a strata.yaml that does not parse (the render reports it): the old behaviour.
@@ -99,7 +104,7 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
           ...(source.path ? { path: source.path } : {}),
         },
         labels: opts.identity.labels,
-        rules: rules as RolloutAnnouncement['rules'],
+        rules: { ...rules, ...(await announcedInventory(root, log)) } as RolloutAnnouncement['rules'],
       };
       const released = (): RolloutChoice => ({
         commit: head,
@@ -156,6 +161,23 @@ export function rolloutGatekeeper(opts: GatekeeperOptions): RolloutGatekeeper {
       };
     },
   };
+}
+
+/**
+ * The commit's fleet inventory for the hub, so it knows a wave's clusters before they report. A
+ * broken clusters.yaml is the render's error to report; here it only means the hub learns less.
+ */
+async function announcedInventory(tree: FileTree, log: Logger): Promise<{ inventory?: InventoryCluster[] }> {
+  const { inventory } = await readFleetInventory(tree);
+  if (!inventory) return {};
+  if (inventory.clusters.length > MAX_ANNOUNCED_INVENTORY) {
+    log.warn(
+      { clusters: inventory.clusters.length, max: MAX_ANNOUNCED_INVENTORY },
+      'Rollout: the fleet inventory is too large to announce; the hub knows the clusters that report.',
+    );
+    return {};
+  }
+  return { inventory: inventory.clusters.map((c) => ({ name: c.name, labels: { ...c.labels } })) };
 }
 
 /** A commit already released: the announcement only keeps the hub's view of the rollout fresh. */

@@ -22,8 +22,10 @@ export function sourceKey(source: { url: string; ref: string; path?: string }): 
 }
 
 /**
- * Decides the gate of `rollout` now. `asking` adds the announcing cluster when the hub has no
- * report of it on this source yet (a cluster that joins mid-rollout).
+ * Decides the gate of `rollout` now. Its clusters are those that report on its source, those with
+ * an observation of the commit, those of the commit's fleet inventory (`clusters.yaml`, so a wave
+ * whose clusters never reported still has members, which hold it), and `asking`: the announcing
+ * cluster when the hub has no report of it on this source yet (a cluster that joins mid-rollout).
  */
 export async function rolloutViewOf(
   hub: Pick<Hub, 'store' | 'now'>,
@@ -44,6 +46,19 @@ export async function rolloutViewOf(
       labels: c.labels,
       lastSeenAt: c.receivedAt,
       observation: observations.get(c.name) ?? EMPTY_OBSERVATION,
+    });
+  }
+  const known = new Map(clusters.map((c) => [c.name, c]));
+  const named = new Set(members.map((m) => m.name));
+  for (const entry of rollout.rules.inventory ?? []) {
+    if (named.has(entry.name) || entry.name === asking?.name) continue;
+    named.add(entry.name);
+    const reported = known.get(entry.name);
+    members.push({
+      name: entry.name,
+      labels: reported?.labels ?? entry.labels,
+      lastSeenAt: reported?.receivedAt ?? null,
+      observation: observations.get(entry.name) ?? EMPTY_OBSERVATION,
     });
   }
   if (asking && !members.some((m) => m.name === asking.name)) {

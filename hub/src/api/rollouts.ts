@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
-import { parseRolloutRules, type RolloutRules, waveAt } from '../../../contract/rollout-rules.js';
+import { parseRolloutRules, type RolloutRules, waveAt, waveCount } from '../../../contract/rollout-rules.js';
 import type { RolloutAction } from '../store/store.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { accepted, authenticate } from './reports.js';
@@ -20,7 +20,7 @@ export const rolloutRoutes: Route[] = [
   { method: 'POST', path: '/api/v1/rollouts/announce', access: 'agent', handle: announce },
   { method: 'GET', path: '/api/v1/rollouts', access: 'read', handle: list },
   { method: 'GET', path: '/api/v1/rollouts/:sha', access: 'read', handle: show },
-  ...(['pause', 'resume', 'abort', 'approve'] as const).map(
+  ...(['pause', 'resume', 'abort', 'approve', 'waive'] as const).map(
     (action): Route => ({
       method: 'POST',
       path: `/api/v1/rollouts/:sha/${action}`,
@@ -30,7 +30,8 @@ export const rolloutRoutes: Route[] = [
   ),
 ];
 
-const BODY_LIMIT = 256 * 1024;
+/** An announcement with a fleet inventory of a few thousand clusters fits. */
+const BODY_LIMIT = 1024 * 1024;
 
 async function announce({ hub, req }: RequestContext): Promise<Reply> {
   const check = authenticate(hub, req.headers.authorization);
@@ -118,15 +119,18 @@ async function control(ctx: RequestContext, action: RolloutAction): Promise<Repl
   >;
   const by = typeof body.by === 'string' ? body.by.slice(0, 128) : undefined;
   let wave: number | undefined;
-  if (action === 'approve') {
-    const count = rollout.rules.waves.length;
+  if (action === 'approve' || action === 'waive') {
+    // Approval starts a later wave; a waiver lets go of any wave's clusters that have not run the commit.
+    const names = Array.from({ length: waveCount(rollout.rules) }, (_, i) => waveAt(rollout.rules, i).name);
+    const first = action === 'approve' ? 1 : 0;
     const given = body.wave;
-    const index =
-      typeof given === 'number' ? given : rollout.rules.waves.findIndex((w) => w.name === String(given));
-    if (!Number.isInteger(index) || index < 1 || index >= count)
-      throw new HttpError(400, `approve needs "wave": the name or index (1–${count - 1}) of a later wave`, {
-        waves: rollout.rules.waves.map((w) => w.name),
-      });
+    const index = typeof given === 'number' ? given : names.indexOf(String(given));
+    if (!Number.isInteger(index) || index < first || index >= names.length)
+      throw new HttpError(
+        400,
+        `${action} needs "wave": the name or index (${first}–${names.length - 1}) of a${first ? ' later' : ''} wave`,
+        { waves: names.slice(first) },
+      );
     wave = index;
   }
   if (action === 'resume' && rollout.abortedAt !== null)

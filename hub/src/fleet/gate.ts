@@ -3,10 +3,11 @@
  * stored rollout (rules, control actions, per-cluster observations, last-seen times) and the
  * time, so every hub replica answers the same and a restart loses nothing.
  *
- * Waves open in order. Wave 0 is always open (its agents apply at once, without asking). Wave k
- * opens when wave k-1 passed — each of its clusters healthy for the soak time, failed within the
- * budget, or offline and skipped by policy, with at least one soaked cluster — and, when the wave
- * asks for it, once a release manager approved it. A failure over a wave's budget halts the
+ * Waves open in order. Wave 0 is always open. Wave k opens when wave k-1 passed — each of its
+ * clusters healthy for the soak time, failed within the budget, or offline and skipped by policy,
+ * with at least one soaked cluster; a wave the hub knows no cluster of never passes on its own —
+ * or a release manager waived the clusters of wave k-1 that have not run the commit; and, when
+ * the wave asks for it, once a release manager approved it. A failure over a wave's budget halts the
  * rollout; pause, abort, a newer commit and conflicting rules stop it too. A stopped rollout
  * releases nobody new; clusters already released keep their release.
  */
@@ -29,6 +30,11 @@ export interface RolloutControl {
   abortedAt: number | null;
   /** Wave index → when it was approved. */
   approvals: Record<string, number>;
+  /**
+   * Wave index → when a release manager waived its clusters that have not run the commit (offline,
+   * never reported): they no longer hold the wave, which passes on the evidence of the others.
+   */
+  waivers: Record<string, number>;
   /** A newer commit of the same source. */
   supersededBy: string | null;
   /** Two clusters reported different rules for this commit. */
@@ -126,6 +132,11 @@ export function decideGate(
     members[waveOf(rules, c.labels)]!.push(c);
   }
   const stop = stopReason(control);
+  // The last wave holds nobody back: with no cluster known in it, the rollout is complete.
+  const lastIndex =
+    members[count - 1]!.length === 0 && waveAt(rules, count - 1).name === UNLISTED_WAVE
+      ? count - 2
+      : count - 1;
   const waves: WaveGate[] = [];
   let open = true;
   let blocked = '';
@@ -140,6 +151,7 @@ export function decideGate(
       state = 'awaiting-approval';
       reason = `wave ${index} (${wave.name}) waits for approval: strata rollout approve <commit> --wave ${wave.name}`;
     }
+    const waived = control.waivers[String(index)] !== undefined;
     const standings = members[index]!.map((c) => standOne(c, index, policy, control, now));
     const size = standings.length;
     const failures = standings.filter((s) => s.failed).length;
@@ -147,7 +159,8 @@ export function decideGate(
     // A wave that spent its budget releases nobody more, itself included; so does a stopped rollout,
     // wave 0 included (its agents that already applied keep the commit; the others hold).
     const releasing = state === 'open' && stop === null && halted === '' && failures <= allowed;
-    release(standings, index, policy, releasing, state === 'open', now);
+    release(standings, index, policy, releasing, state === 'open', control.startedAt, now);
+    if (waived) for (const s of standings) waive(s);
     const soakLeft = standings.map((s) => s.soakLeftMs).filter((v): v is number => v !== null && v > 0);
     const gate: WaveGate = {
       index,
@@ -176,16 +189,11 @@ export function decideGate(
     } else if (state === 'open') {
       const waiting = standings.filter((s) => !s.done && !s.failed && !s.skipped);
       const soaked = standings.some((s) => s.done);
-      if (waiting.length === 0 && (soaked || size === 0)) gate.state = 'passed';
-      else {
-        gate.reason =
-          waiting.length > 0
-            ? waiting
-                .slice(0, 3)
-                .map((s) => `${s.cluster.name} ${s.reason}`)
-                .join('; ') + (waiting.length > 3 ? `; ${waiting.length - 3} more` : '')
-            : 'no cluster of the wave soaked healthy (all offline)';
-      }
+      // No evidence is no pass: a wave the hub knows no cluster of, or whose clusters are all
+      // offline, holds the rollout until they report or a release manager waives them.
+      const nobodyAfter = size === 0 && index === lastIndex;
+      if (waiting.length === 0 && (soaked || waived || nobodyAfter)) gate.state = 'passed';
+      else gate.reason = whyNotPassed(wave.name, standings, waiting);
     }
     if (gate.state !== 'passed') {
       if (open) blocked = `wave ${index} (${wave.name}) has not passed: ${gate.reason}`;
@@ -194,6 +202,33 @@ export function decideGate(
     waves.push(gate);
   }
   return summarise(waves, stop, halted);
+}
+
+/** Why an open wave has not passed: how many of its clusters reported on the commit, and who holds it. */
+function whyNotPassed(name: string, standings: Standing[], waiting: Standing[]): string {
+  const size = standings.length;
+  const reported = standings.filter((s) => s.cluster.observation.appliedAt !== null).length;
+  const count = `${reported} of ${size} cluster${size === 1 ? '' : 's'} reported on this commit`;
+  const who =
+    size === 0
+      ? 'the hub knows no cluster of this wave (none has reported; list them in clusters.yaml)'
+      : waiting.length > 0
+        ? waiting
+            .slice(0, 3)
+            .map((s) => `${s.cluster.name} ${s.reason}`)
+            .join('; ') + (waiting.length > 3 ? `; ${waiting.length - 3} more` : '')
+        : 'no cluster of the wave soaked healthy (all offline)';
+  const silent = standings.some((s) => s.state === 'offline' || s.cluster.lastSeenAt === null);
+  const hint =
+    size === 0 || silent ? `; to go on without them: strata rollout waive <commit> --wave ${name}` : '';
+  return `${count}: ${who}${hint}`;
+}
+
+/** A waived wave: a cluster that has not run the commit no longer holds it. */
+function waive(s: Standing): void {
+  if (s.cluster.observation.appliedAt !== null || s.done || s.failed) return;
+  s.skipped = true;
+  s.reason = `${s.reason} (waived)`;
 }
 
 function stopReason(control: RolloutControl): { state: RolloutGateState; reason: string } | null {
@@ -229,6 +264,7 @@ function release(
   policy: WavePolicy,
   releasing: boolean,
   opened: boolean,
+  startedAt: number,
   now: number,
 ): void {
   const busy = (s: Standing) => s.state === 'applying' || s.state === 'released' || s.state === 'offline';
@@ -242,7 +278,7 @@ function release(
     // Wave 0 never waits for a slot or a link: its agents apply without the hub when they must.
     if (index === 0) s.released = true;
     else if (
-      !isOffline(s.cluster, policy, now) &&
+      !isOffline(s.cluster, policy, startedAt, now) &&
       (policy.maxConcurrent === null || inFlight < policy.maxConcurrent)
     ) {
       s.released = true;
@@ -250,15 +286,19 @@ function release(
     }
     if (s.released && s.state === 'waiting') {
       s.state = 'released';
-      s.reason = 'released, not applied yet';
+      s.reason =
+        s.cluster.lastSeenAt === null
+          ? 'released, has not reported to the hub yet'
+          : 'released, not applied yet';
     } else if (!s.released && s.state === 'waiting') {
       s.reason = `waits for a slot (maxConcurrent ${policy.maxConcurrent})`;
     }
   }
 }
 
-function isOffline(c: GateCluster, policy: WavePolicy, now: number): boolean {
-  return c.lastSeenAt === null || now - c.lastSeenAt > policy.offlineGraceMs;
+/** Silent for longer than the grace; a cluster that never reported counts from the rollout's start. */
+function isOffline(c: GateCluster, policy: WavePolicy, startedAt: number, now: number): boolean {
+  return now - (c.lastSeenAt ?? startedAt) > policy.offlineGraceMs;
 }
 
 function standOne(
@@ -290,15 +330,18 @@ function standOne(
       ? { ...base, state: 'healthy', reason: 'healthy, soaked', done: true, soakLeftMs: 0 }
       : { ...base, state: 'soaking', reason: `soaking, ${Math.ceil(left / 1000)}s left`, soakLeftMs: left };
   }
-  if (isOffline(c, policy, now)) {
+  if (isOffline(c, policy, control.startedAt, now)) {
     const skip = policy.offline === 'skip';
+    const what = c.lastSeenAt === null ? 'never reported' : 'offline';
     return {
       ...base,
       state: 'offline',
-      reason: skip ? 'offline (skipped by policy)' : 'offline (blocks the wave by policy)',
+      reason: skip ? `${what} (skipped by policy)` : `${what} (blocks the wave by policy)`,
       skipped: skip,
     };
   }
+  if (c.lastSeenAt === null && !released)
+    return { ...base, state: 'waiting', reason: 'has not reported to the hub yet' };
   if (o.appliedAt !== null) return { ...base, state: 'applying', reason: 'applied, not healthy yet' };
   if (released) return { ...base, state: 'released', reason: 'released, not applied yet' };
   return { ...base, state: 'waiting', reason: 'not applied yet' };

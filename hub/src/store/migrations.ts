@@ -51,6 +51,7 @@ const SCHEMA_CHANGES = {
   5: 'an index of clusters whose rollout states are not computed yet, so the check on open reads no table',
   6: 'heartbeats: the highest seq seen of a cluster (a heartbeat moves it and last-seen, not the state)',
   7: 'selector counts without reading clusters: per-label counters, covering indexes of state and last-seen',
+  8: 'rollout waivers: the waves a release manager let go on without their clusters that have not run the commit',
 } as const;
 
 /** A version from 2 on; a new version is described in SCHEMA_CHANGES first, for both dialects. */
@@ -60,6 +61,9 @@ export type LaterVersion = keyof typeof SCHEMA_CHANGES;
 export function schemaChange(version: LaterVersion, sql: string): Migration {
   return { version, description: SCHEMA_CHANGES[version], sql };
 }
+
+/** Version 8, the same SQL in both dialects. */
+export const ROLLOUT_WAIVERS = "ALTER TABLE rollouts ADD COLUMN waivers TEXT NOT NULL DEFAULT '{}';";
 
 /** Version 5, the same SQL in both dialects. */
 export const UNCOMPUTED_ROLLOUT_INDEX =

@@ -5,7 +5,7 @@
  * Names sort with the "C" collation, byte order like SQLite's, so both stores page in the same order
  * and a name-prefix search is an index range whatever the database's default collation.
  */
-import { type Migration, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
+import { type Migration, ROLLOUT_WAIVERS, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
 import { POSTGRES_ROLLOUT_SCHEMA } from './postgres-rollouts.js';
 
 /**
@@ -347,4 +347,5 @@ ${saveReportsFunction(
   schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
   schemaChange(6, HEARTBEATS),
   schemaChange(7, SELECTOR_COUNTS),
+  schemaChange(8, ROLLOUT_WAIVERS),
 ];

@@ -28,6 +28,7 @@ import {
   toObservation,
   toRolloutEvent,
   toRolloutRecord,
+  withWave,
 } from './rollout-rows.js';
 import type {
   IncomingReport,
@@ -150,14 +151,16 @@ export class PostgresRollouts {
           at,
           commit,
         ]);
-      if (action === 'approve') {
-        const approvals = JSON.parse(row.approvals) as Record<string, number>;
-        approvals[String(detail.wave)] ??= at;
+      if (action === 'approve')
         await c.query('UPDATE rollouts SET approvals = $1 WHERE commit_sha = $2', [
-          JSON.stringify(approvals),
+          withWave(row.approvals, detail.wave, at),
           commit,
         ]);
-      }
+      if (action === 'waive')
+        await c.query('UPDATE rollouts SET waivers = $1 WHERE commit_sha = $2', [
+          withWave(row.waivers, detail.wave, at),
+          commit,
+        ]);
       await c.query('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, $3, $4)', [
         commit,
         at,

@@ -42,6 +42,8 @@ export interface RolloutRow {
   paused_at: number | null;
   aborted_at: number | null;
   approvals: string;
+  /** Version 7. */
+  waivers: string;
   superseded_by: string | null;
   conflict: string | null;
 }
@@ -75,6 +77,7 @@ export function toRolloutRecord(row: RolloutRow): RolloutRecord {
     pausedAt: row.paused_at,
     abortedAt: row.aborted_at,
     approvals: JSON.parse(row.approvals) as Record<string, number>,
+    waivers: JSON.parse(row.waivers) as Record<string, number>,
     supersededBy: row.superseded_by,
     conflict: row.conflict,
   };
@@ -102,12 +105,20 @@ export const EVENT_OF: Record<RolloutAction, string> = {
   resume: 'resumed',
   abort: 'aborted',
   approve: 'approved',
+  waive: 'waived',
 };
 
-/** The timeline detail of a release manager's action: the wave approved and who acted, if known. */
+/** The timeline detail of a release manager's action: the wave approved or waived and who acted, if known. */
 export function controlDetail(action: RolloutAction, detail: { wave?: number; by?: string }): string {
   const by = detail.by ? ` by ${detail.by}` : '';
-  return action === 'approve' ? `wave ${detail.wave}${by}` : by.trim();
+  return action === 'approve' || action === 'waive' ? `wave ${detail.wave}${by}` : by.trim();
+}
+
+/** A control field that maps wave indexes to times (approvals, waivers), with `wave` set once. */
+export function withWave(json: string, wave: number | undefined, at: number): string {
+  const map = JSON.parse(json) as Record<string, number>;
+  map[String(wave)] ??= at;
+  return JSON.stringify(map);
 }
 
 /** Why a rollout halts when a second agent announces other rules for its commit. */

@@ -1,5 +1,5 @@
 /** The SQLite schema, as versioned migrations (see migrations.ts). The version is kept in `PRAGMA user_version`. */
-import { type Migration, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
+import { type Migration, ROLLOUT_WAIVERS, schemaChange, UNCOMPUTED_ROLLOUT_INDEX } from './migrations.js';
 import { ROLLOUT_SCHEMA } from './sqlite-rollouts.js';
 
 /**
@@ -155,4 +155,5 @@ CREATE TABLE IF NOT EXISTS previews (
   schemaChange(5, UNCOMPUTED_ROLLOUT_INDEX),
   schemaChange(6, 'ALTER TABLE clusters ADD COLUMN seen_seq INTEGER;'),
   schemaChange(7, SELECTOR_COUNTS),
+  schemaChange(8, ROLLOUT_WAIVERS),
 ];

@@ -17,6 +17,7 @@ import {
   toObservation,
   toRolloutEvent,
   toRolloutRecord,
+  withWave,
 } from './rollout-rows.js';
 import type { RolloutAction, RolloutAnnouncement, RolloutEvent, RolloutRecord } from './store.js';
 
@@ -62,6 +63,7 @@ export class SqliteRollouts {
         'UPDATE rollouts SET aborted_at = ? WHERE commit_sha = ? AND aborted_at IS NULL',
       ),
       setApprovals: db.prepare('UPDATE rollouts SET approvals = ? WHERE commit_sha = ?'),
+      setWaivers: db.prepare('UPDATE rollouts SET waivers = ? WHERE commit_sha = ?'),
       event: db.prepare('INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES (?, ?, ?, ?)'),
       events: db.prepare<[string], EventRow>(
         'SELECT commit_sha, at, kind, detail FROM rollout_events WHERE commit_sha = ? ORDER BY id',
@@ -90,11 +92,8 @@ export class SqliteRollouts {
         if (action === 'pause') this.sql.setPaused.run(row.paused_at ?? at, commit);
         if (action === 'resume') this.sql.setPaused.run(null, commit);
         if (action === 'abort') this.sql.setAborted.run(at, commit);
-        if (action === 'approve') {
-          const approvals = JSON.parse(row.approvals) as Record<string, number>;
-          approvals[String(detail.wave)] ??= at;
-          this.sql.setApprovals.run(JSON.stringify(approvals), commit);
-        }
+        if (action === 'approve') this.sql.setApprovals.run(withWave(row.approvals, detail.wave, at), commit);
+        if (action === 'waive') this.sql.setWaivers.run(withWave(row.waivers, detail.wave, at), commit);
         this.sql.event.run(commit, at, EVENT_OF[action], controlDetail(action, detail));
         return toRolloutRecord(this.sql.get.get(commit)!);
       },

@@ -183,13 +183,13 @@ export interface RolloutRecord extends RolloutControl {
 export interface RolloutEvent {
   commit: string;
   at: number;
-  /** `started`, `paused`, `resumed`, `aborted`, `approved`, `released`, `superseded`, `conflict`. */
+  /** `started`, `paused`, `resumed`, `aborted`, `approved`, `waived`, `released`, `superseded`, `conflict`. */
   kind: string;
   detail: string;
 }
 
 /** What a release manager can do to a rollout (POST /api/v1/rollouts/:sha/:action). */
-export type RolloutAction = 'pause' | 'resume' | 'abort' | 'approve';
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'approve' | 'waive';
 
 /** An agent's announcement of a commit's rollout, as the store records it. */
 export interface RolloutAnnouncement {

@@ -33,6 +33,7 @@ const control = (over: Partial<RolloutControl> = {}): RolloutControl => ({
   pausedAt: null,
   abortedAt: null,
   approvals: {},
+  waivers: {},
   supersededBy: null,
   conflict: null,
   ...over,
@@ -177,6 +178,8 @@ describe('rollout gate over generated report histories', () => {
   it('walks a healthy fleet through every wave, each after the soak of the one before', () => {
     const rules = rulesOf(THREE_WAVES);
     const clusters = fleet(3, 9, 0, 0);
+    // A canary wave with nobody in it would hold the rest (no evidence is no pass).
+    clusters[0]!.labels = { tier: 'canary' };
     const sim = simulate(rules, clusters, () => control(), 400);
     expect(sim.steps.at(-1)!.gate.state).toBe('complete');
     const firstRelease = (wave: number) =>
@@ -268,7 +271,7 @@ describe('rollout gate over generated report histories', () => {
     const block = simulate(rulesOf({ ...base, offline: 'block' }), clusters(), () => control(), 100);
     const gate = block.steps.at(-1)!.gate;
     expect(gate.state).toBe('progressing');
-    expect(gate.waves[0]!.reason).toMatch(/c01 offline \(blocks the wave by policy\)/);
+    expect(gate.waves[0]!.reason).toMatch(/c01 never reported \(blocks the wave by policy\)/);
     expect(block.releasedAt.has('c02')).toBe(false);
   });
 
@@ -336,5 +339,106 @@ describe('rollout gate over generated report histories', () => {
     );
     expect(gate.state).toBe('halted');
     expect(gate.waves[1]!.clusters.find((c) => c.name === 'p2')!.released).toBe(false);
+  });
+
+  it('holds every later wave while no cluster of the canary wave has reported', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'prod' }],
+    });
+    const p1: GateCluster = { name: 'p1', labels: {}, lastSeenAt: 0, observation: EMPTY_OBSERVATION };
+    // The hub has heard of nobody in the canary wave: that is no evidence, so prod waits.
+    const unknown = decideGate(rules, control(), [p1], 3_600_000);
+    expect(unknown.waves[0]).toMatchObject({ state: 'open', size: 0 });
+    expect(unknown.waves[1]!.clusters[0]!.released).toBe(false);
+    expect(unknown.reason).toMatch(
+      /^wave 0 \(canary\): 0 of 0 clusters reported on this commit: the hub knows no cluster/,
+    );
+    // Known canaries (from clusters.yaml) that never reported hold it as well, past the grace.
+    const silent = (name: string): GateCluster => ({
+      name,
+      labels: { tier: 'canary' },
+      lastSeenAt: null,
+      observation: EMPTY_OBSERVATION,
+    });
+    const held = decideGate(rules, control(), [silent('c1'), silent('c2'), p1], 3 * 3_600_000);
+    expect(held.waves[0]!.state).toBe('open');
+    expect(held.waves[1]!.clusters[0]!.released).toBe(false);
+    expect(held.reason).toMatch(
+      /^wave 0 \(canary\): 0 of 2 clusters reported on this commit: .*strata rollout waive <commit> --wave canary/,
+    );
+  });
+
+  it('does not skip a canary that never reported before the grace has passed since the rollout began', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      offlineGrace: '1h',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'prod' }],
+    });
+    const healthy = observe(EMPTY_OBSERVATION, 'healthy', 0);
+    const fleetAt = (): GateCluster[] => [
+      { name: 'c1', labels: { tier: 'canary' }, lastSeenAt: 120_000, observation: healthy },
+      { name: 'c2', labels: { tier: 'canary' }, lastSeenAt: null, observation: EMPTY_OBSERVATION },
+      { name: 'p1', labels: {}, lastSeenAt: 120_000, observation: EMPTY_OBSERVATION },
+    ];
+    const early = decideGate(rules, control(), fleetAt(), 120_000);
+    expect(early.waves[0]!.state).toBe('open');
+    expect(early.waves[0]!.clusters.find((c) => c.name === 'c2')!.reason).toBe(
+      'released, has not reported to the hub yet',
+    );
+    expect(early.waves[1]!.clusters[0]!.released).toBe(false);
+    // An hour after the rollout began, offline: skip lets it go (c1 soaked, so there is evidence).
+    const late = decideGate(rules, control(), fleetAt(), 3_600_001);
+    expect(late.waves[0]!.state).toBe('passed');
+    expect(late.waves[0]!.clusters.find((c) => c.name === 'c2')!.reason).toBe(
+      'never reported (skipped by policy)',
+    );
+  });
+
+  it('passes a waived wave on the evidence of the clusters that ran the commit, and only then', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      offline: 'block',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'prod' }],
+    });
+    const silent: GateCluster = {
+      name: 'c2',
+      labels: { tier: 'canary' },
+      lastSeenAt: null,
+      observation: EMPTY_OBSERVATION,
+    };
+    const p1: GateCluster = { name: 'p1', labels: {}, lastSeenAt: 0, observation: EMPTY_OBSERVATION };
+    const waived = control({ waivers: { '0': 10_000 } });
+    // Nobody of the wave ever reported: the waiver alone lets prod go.
+    expect(decideGate(rules, control(), [silent, p1], 60_000).waves[1]!.clusters[0]!.released).toBe(false);
+    const alone = decideGate(rules, waived, [silent, p1], 60_000);
+    expect(alone.waves[0]!.state).toBe('passed');
+    expect(alone.waves[0]!.clusters[0]!.reason).toBe('released, has not reported to the hub yet (waived)');
+    expect(alone.waves[1]!.clusters[0]!.released).toBe(true);
+    // A canary that ran the commit still has to soak, and its failure still halts.
+    const soaking: GateCluster = {
+      name: 'c1',
+      labels: { tier: 'canary' },
+      lastSeenAt: 50_000,
+      observation: observe(EMPTY_OBSERVATION, 'healthy', 30_000),
+    };
+    expect(decideGate(rules, waived, [soaking, silent, p1], 60_000).waves[0]!.state).toBe('open');
+    expect(decideGate(rules, waived, [soaking, silent, p1], 90_000).waves[0]!.state).toBe('passed');
+    const failing = { ...soaking, observation: observe(EMPTY_OBSERVATION, 'failed', 30_000) };
+    expect(decideGate(rules, waived, [failing, silent, p1], 90_000).state).toBe('halted');
+  });
+
+  it('completes a rollout whose last wave has no known cluster, which holds nobody back', () => {
+    const rules = rulesOf({
+      soak: '1m',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'rest' }],
+    });
+    const c1: GateCluster = {
+      name: 'c1',
+      labels: { tier: 'canary' },
+      lastSeenAt: 0,
+      observation: observe(EMPTY_OBSERVATION, 'healthy', 0),
+    };
+    expect(decideGate(rules, control(), [c1], 120_000).state).toBe('complete');
   });
 });

@@ -192,4 +192,39 @@ describe('rollout API', () => {
     });
     expect((await announce(hub, p1, 'p1', COMMIT_B)).body).toMatchObject({ state: 'progressing' });
   });
+
+  it('holds a later wave while the canaries of clusters.yaml have not reported, until a waiver lets them go', async () => {
+    dir = tempDir();
+    hub = await startTestHub({ dir, settings: { adminToken: ADMIN } });
+    const r1 = (await hub.token('r1')).token;
+    const twoWaves = parseRolloutRules({
+      soak: '1s',
+      waves: [{ name: 'canary', selector: 'tier=canary' }, { name: 'rest' }],
+    }).rules!;
+    const inventory = [
+      { name: 'c1', labels: { tier: 'canary' } },
+      { name: 'c2', labels: { tier: 'canary' } },
+      { name: 'r1', labels: { env: 'dev' } },
+    ];
+    // Only the later wave's agent has spoken: the canaries it lists are known, silent, and hold it.
+    const held = await announce(hub, r1, 'r1', COMMIT_A, { ...twoWaves, inventory });
+    expect(held.body).toMatchObject({ wave: 1, released: false, state: 'progressing' });
+    expect(String(held.body.reason)).toMatch(
+      /^wave 0 \(canary\) has not passed: 0 of 2 clusters reported on this commit: c1 released, has not reported to the hub yet; c2 .*strata rollout waive <commit> --wave canary/,
+    );
+    const status = (await (await hub.get(`/api/v1/rollouts/${COMMIT_A}`)).json()) as {
+      gate: { reason: string; waves: { size: number }[] };
+    };
+    expect(status.gate.reason).toMatch(/^wave 0 \(canary\): 0 of 2 clusters reported on this commit/);
+    expect(status.gate.waves[0]!.size).toBe(2);
+    expect((await admin(hub, COMMIT_A, 'waive', { wave: 'nope' })).status).toBe(400);
+    expect((await admin(hub, COMMIT_A, 'waive', { wave: 'canary', by: 'ann' })).status).toBe(200);
+    expect((await announce(hub, r1, 'r1', COMMIT_A, { ...twoWaves, inventory })).body).toMatchObject({
+      released: true,
+    });
+    const view = (await (await hub.get(`/api/v1/rollouts/${COMMIT_A}`)).json()) as {
+      events: { kind: string; detail: string }[];
+    };
+    expect(view.events.find((e) => e.kind === 'waived')?.detail).toBe('wave 0 by ann');
+  });
 });

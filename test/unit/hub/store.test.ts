@@ -546,7 +546,13 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 
       await store.controlRollout(COMMIT_A, 'pause', 8000, { by: 'ann' });
       await store.controlRollout(COMMIT_A, 'approve', 8100, { wave: 1 });
-      expect(await store.getRollout(COMMIT_A)).toMatchObject({ pausedAt: 8000, approvals: { '1': 8100 } });
+      await store.controlRollout(COMMIT_A, 'waive', 8150, { wave: 0, by: 'bo' });
+      await store.controlRollout(COMMIT_A, 'waive', 8160, { wave: 0 });
+      expect(await store.getRollout(COMMIT_A)).toMatchObject({
+        pausedAt: 8000,
+        approvals: { '1': 8100 },
+        waivers: { '0': 8150 },
+      });
       await store.controlRollout(COMMIT_A, 'resume', 8200, {});
       expect((await store.getRollout(COMMIT_A))?.pausedAt).toBeNull();
       expect(await store.controlRollout('f'.repeat(40), 'abort', 9000, {})).toBeUndefined();
@@ -563,6 +569,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         ['released', 'prod-hz'],
         ['paused', 'by ann'],
         ['approved', 'wave 1'],
+        ['waived', 'wave 0 by bo'],
+        ['waived', 'wave 0'],
         ['resumed', ''],
         ['conflict', expect.stringMatching(/prod-sh/)],
       ]);

@@ -136,7 +136,7 @@ describe('rollout gatekeeper against a real hub', () => {
     const waiting = await choose(prod1, tree, COMMIT_A);
     expect(waiting.commit).toBe(COMMIT_B);
     expect(waiting.status?.waiting).toMatch(
-      /^waiting for wave 1 \(prod\) gate: wave 0 \(canary\) has not passed: canary-1 soaking/,
+      /^waiting for wave 1 \(prod\) gate: wave 0 \(canary\) has not passed: 1 of 2 clusters reported on this commit: canary-1 soaking/,
     );
 
     expect((await admin(hub, COMMIT_A, 'pause')).status).toBe(200);
