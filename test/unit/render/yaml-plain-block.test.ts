@@ -42,7 +42,11 @@ function same(text: string, what: string): boolean {
   const full = reading(text, 'full');
   if (fast) {
     expect(full.errors, `${what}: the fast reader accepted a file the full reader refuses`).toEqual([]);
-    expect(reading(text, 'auto'), what).toEqual(full);
+    const auto = reading(text, 'auto');
+    // Compared as JSON first (also key order), in full only when they differ: a deep equal of
+    // thousands of files is slow on a loaded machine.
+    if (JSON.stringify(auto) !== JSON.stringify(full)) expect(auto, what).toEqual(full);
+    expect(JSON.stringify(auto), what).toBe(JSON.stringify(full));
   }
   return fast;
 }
@@ -413,7 +417,7 @@ describe('the fast reader for plain block YAML', () => {
     let fast = 0;
     let mutatedFast = 0;
     let scalars = 0;
-    for (let i = 0; i < 1200; i++) {
+    for (let i = 0; i < 1000; i++) {
       const text = file(r);
       if (same(text, `generated file ${i}, seed ${seed}: ${JSON.stringify(text)}`)) fast++;
       const one = scalarFile(r);
@@ -429,8 +433,8 @@ describe('the fast reader for plain block YAML', () => {
     );
     expect(fast, `seed ${seed}`).toBeGreaterThan(80);
     expect(mutatedFast, `seed ${seed}`).toBeGreaterThan(100);
-    expect(scalars, `seed ${seed}`).toBeGreaterThan(400);
-  });
+    expect(scalars, `seed ${seed}`).toBeGreaterThan(350);
+  }, 120_000);
 
   it('gives up on what it does not handle, so that the full reader reads it (and reports its errors)', () => {
     for (const text of [
