@@ -1,9 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: fleet YAML writes ${cluster.…} variables
 /**
  * Hostile repositories: a table of fleet repositories a stranger could push, each with the render
- * error it must produce (its code and exact place). The render tests check every case offline;
- * the agent's corpus test commits each to the real Git server and checks that the live cluster
- * is left exactly as it was: nothing applied, nothing pruned.
+ * error it must produce (its code and exact place). The render tests check every case offline
+ * (test/unit/render/hostile.test.ts); test/e2e/hostile-agent.test.ts commits a representative
+ * subset to the real Git server and checks that the live agent reports the same place and leaves
+ * the lab cluster exactly as it was: nothing applied, nothing pruned.
  */
 import type { RenderError } from '../../agent/src/render/index.js';
 

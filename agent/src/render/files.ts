@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { FileTree, TreeEntry } from '../source/tree.js';
+import { FileTooLargeError, type FileTree, type TreeEntry } from '../source/tree.js';
 import { RenderError } from './errors.js';
 import { kustomizationIn } from './kustomize-inputs.js';
 
@@ -102,6 +102,13 @@ async function readText(tree: FileTree, entry: TreeEntry, shownAs: string, limit
     }
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
+    if (e instanceof FileTooLargeError) {
+      return new RenderError({
+        code: 'file',
+        file: shownAs,
+        message: `file is ${e.size} bytes, over the ${limits.maxFileBytes}-byte limit; refused`,
+      });
+    }
     const reason = e instanceof TypeError ? 'file is not valid UTF-8' : (e as Error).message;
     return new RenderError({ code: 'file', file: shownAs, message: reason });
   }

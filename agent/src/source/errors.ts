@@ -36,9 +36,24 @@ export class RefMissingError extends Error {
   }
 }
 
+/**
+ * The remote advertised the ref but its pack lacked an object the commit needs (its repository
+ * is damaged, or its upload-pack died mid-stream): said as such, never as a missing ref.
+ */
+export class IncompleteFetchError extends Error {
+  constructor(
+    readonly ref: string,
+    readonly oid: string,
+  ) {
+    super(`the remote sent no object ${oid} for ref ${ref} (an incomplete pack; is its repository damaged?)`);
+    this.name = 'IncompleteFetchError';
+  }
+}
+
 /** A fetch error's report reason, and whether the remote answered at all. */
 export function classifyFetchError(err: unknown): { reason: SourceErrorReason; reachable: boolean } {
   const e = err as { code?: string; data?: { statusCode?: number }; name?: string };
+  if (err instanceof IncompleteFetchError) return { reason: 'SourceUnavailable', reachable: true };
   if (err instanceof RefMissingError || e.code === 'NotFoundError')
     return { reason: 'RefNotFound', reachable: true };
   if (err instanceof SignatureError) return { reason: 'SignatureRejected', reachable: true };
@@ -62,6 +77,7 @@ export function classifyFetchError(err: unknown): { reason: SourceErrorReason; r
 /** A fetch error as one line naming the URL and ref, with any user info in a URL removed. */
 export function describeFetchError(err: unknown, url: string, ref: string): string {
   const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
+  if (err instanceof IncompleteFetchError) return `${url}: ${err.message}; keeping the last commit`;
   if (err instanceof RefMissingError || e.code === 'NotFoundError') return `ref ${ref} not found at ${url}`;
   if (e.data?.statusCode) return `${url} answered HTTP ${e.data.statusCode}`;
   if (err instanceof GitTimeoutError) return err.message;

@@ -1,6 +1,6 @@
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { FileTree, TreeEntry } from './tree.js';
+import { FileTooLargeError, type FileTree, type TreeEntry } from './tree.js';
 
 /** Refuses repository paths that are absolute or climb out with `..`. */
 export function checkRelativePath(path: string): string {
@@ -63,7 +63,7 @@ export class FolderTree implements FileTree {
   async read(path: string, maxBytes: number): Promise<Uint8Array> {
     const full = await this.locate(path, true);
     const { size } = await lstat(await realpath(full));
-    if (size > maxBytes) throw new Error(`'${path}' is ${size} bytes, over the ${maxBytes}-byte limit`);
+    if (size > maxBytes) throw new FileTooLargeError(path, size, maxBytes);
     return readFile(full);
   }
 

@@ -1,6 +1,6 @@
 import git from 'isomorphic-git';
 import { checkRelativePath } from './folder.js';
-import type { FileTree, TreeEntry } from './tree.js';
+import { FileTooLargeError, type FileTree, type TreeEntry } from './tree.js';
 
 type GitFs = Parameters<typeof git.readTree>[0]['fs'];
 
@@ -118,8 +118,7 @@ export class GitTree implements FileTree {
     const { oid, type } = await this.entry(path);
     if (type !== 'file') throw new Error(`'${path}' is a ${type}, not a file`);
     const { blob } = await git.readBlob({ fs: this.fs, ...this.location, oid, cache: this.cache });
-    if (blob.byteLength > maxBytes)
-      throw new Error(`'${path}' is ${blob.byteLength} bytes, over the ${maxBytes}-byte limit`);
+    if (blob.byteLength > maxBytes) throw new FileTooLargeError(path, blob.byteLength, maxBytes);
     return blob;
   }
 

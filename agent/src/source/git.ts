@@ -13,7 +13,13 @@ import { redactUrl } from '../../../contract/redact.js';
 import type { SourceAuth } from '../config/schema.js';
 import { isSshUrl, parseSshUrl, type SshRemote } from '../model/ssh-url.js';
 import { writeDurable } from '../persist/durable.js';
-import { classifyFetchError, describeFetchError, RefMissingError, SourceCorruptError } from './errors.js';
+import {
+  classifyFetchError,
+  describeFetchError,
+  IncompleteFetchError,
+  RefMissingError,
+  SourceCorruptError,
+} from './errors.js';
 import { gitFs as fs } from './git-fs.js';
 import { type GitCache, openGitTree } from './git-tree.js';
 import { deadlineHttpClient } from './http.js';
@@ -268,7 +274,15 @@ export class GitSource {
       }),
     );
     if (!fetched.fetchHead) throw new RefMissingError(ref);
-    return this.peel(fetched.fetchHead);
+    try {
+      return await this.peel(fetched.fetchHead);
+    } catch (err) {
+      // The ref was advertised; an object of it that did not arrive is the pack's fault.
+      const missing = (err as { code?: string; data?: { what?: string } }).data?.what;
+      if ((err as { code?: string }).code === 'NotFoundError' && missing)
+        throw new IncompleteFetchError(ref, missing);
+      throw err;
+    }
   }
 
   /** The commit a remote ref points at (annotated tags peeled); RefMissingError when absent. */

@@ -22,3 +22,18 @@ export interface FileTree {
   /** A symlink's target, exactly as stored. */
   readLink(path: string): Promise<string>;
 }
+
+/**
+ * What `read` rejects with when a file is over its limit: render names the file with the same
+ * message whichever tree it reads (a Git tree learns the size only by reading the blob).
+ */
+export class FileTooLargeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`'${path}' is ${size} bytes, over the ${maxBytes}-byte limit`);
+    this.name = 'FileTooLargeError';
+  }
+}

@@ -14,6 +14,7 @@ import {
   deleteRef,
   forcePush,
   type GitServer,
+  git as gitCli,
   setRef,
   startGitServer,
   type TestRepo,
@@ -174,6 +175,22 @@ describe('Git source', () => {
     const state = await source.fetch();
     expect(state.commit).toBe(c);
     expect(state.error?.reason).toBe('RefNotFound');
+  });
+
+  it('says an object the server could not send is missing, not that the ref is gone', async () => {
+    const c = await commitFiles(repo, { 'lost/a.yaml': 'a: 1\n' }, { branch: 'lost' });
+    const source = await open('lost', { ref: 'lost' });
+    expect((await source.fetch()).commit).toBe(c);
+    // The server's repository loses a blob: git upload-pack dies mid-pack, the pack arrives short.
+    const broken = await commitFiles(repo, { 'lost/b.yaml': 'b: 1\n' }, { branch: 'lost' });
+    const blob = await gitCli(['rev-parse', `${broken}:lost/b.yaml`], { cwd: repo.dir });
+    await rm(path.join(repo.dir, 'objects', blob.slice(0, 2), blob.slice(2)));
+    const state = await source.fetch();
+    expect(state.commit).toBe(c);
+    expect(state.error?.reason).toBe('SourceUnavailable');
+    expect(state.error?.message).toMatch(
+      /the remote sent no object [0-9a-f]{40} for ref lost \(an incomplete pack/,
+    );
   });
 
   it('detects a damaged cache at start and fetches it again', async () => {
