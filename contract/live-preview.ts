@@ -36,6 +36,8 @@ export interface PreviewClusterView {
   entries: PreviewPlanEntry[];
   error: ReportError | null;
   renderErrors: unknown[];
+  /** Its wave under the planned commit's rollout rules, as its agent computed it; null: none or unknown. */
+  wave?: { index: number; name: string } | null;
 }
 
 /** Every known cluster's standing for one ref. */

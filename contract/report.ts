@@ -154,6 +154,14 @@ export const PreviewStatus = z.object({
   error: ReportError.nullable().optional(),
   /** Closed refs: the commit of the watched branch that is, or merges, this ref's head. */
   mergedAs: text(64).optional(),
+  /**
+   * This cluster's wave under the rollout rules of the planned commit: where the merge would reach
+   * it. Null when that commit declares no waves; absent from agents that predate it.
+   */
+  wave: z
+    .object({ index: count, name: text(63) })
+    .nullable()
+    .optional(),
 });
 export type PreviewStatus = z.infer<typeof PreviewStatus>;
 

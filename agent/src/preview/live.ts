@@ -4,6 +4,7 @@ import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { PreviewStatus, ReportError } from '../../../contract/report.js';
+import { waveAt, waveOf } from '../../../contract/rollout-rules.js';
 import type { PreviewPolicy, SourceAuth, SourceConfig } from '../config/schema.js';
 import { type ApplySetParentRef, applySetName } from '../inventory/applyset.js';
 import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
@@ -11,10 +12,11 @@ import type { KubeClient } from '../kube/types.js';
 import { type ClusterIdentity, objectId } from '../model/object.js';
 import type { Plan } from '../plan/types.js';
 import type { ClusterCapabilities } from '../render/helm-render.js';
-import { createRenderer } from '../render/render.js';
+import { createRenderer, readFleetConfig } from '../render/render.js';
 import type { RenderTools } from '../render/tools.js';
 import { cacheFolderName, GitSource } from '../source/git.js';
 import { subTree } from '../source/subtree.js';
+import type { FileTree } from '../source/tree.js';
 import { SignatureError } from '../source/verify.js';
 import type { SyncPolicy } from '../sync/policy.js';
 import type { AgentReportError } from '../sync/report-errors.js';
@@ -235,6 +237,7 @@ export class LivePreviews {
     const noKeys = unsigned ? undefined : noKeysRefusal(this.admission);
     if (noKeys) return failed({ reason: 'PreviewRefused', message: noKeys });
     let commit: string;
+    let wave: Pick<PreviewStatus, 'wave'> = {};
     try {
       commit = await this.git.fetchRef(ref);
     } catch (err) {
@@ -253,6 +256,7 @@ export class LivePreviews {
     }
     try {
       const tree = subTree(await this.git.tree(commit), this.opts.source.path);
+      wave = await waveUnder(tree, this.opts.cluster);
       const sops = await sopsModeFor(this.opts.source.decryption);
       const rendered = await createRenderer(tree, {
         ...(sops ? { sops } : {}),
@@ -274,6 +278,7 @@ export class LivePreviews {
             commit,
           ),
           plan: { entries: [], renderErrors: rendered.errors.slice(0, 50).map((e) => e.toJSON()) },
+          ...wave,
         };
       }
       const planned = await planCluster({
@@ -285,12 +290,25 @@ export class LivePreviews {
       });
       const plan = guardPreviewPlan(planned.plan, new Set(planned.members.map((m) => objectId(m))));
       log.info({ commit, entries: plan.entries.length }, 'Preview planned.');
-      return { ref, commit, state: 'open', plannedAt, plan: reportPlan(plan), error: null };
+      return { ref, commit, state: 'open', plannedAt, plan: reportPlan(plan), error: null, ...wave };
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'Preview plan failed.');
-      return failed({ reason: 'PlanFailed', message: (err as Error).message }, commit);
+      return { ...failed({ reason: 'PlanFailed', message: (err as Error).message }, commit), ...wave };
     }
   }
+}
+
+/**
+ * This cluster's wave under the previewed commit's rollout rules, for the hub's PR comment; nothing
+ * when its strata.yaml does not parse (the render reports that).
+ */
+async function waveUnder(tree: FileTree, cluster: ClusterIdentity): Promise<Pick<PreviewStatus, 'wave'>> {
+  const { config } = await readFleetConfig(tree);
+  if (!config) return {};
+  const rules = config.rollout;
+  if (!rules) return { wave: null };
+  const index = waveOf(rules, cluster.labels);
+  return { wave: { index, name: waveAt(rules, index).name } };
 }
 
 /**

@@ -83,6 +83,44 @@ function tableRow(c: PreviewClusterView): string[] {
   return [cell(c.name), ...actions.map(num), STATE_TEXT[c.state]];
 }
 
+const MAX_WAVE_NAMES = 20;
+
+/**
+ * Which clusters the merge reaches in which wave, as each agent placed itself under the rollout
+ * rules of the commit it planned: the staged rollout this PR would start. No lines when no cluster
+ * reports waves (the head declares none, or the agents predate it).
+ */
+function waveLines(view: PreviewView): string[] {
+  const waves = new Map<number, { name: string; clusters: string[] }>();
+  const unplaced: string[] = [];
+  for (const c of view.clusters) {
+    if (c.state === 'closed') continue;
+    if (!c.wave || c.state === 'notReported') {
+      unplaced.push(c.name);
+      continue;
+    }
+    const w = waves.get(c.wave.index) ?? { name: c.wave.name, clusters: [] };
+    w.clusters.push(c.name);
+    waves.set(c.wave.index, w);
+  }
+  if (waves.size === 0) return [];
+  const names = (list: string[]) =>
+    list.slice(0, MAX_WAVE_NAMES).map(cell).join(', ') +
+    (list.length > MAX_WAVE_NAMES ? ` and ${list.length - MAX_WAVE_NAMES} more` : '');
+  const rows = [...waves.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, w]) => `| ${index} ${cell(w.name)} | ${w.clusters.length} | ${names(w.clusters)} |`);
+  if (unplaced.length > 0) rows.push(`| not known | ${unplaced.length} | ${names(unplaced)} |`);
+  return [
+    `**Rollout of the merge in waves** (each agent's wave under the rules of the commit it planned):`,
+    '',
+    '| Wave | Clusters | Members |',
+    '|---|--:|---|',
+    ...rows,
+    '',
+  ];
+}
+
 /** The live preview as the shared renderer's input. */
 export function livePreviewComment(view: PreviewView): PrComment {
   const counts = PREVIEW_CLUSTER_STATES.filter((s) => view.counts[s] > 0)
@@ -94,6 +132,7 @@ export function livePreviewComment(view: PreviewView): PrComment {
       '',
       `${view.total} clusters: ${counts}.${view.mergedAs ? ` Merged as ${view.mergedAs.slice(0, 12)}.` : ''}`,
       '',
+      ...waveLines(view),
     ],
     table: {
       columns: ['Cluster', '+', '~', '−', 'Conflicts', 'Errors', 'Status'],

@@ -61,6 +61,7 @@ function planned(
     entries: entries.filter((e) => e.action !== 'unchanged'),
     error: r.preview.error ?? null,
     renderErrors: Array.isArray(renderErrors) ? renderErrors : [],
+    wave: r.preview.wave ?? null,
   };
 }
 
@@ -76,6 +77,7 @@ function silent(name: string, labels: Record<string, string>): PreviewClusterVie
     entries: [],
     error: null,
     renderErrors: [],
+    wave: null,
   };
 }
 

@@ -91,4 +91,27 @@ describe('one PR-comment renderer for strata preview and the hub', () => {
     const row = text.split('\n').find((l) => l.startsWith('| `.data.k0`'))!;
     expect(row.split(/(?<!\\)\|/).length).toBe(5);
   });
+
+  it("shows the hub's live preview per wave: each agent's wave under the planned commit's rules", () => {
+    const view = live(4);
+    const at = (i: number, wave: PreviewClusterView['wave']) => {
+      view.clusters[i]!.wave = wave;
+    };
+    at(0, { index: 1, name: 'prod' });
+    at(1, { index: 0, name: 'canary' });
+    at(2, { index: 1, name: 'prod' });
+    view.clusters[3]!.state = 'notReported';
+    const text = previewMarkdown(view);
+    expect(text).toContain(
+      [
+        '| Wave | Clusters | Members |',
+        '|---|--:|---|',
+        '| 0 canary | 1 | c-0001 |',
+        '| 1 prod | 2 | c-0000, c-0002 |',
+        '| not known | 1 | c-0003 |',
+      ].join('\n'),
+    );
+    // No waves reported (the head declares none): no block.
+    expect(previewMarkdown(live(2))).not.toContain('| Wave |');
+  });
 });

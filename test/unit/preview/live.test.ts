@@ -7,7 +7,7 @@ import type { PreviewPolicy } from '../../../agent/src/config/schema.js';
 import type { KubeClient } from '../../../agent/src/kube/types.js';
 import { LivePreviews, parseRefPattern } from '../../../agent/src/preview/index.js';
 import { newestFirst } from '../../../agent/src/preview/refs-pattern.js';
-import { deleteRef, type GitServer, git, setRef, startGitServer } from '../../git/index.js';
+import { commitFiles, deleteRef, type GitServer, git, setRef, startGitServer } from '../../git/index.js';
 import { keygen, type SshKeyPair } from '../../git/sshd.js';
 import { type FixtureRepo, fixtureRepo } from './helpers.js';
 
@@ -150,6 +150,32 @@ describe('live previews', () => {
     } finally {
       for (const n of [2, 10, 11, 99, 100]) await deleteRef(fixture.repo, `refs/pull/${n}/head`);
     }
+  });
+
+  it("reports the cluster's wave under the rollout rules of the commit it planned", async () => {
+    const waves = await commitFiles(
+      fixture.repo,
+      {
+        'strata.yaml': `apiVersion: strata.dev/v1
+kind: Fleet
+layers: [{ path: global }]
+rollout:
+  waves:
+    - { name: canary, selector: region=eu }
+    - { name: americas, selector: region=us }
+    - { name: rest }
+`,
+      },
+      { branch: 'pr-waves', parent: fixture.base },
+    );
+    await setRef(fixture.repo, 'refs/pull/40/head', waves);
+    const live = await open();
+    await live.refresh();
+    const status = live.statuses().find((s) => s.ref === 'refs/pull/40/head');
+    expect(status).toMatchObject({ commit: waves, wave: { index: 1, name: 'americas' } });
+    // The fixture's own head declares no waves.
+    expect(live.statuses().find((s) => s.ref === 'refs/pull/1/head')?.wave).toBeNull();
+    await deleteRef(fixture.repo, 'refs/pull/40/head');
   });
 });
 
