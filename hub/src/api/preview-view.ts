@@ -85,22 +85,30 @@ function zeroCounts(): Record<PreviewClusterState, number> {
   return { planned: 0, failed: 0, stale: 0, notReported: 0, closed: 0 };
 }
 
-/** Every known cluster's standing for one ref; undefined when no cluster ever reported the ref. */
+/**
+ * Clusters without a plan of the ref listed in a preview: the first by name, so a preview never reads
+ * the whole fleet (its counts, `notReported` included, are of every cluster).
+ */
+export const SILENT_SHOWN = 100;
+
+/**
+ * The fleet's standing for one ref: every cluster that planned it and the first SILENT_SHOWN that did
+ * not, counts over every cluster; undefined when no cluster ever reported the ref.
+ */
 export async function previewView(hub: Hub, ref: string): Promise<PreviewView | undefined> {
   const records = await hub.store.listPreviews({ ref });
   if (records.length === 0) return undefined;
   const head = headOf(records);
-  const known = await hub.store.listClusters();
-  const labels = new Map(known.map((c) => [c.name, c.labels]));
-  const names = new Set([...known.map((c) => c.name), ...(await hub.store.knownClusterNames())]);
-  const byCluster = new Map(records.map((r) => [r.cluster, r]));
-  const clusters = [...new Set([...names, ...byCluster.keys()])].sort().map((name) => {
-    const r = byCluster.get(name);
-    return r ? planned(r, labels.get(name) ?? {}, head.headCommit) : silent(name, labels.get(name) ?? {});
-  });
+  const fleet = await hub.store.previewFleet(ref, SILENT_SHOWN);
+  const clusters = [
+    ...records.map((r) => planned(r, fleet.labels[r.cluster] ?? {}, head.headCommit)),
+    ...fleet.silent.map((c) => silent(c.name, c.labels)),
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const counts = zeroCounts();
-  for (const c of clusters) counts[c.state]++;
-  return { ref, ...head, total: clusters.length, counts, clusters };
+  for (const c of clusters) if (c.state !== 'notReported') counts[c.state]++;
+  const total = Math.max(fleet.total, records.length);
+  counts.notReported = total - records.length;
+  return { ref, ...head, total, counts, clusters };
 }
 
 function summaryOf(view: PreviewView): PreviewSummary {

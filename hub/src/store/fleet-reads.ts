@@ -19,6 +19,7 @@ import {
   type FleetFilter,
   type Page,
   type PageRequest,
+  type PreviewFleet,
   type RolloutCounts,
   type RolloutEntry,
 } from './store.js';
@@ -242,6 +243,28 @@ export class FleetReads {
       `SELECT count(*) AS n FROM clusters c WHERE c.received_at < ? AND EXISTS (${labels} AND l.cluster = c.name)`,
       [staleBefore, one.key, ...one.values],
     );
+  }
+
+  async previewFleet(ref: string, silentLimit: number): Promise<PreviewFleet> {
+    const [counts, planned, silent] = [
+      await this.run<{ n: number | string }>('SELECT sum(n) AS n FROM fleet_counts', []),
+      await this.run<{ name: string; labels: string }>(
+        'SELECT c.name, c.labels FROM clusters c WHERE c.name IN (SELECT p.cluster FROM previews p WHERE p.ref = ?)',
+        [ref],
+      ),
+      // Name order with a probe per cluster: as deep as the first `silentLimit` clusters without a plan.
+      await this.run<{ name: string; labels: string }>(
+        `SELECT c.name, c.labels FROM clusters c
+         WHERE NOT EXISTS (SELECT 1 FROM previews p WHERE p.cluster = c.name AND p.ref = ?) ORDER BY c.name LIMIT ?`,
+        [ref, silentLimit],
+      ),
+    ];
+    const labelsOf = (text: string) => JSON.parse(text) as Record<string, string>;
+    return {
+      total: Number(counts[0]?.n ?? 0),
+      labels: Object.fromEntries(planned.map((row) => [row.name, labelsOf(row.labels)])),
+      silent: silent.map((row) => ({ name: row.name, labels: labelsOf(row.labels) })),
+    };
   }
 
   async rolloutCounts(sha: string, selector: LabelSelector): Promise<RolloutCounts> {

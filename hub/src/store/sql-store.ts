@@ -13,6 +13,7 @@ import type {
   FleetFilter,
   Page,
   PageRequest,
+  PreviewFleet,
   RolloutAction,
   RolloutAnnouncement,
   RolloutCounts,
@@ -45,6 +46,7 @@ export abstract class SqlStore
       Store,
       | 'listFleet'
       | 'countFleet'
+      | 'previewFleet'
       | 'rolloutCounts'
       | 'listRollout'
       | 'announceRollout'
@@ -61,6 +63,10 @@ export abstract class SqlStore
 
   async listFleet(filter: FleetFilter, page: PageRequest): Promise<Page<FleetEntry>> {
     return this.reads.listFleet(filter, page);
+  }
+
+  async previewFleet(ref: string, silentLimit: number): Promise<PreviewFleet> {
+    return this.reads.previewFleet(ref, silentLimit);
   }
 
   async countFleet(filter: FleetFilter, staleBefore: number): Promise<FleetCounts> {

@@ -88,6 +88,16 @@ export interface HistoryEntry {
 }
 
 /** The latest live plan of one cluster for one preview ref (docs/design.md §4). */
+/** The fleet around one ref's previews (Store.previewFleet). */
+export interface PreviewFleet {
+  /** Every cluster the hub knows, registered or reported. */
+  total: number;
+  /** Labels of the clusters with a plan of the ref, by name. */
+  labels: Record<string, Record<string, string>>;
+  /** The first clusters by name with no plan of the ref. */
+  silent: { name: string; labels: Record<string, string> }[];
+}
+
 export interface PreviewRecord {
   cluster: string;
   ref: string;
@@ -224,6 +234,11 @@ export interface Store {
    */
   saveHeartbeats(batch: IncomingHeartbeat[]): Promise<HeartbeatOutcome[]>;
 
+  /**
+   * What the preview of `ref` needs of the fleet besides its plans: the fleet's size, the labels of
+   * the clusters that planned it, and the first `silentLimit` clusters (by name) that did not.
+   */
+  previewFleet(ref: string, silentLimit: number): Promise<PreviewFleet>;
   /** Every cluster that reported. Reads the whole fleet: only for small fleets and admin tools. */
   listClusters(): Promise<ClusterRecord[]>;
   /** One page of the clusters a filter covers, registered and reported alike, in name order. */

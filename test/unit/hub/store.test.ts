@@ -473,6 +473,34 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         'prod-hz',
       ]);
     });
+
+    it("gives a preview the fleet size, the planners' labels and only the first silent clusters", async () => {
+      const ref = 'refs/pull/9/head';
+      const planner = (name: string) => {
+        const item = incoming(name, 1, { labels: { env: 'prod', name } });
+        item.report.previews = [{ ref, commit: COMMIT_A, state: 'open', plan: { entries: [] } }];
+        return item;
+      };
+      await store.saveReports([
+        planner('m-2'),
+        planner('z-1'),
+        incoming('a-1', 1, { labels: { env: 'stage' } }),
+      ]);
+      await store.saveReports([incoming('b-1', 1), incoming('c-1', 1)]);
+      await token('a-0-registered');
+      const fleet = await store.previewFleet(ref, 3);
+      expect(fleet.total).toBe(6);
+      expect(fleet.labels).toEqual({
+        'm-2': { env: 'prod', name: 'm-2' },
+        'z-1': { env: 'prod', name: 'z-1' },
+      });
+      expect(fleet.silent).toEqual([
+        { name: 'a-0-registered', labels: {} },
+        { name: 'a-1', labels: { env: 'stage' } },
+        { name: 'b-1', labels: { env: 'prod', region: 'eu' } },
+      ]);
+      expect((await store.previewFleet('refs/pull/none', 10)).silent).toHaveLength(6);
+    });
   });
 
   describe('leases', () => {
