@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewSummary, PreviewView } from '../../../contract/live-preview.js';
 import type { ReportInput } from '../../../contract/report.js';
+import { SILENT_SHOWN } from '../../../hub/src/api/preview-view.js';
 import { COMMIT_A, COMMIT_B, makeReport, removeDir, startTestHub, type TestHub } from '../hub/helpers.js';
 
 const REF = 'refs/pull/7/head';
@@ -158,5 +159,18 @@ describe('hub previews', () => {
     expect(view).toMatchObject({ state: 'closed', mergedAs: COMMIT_B });
     const page = await (await hub.get(`/previews/${ENC}`)).text();
     expect(page).toContain(`href="/commits/${COMMIT_B}"`);
+  });
+
+  it('counts every silent cluster but lists only the first SILENT_SHOWN of a large fleet', async () => {
+    for (let i = 0; i < SILENT_SHOWN + 20; i++) await hub.token(`quiet-${String(i).padStart(3, '0')}`);
+    const view = await viewOf(REF);
+    const silent = SILENT_SHOWN + 20 + 1;
+    expect(view.total).toBe(3 + silent);
+    expect(view.counts.notReported).toBe(silent);
+    const listed = view.clusters.filter((c) => c.state === 'notReported').map((c) => c.name);
+    expect(listed).toHaveLength(SILENT_SHOWN);
+    // The first by name: offline-1, then quiet-000 to quiet-098.
+    expect([listed[0], listed[1], listed.at(-1)]).toEqual(['offline-1', 'quiet-000', 'quiet-098']);
+    expect(view.clusters.filter((c) => c.state !== 'notReported')).toHaveLength(3);
   });
 });
