@@ -87,7 +87,6 @@ export interface HistoryEntry {
   applied: boolean;
 }
 
-/** The latest live plan of one cluster for one preview ref (docs/design.md §4). */
 /** The fleet around one ref's previews (Store.previewFleet). */
 export interface PreviewFleet {
   /** Every cluster the hub knows, registered or reported. */
@@ -98,6 +97,7 @@ export interface PreviewFleet {
   silent: { name: string; labels: Record<string, string> }[];
 }
 
+/** The latest live plan of one cluster for one preview ref (docs/design.md §4). */
 export interface PreviewRecord {
   cluster: string;
   ref: string;
