@@ -15,62 +15,63 @@ export class AgentMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [this.registry],
   });
-  private readonly objects = new Gauge({
-    name: 'strata_objects',
-    help: 'Objects of a source by health status after the last reconcile.',
-    labelNames: ['source', 'status'],
-    registers: [this.registry],
-  });
-  private readonly phase = new Gauge({
-    name: 'strata_sync_phase',
-    help: 'The sync phase of a source (1 for the current phase, 0 for the others).',
-    labelNames: ['source', 'phase'],
-    registers: [this.registry],
-  });
-  private readonly lastSuccess = new Gauge({
-    name: 'strata_last_successful_sync_timestamp_seconds',
-    help: 'Unix time of the last reconcile that ended Synced, Progressing or Degraded (applied without failure).',
-    labelNames: ['source'],
-    registers: [this.registry],
-  });
-  private readonly reachable = new Gauge({
-    name: 'strata_source_reachable',
-    help: '1 when the last fetch of the source reached its remote, 0 when it did not.',
-    labelNames: ['source'],
-    registers: [this.registry],
-  });
-  private readonly reconciles = new Counter({
-    name: 'strata_reconciles_total',
-    help: 'Reconciles by source and outcome phase.',
-    labelNames: ['source', 'phase'],
-    registers: [this.registry],
-  });
-  private readonly deliveries = new Counter({
-    name: 'strata_report_deliveries_total',
-    help: 'Report delivery attempts to the hub by result.',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
+  private readonly objects = this.gauge(
+    'strata_objects',
+    'Objects of a source by health status after the last reconcile.',
+    ['source', 'status'],
+  );
+  private readonly phase = this.gauge(
+    'strata_sync_phase',
+    'The sync phase of a source (1 for the current phase, 0 for the others).',
+    ['source', 'phase'],
+  );
+  private readonly lastSuccess = this.gauge(
+    'strata_last_successful_sync_timestamp_seconds',
+    'Unix time of the last reconcile that ended Synced, Progressing or Degraded (applied without failure).',
+    ['source'],
+  );
+  private readonly reachable = this.gauge(
+    'strata_source_reachable',
+    '1 when the last fetch of the source reached its remote, 0 when it did not.',
+    ['source'],
+  );
+  private readonly reconciles = this.counter(
+    'strata_reconciles_total',
+    'Reconciles by source and outcome phase.',
+    ['source', 'phase'],
+  );
+  private readonly deliveries = this.counter(
+    'strata_report_deliveries_total',
+    'Report delivery attempts to the hub by result.',
+    ['result'],
+  );
 
-  private readonly rolloutWaiting = new Gauge({
-    name: 'strata_rollout_waiting',
-    help: "1 while a source's fetched commit waits for its wave's gate (not released to this cluster), else 0.",
-    labelNames: ['source'],
-    registers: [this.registry],
-  });
-  private readonly rolloutWave = new Gauge({
-    name: 'strata_rollout_wave',
-    help: "This cluster's wave (0 first) for a source's fetched commit under a staged rollout.",
-    labelNames: ['source'],
-    registers: [this.registry],
-  });
-  private readonly rolloutReleased = new Gauge({
-    name: 'strata_rollout_released_commit_info',
-    help: 'The commit a source enforces under a staged rollout: the last one released to this cluster (1).',
-    labelNames: ['source', 'commit'],
-    registers: [this.registry],
-  });
+  private readonly rolloutWaiting = this.gauge(
+    'strata_rollout_waiting',
+    "1 while a source's fetched commit waits for its wave's gate (not released to this cluster), else 0.",
+    ['source'],
+  );
+  private readonly rolloutWave = this.gauge(
+    'strata_rollout_wave',
+    "This cluster's wave (0 first) for a source's fetched commit under a staged rollout.",
+    ['source'],
+  );
+  private readonly rolloutReleased = this.gauge(
+    'strata_rollout_released_commit_info',
+    'The commit a source enforces under a staged rollout: the last one released to this cluster (1).',
+    ['source', 'commit'],
+  );
   private readonly released = new Map<string, string>();
+
+  /** A gauge on the agent's registry; its label names type its `set` calls. */
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A counter on the agent's registry; its label names type its `inc` calls. */
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
 
   constructor(outboxDepth: () => number, outboxFailing: () => boolean = () => false) {
     new Gauge({
