@@ -42,6 +42,37 @@ const web = { 'global/web.yaml': deployment };
 const patch = (body: string) => `apiVersion: strata.dev/v1\nkind: Patch\n${body}`;
 const fleet = (body: string) => `apiVersion: strata.dev/v1\nkind: Fleet\n${body}`;
 
+/** A case whose strata.yaml, `fleet(body)` beside web.yaml, is refused at `line` of its one document. */
+function badFleetFile(name: string, body: string, line: number, message: RegExp): HostileCase {
+  return {
+    name,
+    files: { ...web, 'strata.yaml': fleet(body) },
+    error: { code: 'config', file: 'strata.yaml', doc: 0, line, message },
+  };
+}
+
+/** A case whose patch global/p.yaml, `patch(body)` on web.yaml's Deployment, fails with `error`. */
+function badPatch(
+  name: string,
+  body: string,
+  error: Omit<HostileCase['error'], 'code' | 'file'>,
+): HostileCase {
+  return {
+    name,
+    files: { ...web, 'global/p.yaml': patch(body) },
+    error: { code: 'patch', file: 'global/p.yaml', ...error },
+  };
+}
+
+/** A case of one file, global/a.yaml (`text`), whose first document is refused with `error`. */
+function badDocument(
+  name: string,
+  text: string,
+  error: Omit<HostileCase['error'], 'file' | 'doc'>,
+): HostileCase {
+  return { name, files: { 'global/a.yaml': text }, error: { file: 'global/a.yaml', doc: 0, ...error } };
+}
+
 /** Every hostile repository, for the cluster `prod-hz` (region cn-hangzhou, env prod). */
 export const HOSTILE_CASES: HostileCase[] = [
   {
@@ -82,17 +113,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     files: { 'global/a.yaml': `${cm}---\n- a\n- b\n` },
     error: { code: 'document', file: 'global/a.yaml', doc: 1, line: 6, message: /not a list/ },
   },
-  {
-    name: 'missing kind',
-    files: { 'global/a.yaml': 'apiVersion: v1\nmetadata:\n  name: a\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 1,
-      message: /kind must be a non-empty string \(missing\)/,
-    },
-  },
+  badDocument('missing kind', 'apiVersion: v1\nmetadata:\n  name: a\n', {
+    code: 'document',
+    line: 1,
+    message: /kind must be a non-empty string \(missing\)/,
+  }),
   {
     name: 'missing apiVersion',
     files: { 'global/a.yaml': '# comment\nkind: ConfigMap\nmetadata:\n  name: a\n' },
@@ -113,17 +138,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     files: { 'global/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 12\n' },
     error: { code: 'document', file: 'global/a.yaml', doc: 0, line: 4, column: 9, message: /metadata.name/ },
   },
-  {
-    name: 'a label value that is not a string',
-    files: { 'global/a.yaml': `${cm}  labels:\n    replicas: 3\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /label 'replicas' must be a string/,
-    },
-  },
+  badDocument('a label value that is not a string', `${cm}  labels:\n    replicas: 3\n`, {
+    code: 'document',
+    line: 6,
+    message: /label 'replicas' must be a string/,
+  }),
   {
     name: 'duplicate identity in one layer, across two files',
     files: { 'global/a.yaml': cm, 'global/b/c.yaml': `# again\n${cm}` },
@@ -163,70 +182,31 @@ export const HOSTILE_CASES: HostileCase[] = [
     },
     error: { code: 'target', file: 'clusters/prod-hz/p.yaml', line: 3, message: /matches no object/ },
   },
-  {
-    name: 'jsonPatch on a missing path',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: add, path: /spec/replicas, value: 1 }\n  - { op: replace, path: /spec/strategy/type, value: Recreate }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  badPatch(
+    'jsonPatch on a missing path',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: add, path: /spec/replicas, value: 1 }\n  - { op: replace, path: /spec/strategy/type, value: Recreate }\n',
+    {
       line: 6,
       object: 'apps/Deployment/shop/web',
       patch: { op: 'jsonPatch[1] replace', path: '/spec/strategy/type' },
       message: /path does not exist/,
     },
-  },
-  {
-    name: 'jsonPatch test operation that fails',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: test, path: /spec/replicas, value: 9 }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      line: 5,
-      patch: { op: 'jsonPatch[0] test', path: '/spec/replicas' },
-      message: /test/,
-    },
-  },
-  {
-    name: 'jsonPatch with an unknown operation',
-    files: {
-      ...web,
-      'global/p.yaml': patch('target: { kind: Deployment }\njsonPatch:\n  - { op: bogus, path: /a }\n'),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      line: 5,
-      patch: { op: 'jsonPatch[0] bogus', path: '/a' },
-      message: /./,
-    },
-  },
-  {
-    name: 'merge with a keyed list item lacking its key',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\nmerge:\n  spec:\n    template:\n      spec:\n        containers:\n          - image: x:1\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      line: 9,
-      column: 13,
-      patch: { op: 'merge' },
-      message: /no merge key 'name'/,
-    },
-  },
+  ),
+  badPatch(
+    'jsonPatch test operation that fails',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: test, path: /spec/replicas, value: 9 }\n',
+    { line: 5, patch: { op: 'jsonPatch[0] test', path: '/spec/replicas' }, message: /test/ },
+  ),
+  badPatch(
+    'jsonPatch with an unknown operation',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: bogus, path: /a }\n',
+    { line: 5, patch: { op: 'jsonPatch[0] bogus', path: '/a' }, message: /./ },
+  ),
+  badPatch(
+    'merge with a keyed list item lacking its key',
+    'target: { kind: Deployment }\nmerge:\n  spec:\n    template:\n      spec:\n        containers:\n          - image: x:1\n',
+    { line: 9, column: 13, patch: { op: 'merge' }, message: /no merge key 'name'/ },
+  ),
   {
     name: 'a bad cluster-selector annotation',
     files: { 'global/a.yaml': `${cm}  annotations:\n    strata.dev/cluster-selector: "env in (prod"\n` },
@@ -325,36 +305,16 @@ export const HOSTILE_CASES: HostileCase[] = [
       message: /newTag must be a string \(quote it: "1.2"/,
     },
   },
-  {
-    name: 'an image override no container uses',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\nimages:\n  - name: registry.example.com/wbe\n    newTag: "2"\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      line: 5,
-      patch: { op: 'images[0]' },
-      message: /no container in the target uses image/,
-    },
-  },
-  {
-    name: 'a patch that renames its target',
-    files: {
-      ...web,
-      'global/p.yaml': patch('target: { kind: Deployment }\nmerge:\n  metadata: { name: other }\n'),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      line: 5,
-      object: 'apps/Deployment/shop/web',
-      message: /cannot change/,
-    },
-  },
+  badPatch(
+    'an image override no container uses',
+    'target: { kind: Deployment }\nimages:\n  - name: registry.example.com/wbe\n    newTag: "2"\n',
+    { line: 5, patch: { op: 'images[0]' }, message: /no container in the target uses image/ },
+  ),
+  badPatch(
+    'a patch that renames its target',
+    'target: { kind: Deployment }\nmerge:\n  metadata: { name: other }\n',
+    { line: 5, object: 'apps/Deployment/shop/web', message: /cannot change/ },
+  ),
   {
     name: 'delete combined with a merge',
     files: {
@@ -387,102 +347,54 @@ export const HOSTILE_CASES: HostileCase[] = [
   },
 
   // YAML syntax
-  {
-    name: 'a tab used for indentation',
-    files: { 'global/a.yaml': `${cm}data:\n\tx: "1"\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 1,
-      message: /tab characters must not be used in indentation/,
-    },
-  },
-  {
-    name: 'an unclosed flow mapping',
-    files: { 'global/a.yaml': `${cm}data: { x: "1"\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 1,
-      message: /deficient indentation/,
-    },
-  },
-  {
-    name: 'an unclosed flow sequence',
-    files: { 'global/a.yaml': `${cm}data:\n  x: [1, 2\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 7,
-      column: 1,
-      message: /deficient indentation/,
-    },
-  },
-  {
-    name: 'an alias to an anchor that does not exist',
-    files: { 'global/a.yaml': `${cm}data:\n  x: *nowhere\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 6,
-      message: /unknown anchor 'nowhere' referenced/,
-    },
-  },
-  {
-    name: 'an invalid escape in a double-quoted string',
-    files: { 'global/a.yaml': `${cm}data:\n  x: "\\q"\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 8,
-      message: /unknown escape sequence/,
-    },
-  },
-  {
-    name: 'a stray closing bracket',
-    files: { 'global/a.yaml': `${cm}data: ]\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 5,
-      column: 7,
-      message: /bad indentation of a mapping entry/,
-    },
-  },
-  {
-    name: 'a compact nested mapping on one line',
-    files: { 'global/a.yaml': `${cm}data:\n  x: y: z\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 7,
-      message: /bad indentation of a mapping entry/,
-    },
-  },
-  {
-    name: 'a block scalar with a bad indentation indicator',
-    files: { 'global/a.yaml': `${cm}data:\n  x: |0\n    text\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 7,
-      message: /bad explicit indentation width of a block scalar/,
-    },
-  },
+  badDocument('a tab used for indentation', `${cm}data:\n\tx: "1"\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 1,
+    message: /tab characters must not be used in indentation/,
+  }),
+  badDocument('an unclosed flow mapping', `${cm}data: { x: "1"\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 1,
+    message: /deficient indentation/,
+  }),
+  badDocument('an unclosed flow sequence', `${cm}data:\n  x: [1, 2\n`, {
+    code: 'yaml',
+    line: 7,
+    column: 1,
+    message: /deficient indentation/,
+  }),
+  badDocument('an alias to an anchor that does not exist', `${cm}data:\n  x: *nowhere\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 6,
+    message: /unknown anchor 'nowhere' referenced/,
+  }),
+  badDocument('an invalid escape in a double-quoted string', `${cm}data:\n  x: "\\q"\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 8,
+    message: /unknown escape sequence/,
+  }),
+  badDocument('a stray closing bracket', `${cm}data: ]\n`, {
+    code: 'yaml',
+    line: 5,
+    column: 7,
+    message: /bad indentation of a mapping entry/,
+  }),
+  badDocument('a compact nested mapping on one line', `${cm}data:\n  x: y: z\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 7,
+    message: /bad indentation of a mapping entry/,
+  }),
+  badDocument('a block scalar with a bad indentation indicator', `${cm}data:\n  x: |0\n    text\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 7,
+    message: /bad explicit indentation width of a block scalar/,
+  }),
   {
     name: 'a duplicate key in the third document',
     files: { 'global/a.yaml': `${cm}---\n${cm}---\n${cm}  name: b\n` },
@@ -532,105 +444,51 @@ export const HOSTILE_CASES: HostileCase[] = [
     },
   },
   // document shape
-  {
-    name: 'apiVersion that is a number',
-    files: { 'global/a.yaml': 'apiVersion: 1\nkind: ConfigMap\nmetadata:\n  name: a\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 1,
-      message: /apiVersion must be a non-empty string/,
-    },
-  },
-  {
-    name: 'kind that is a list',
-    files: { 'global/a.yaml': 'apiVersion: v1\nkind: [ConfigMap]\nmetadata:\n  name: a\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 2,
-      message: /kind must be a non-empty string/,
-    },
-  },
-  {
-    name: 'metadata that is a list',
-    files: { 'global/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  - name: a\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 4,
-      message: /metadata must be a map with a name/,
-    },
-  },
-  {
-    name: 'an empty name',
-    files: { 'global/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ""\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 4,
-      message: /metadata\.name must be a non-empty string/,
-    },
-  },
-  {
-    name: 'a namespace that is a number',
-    files: { 'global/a.yaml': `${cm}  namespace: 7\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 5,
-      message: /metadata\.namespace must be a non-empty string/,
-    },
-  },
-  {
-    name: 'labels that are a list',
-    files: { 'global/a.yaml': `${cm}  labels: [a, b]\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 5,
-      message: /label must be a map of strings/,
-    },
-  },
-  {
-    name: 'annotations that are a string',
-    files: { 'global/a.yaml': `${cm}  annotations: nope\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 5,
-      message: /annotation must be a map of strings/,
-    },
-  },
-  {
-    name: 'an annotation value that is a map',
-    files: { 'global/a.yaml': `${cm}  annotations:\n    x: { y: 1 }\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /annotation 'x' must be a string \(quote it\)/,
-    },
-  },
-  {
-    name: 'a document that is a number',
-    files: { 'global/a.yaml': '42\n' },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 1,
-      message: /a document must be a Kubernetes object or a stra/,
-    },
-  },
+  badDocument('apiVersion that is a number', 'apiVersion: 1\nkind: ConfigMap\nmetadata:\n  name: a\n', {
+    code: 'document',
+    line: 1,
+    message: /apiVersion must be a non-empty string/,
+  }),
+  badDocument('kind that is a list', 'apiVersion: v1\nkind: [ConfigMap]\nmetadata:\n  name: a\n', {
+    code: 'document',
+    line: 2,
+    message: /kind must be a non-empty string/,
+  }),
+  badDocument('metadata that is a list', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  - name: a\n', {
+    code: 'document',
+    line: 4,
+    message: /metadata must be a map with a name/,
+  }),
+  badDocument('an empty name', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ""\n', {
+    code: 'document',
+    line: 4,
+    message: /metadata\.name must be a non-empty string/,
+  }),
+  badDocument('a namespace that is a number', `${cm}  namespace: 7\n`, {
+    code: 'document',
+    line: 5,
+    message: /metadata\.namespace must be a non-empty string/,
+  }),
+  badDocument('labels that are a list', `${cm}  labels: [a, b]\n`, {
+    code: 'document',
+    line: 5,
+    message: /label must be a map of strings/,
+  }),
+  badDocument('annotations that are a string', `${cm}  annotations: nope\n`, {
+    code: 'document',
+    line: 5,
+    message: /annotation must be a map of strings/,
+  }),
+  badDocument('an annotation value that is a map', `${cm}  annotations:\n    x: { y: 1 }\n`, {
+    code: 'document',
+    line: 6,
+    message: /annotation 'x' must be a string \(quote it\)/,
+  }),
+  badDocument('a document that is a number', '42\n', {
+    code: 'document',
+    line: 1,
+    message: /a document must be a Kubernetes object or a stra/,
+  }),
   {
     name: 'a document that is null among objects',
     files: { 'global/a.yaml': `${cm}---\n~\n---\napiVersion: v1\n` },
@@ -735,119 +593,71 @@ export const HOSTILE_CASES: HostileCase[] = [
       message: /a Patch needs a target map \(kind, name, namespac/,
     },
   },
-  {
-    name: 'a jsonPatch operation without a path',
-    files: {
-      ...web,
-      'global/p.yaml': patch('target: { kind: Deployment }\njsonPatch:\n  - { op: remove }\n'),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  badPatch(
+    'a jsonPatch operation without a path',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: remove }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /Operation `path` property is not a string/,
     },
-  },
-  {
-    name: 'a jsonPatch add without a value',
-    files: {
-      ...web,
-      'global/p.yaml': patch('target: { kind: Deployment }\njsonPatch:\n  - { op: add, path: /spec/x }\n'),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  ),
+  badPatch(
+    'a jsonPatch add without a value',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: add, path: /spec/x }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /Operation `value` property is not present \(appli/,
     },
-  },
-  {
-    name: 'a jsonPatch replace of a missing field',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: replace, path: /spec/nope, value: 1 }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
-      doc: 0,
-      line: 5,
-      object: 'apps/Deployment/shop/web',
-      message: /path does not exist in the object/,
-    },
-  },
-  {
-    name: 'a jsonPatch move from a missing field',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: move, from: /spec/nope, path: /spec/x }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  ),
+  badPatch(
+    'a jsonPatch replace of a missing field',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: replace, path: /spec/nope, value: 1 }\n',
+    { doc: 0, line: 5, object: 'apps/Deployment/shop/web', message: /path does not exist in the object/ },
+  ),
+  badPatch(
+    'a jsonPatch move from a missing field',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: move, from: /spec/nope, path: /spec/x }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /'from' path does not exist in the object/,
     },
-  },
-  {
-    name: 'a jsonPatch that removes the name',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: remove, path: /metadata/name }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  ),
+  badPatch(
+    'a jsonPatch that removes the name',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: remove, path: /metadata/name }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /a patch cannot change an object's apiVersion gro/,
     },
-  },
-  {
-    name: 'a jsonPatch that changes the kind',
-    files: {
-      ...web,
-      'global/p.yaml': patch(
-        'target: { kind: Deployment }\njsonPatch:\n  - { op: replace, path: /kind, value: StatefulSet }\n',
-      ),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  ),
+  badPatch(
+    'a jsonPatch that changes the kind',
+    'target: { kind: Deployment }\njsonPatch:\n  - { op: replace, path: /kind, value: StatefulSet }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /a patch cannot change an object's apiVersion gro/,
     },
-  },
-  {
-    name: 'a merge that changes the namespace',
-    files: {
-      ...web,
-      'global/p.yaml': patch('target: { kind: Deployment }\nmerge:\n  metadata: { namespace: other }\n'),
-    },
-    error: {
-      code: 'patch',
-      file: 'global/p.yaml',
+  ),
+  badPatch(
+    'a merge that changes the namespace',
+    'target: { kind: Deployment }\nmerge:\n  metadata: { namespace: other }\n',
+    {
       doc: 0,
       line: 5,
       object: 'apps/Deployment/shop/web',
       message: /a patch cannot change an object's apiVersion gro/,
     },
-  },
+  ),
   {
     name: 'a patch in a later layer whose target matches nothing',
     files: {
@@ -926,39 +736,21 @@ export const HOSTILE_CASES: HostileCase[] = [
     },
   },
   // variables
-  {
-    name: 'a variable with an empty label key',
-    files: { 'global/a.yaml': `${cm}data:\n  x: "\${cluster.labels.}"\n` },
-    error: {
-      code: 'variable',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /unknown variable '\$\{cluster\.labels\.\}': cluster '/,
-    },
-  },
-  {
-    name: 'a variable naming the labels map itself',
-    files: { 'global/a.yaml': `${cm}data:\n  x: "\${cluster.labels}"\n` },
-    error: {
-      code: 'variable',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /unknown variable '\$\{cluster\.labels\}': use \$\{clus/,
-    },
-  },
-  {
-    name: 'a nested variable',
-    files: { 'global/a.yaml': `${cm}data:\n  x: "\${cluster.\${cluster.name}}"\n` },
-    error: {
-      code: 'variable',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /unknown variable '\$\{cluster\.\$\{cluster\.name\}': us/,
-    },
-  },
+  badDocument('a variable with an empty label key', `${cm}data:\n  x: "\${cluster.labels.}"\n`, {
+    code: 'variable',
+    line: 6,
+    message: /unknown variable '\$\{cluster\.labels\.\}': cluster '/,
+  }),
+  badDocument('a variable naming the labels map itself', `${cm}data:\n  x: "\${cluster.labels}"\n`, {
+    code: 'variable',
+    line: 6,
+    message: /unknown variable '\$\{cluster\.labels\}': use \$\{clus/,
+  }),
+  badDocument('a nested variable', `${cm}data:\n  x: "\${cluster.\${cluster.name}}"\n`, {
+    code: 'variable',
+    line: 6,
+    message: /unknown variable '\$\{cluster\.\$\{cluster\.name\}': us/,
+  }),
   {
     name: 'an unknown variable in a patch',
     files: {
@@ -999,28 +791,18 @@ export const HOSTILE_CASES: HostileCase[] = [
       message: /symlink to '\.\.\/regions\/\.\.\/\.\.\/outside\.yaml' leave/,
     },
   },
-  {
-    name: 'a layer path that climbs out of the repository',
-    files: { ...web, 'strata.yaml': fleet('layers:\n  - path: ../outside\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 4,
-      message: /layer path '\.\.\/outside' must be a relative folde/,
-    },
-  },
-  {
-    name: 'an absolute layer path',
-    files: { ...web, 'strata.yaml': fleet('layers:\n  - path: /etc\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 4,
-      message: /layer path '\/etc' must be a relative folder insi/,
-    },
-  },
+  badFleetFile(
+    'a layer path that climbs out of the repository',
+    'layers:\n  - path: ../outside\n',
+    4,
+    /layer path '\.\.\/outside' must be a relative folde/,
+  ),
+  badFleetFile(
+    'an absolute layer path',
+    'layers:\n  - path: /etc\n',
+    4,
+    /layer path '\/etc' must be a relative folder insi/,
+  ),
   {
     name: 'a layer path that climbs out through a label value',
     files: {
@@ -1036,50 +818,30 @@ export const HOSTILE_CASES: HostileCase[] = [
     },
   },
   // strata.yaml
-  {
-    name: 'strata.yaml that names no layer',
-    files: { ...web, 'strata.yaml': fleet('layers: []\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 3,
-      message: /layers must be a non-empty list of \{ path: TEMPL/,
-    },
-  },
-  {
-    name: 'strata.yaml whose layers are not a list',
-    files: { ...web, 'strata.yaml': fleet('layers: global\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 3,
-      message: /layers must be a non-empty list of \{ path: TEMPL/,
-    },
-  },
-  {
-    name: 'a layer without a path',
-    files: { ...web, 'strata.yaml': fleet('layers:\n  - name: global\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 4,
-      message: /layers\[0\] must be a map with a string 'path'/,
-    },
-  },
-  {
-    name: 'a layer path with an unknown variable',
-    files: { ...web, 'strata.yaml': fleet('layers:\n  - path: "{cluster.zone}"\n') },
-    error: {
-      code: 'config',
-      file: 'strata.yaml',
-      doc: 0,
-      line: 4,
-      message: /unknown variable '\{cluster\.zone\}' in layer path /,
-    },
-  },
+  badFleetFile(
+    'strata.yaml that names no layer',
+    'layers: []\n',
+    3,
+    /layers must be a non-empty list of \{ path: TEMPL/,
+  ),
+  badFleetFile(
+    'strata.yaml whose layers are not a list',
+    'layers: global\n',
+    3,
+    /layers must be a non-empty list of \{ path: TEMPL/,
+  ),
+  badFleetFile(
+    'a layer without a path',
+    'layers:\n  - name: global\n',
+    4,
+    /layers\[0\] must be a map with a string 'path'/,
+  ),
+  badFleetFile(
+    'a layer path with an unknown variable',
+    'layers:\n  - path: "{cluster.zone}"\n',
+    4,
+    /unknown variable '\{cluster\.zone\}' in layer path /,
+  ),
   {
     name: 'strata.yaml that is not YAML',
     files: { ...web, 'strata.yaml': 'layers: [\n' },
@@ -1128,18 +890,12 @@ export const HOSTILE_CASES: HostileCase[] = [
     },
   },
   // bombs and sizes
-  {
-    name: 'a deeply nested flow sequence',
-    files: { 'global/a.yaml': `${cm}data:\n  x: ${'['.repeat(5000)}${']'.repeat(5000)}\n` },
-    error: {
-      code: 'yaml',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      column: 104,
-      message: /nesting exceeded maxDepth \(100\)/,
-    },
-  },
+  badDocument('a deeply nested flow sequence', `${cm}data:\n  x: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, {
+    code: 'yaml',
+    line: 6,
+    column: 104,
+    message: /nesting exceeded maxDepth \(100\)/,
+  }),
   {
     name: 'a deeply nested block mapping',
     files: {
@@ -1209,37 +965,19 @@ export const HOSTILE_CASES: HostileCase[] = [
     error: { code: 'file', file: 'global/a.yaml', message: /file is not valid UTF-8/ },
   },
   // selectors
-  {
-    name: 'a cluster-selector that is not a string',
-    files: { 'global/a.yaml': `${cm}  annotations:\n    strata.dev/cluster-selector: 3\n` },
-    error: {
-      code: 'document',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /annotation 'strata\.dev\/cluster-selector' must be/,
-    },
-  },
-  {
-    name: 'a cluster-selector with a bad operator',
-    files: { 'global/a.yaml': `${cm}  annotations:\n    strata.dev/cluster-selector: "env=>prod"\n` },
-    error: {
-      code: 'selector',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /bad label selector: invalid label value '>prod'/,
-    },
-  },
-  {
-    name: 'a cluster-selector with a bad set',
-    files: { 'global/a.yaml': `${cm}  annotations:\n    strata.dev/cluster-selector: "env in (prod"\n` },
-    error: {
-      code: 'selector',
-      file: 'global/a.yaml',
-      doc: 0,
-      line: 6,
-      message: /bad label selector: unbalanced parentheses in 'e/,
-    },
-  },
+  badDocument(
+    'a cluster-selector that is not a string',
+    `${cm}  annotations:\n    strata.dev/cluster-selector: 3\n`,
+    { code: 'document', line: 6, message: /annotation 'strata\.dev\/cluster-selector' must be/ },
+  ),
+  badDocument(
+    'a cluster-selector with a bad operator',
+    `${cm}  annotations:\n    strata.dev/cluster-selector: "env=>prod"\n`,
+    { code: 'selector', line: 6, message: /bad label selector: invalid label value '>prod'/ },
+  ),
+  badDocument(
+    'a cluster-selector with a bad set',
+    `${cm}  annotations:\n    strata.dev/cluster-selector: "env in (prod"\n`,
+    { code: 'selector', line: 6, message: /bad label selector: unbalanced parentheses in 'e/ },
+  ),
 ];
