@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { type ReleaseAnswer, RolloutAnnouncement } from '../../../contract/rollout.js';
 import { parseRolloutRules, type RolloutRules, waveAt, waveCount } from '../../../contract/rollout-rules.js';
-import type { RolloutAction } from '../store/store.js';
+import type { ClusterGate } from '../fleet/gate.js';
+import type { RolloutAction, RolloutRecord } from '../store/store.js';
 import { HttpError, json, parseJson, type Reply, readBody } from './http.js';
 import { accepted, authenticate } from './reports.js';
-import { findRollout, rolloutViewOf, sourceKey } from './rollout-view.js';
+import { findRollout, type RolloutView, rolloutViewOf, sourceKey } from './rollout-view.js';
 import type { RequestContext, Route } from './router.js';
 
 /**
@@ -52,10 +53,7 @@ async function announce({ hub, req }: RequestContext): Promise<Reply> {
     cluster,
     at: hub.now(),
   });
-  const view = await rolloutViewOf(hub, rollout, { name: cluster, labels: a.labels });
-  const mine = view.gate.waves.flatMap((w) => w.clusters).find((c) => c.name === cluster);
-  if (!mine) throw new Error(`cluster ${cluster} missing from its own rollout view`);
-  if (mine.released && mine.wave > 0) await hub.store.markReleased(a.commit, cluster, view.decidedAt);
+  const { view, mine } = await decideRelease(hub, rollout, { name: cluster, labels: a.labels });
   const wave = view.gate.waves.find((w) => w.index === mine.wave);
   const answer: ReleaseAnswer = {
     commit: a.commit,
@@ -67,6 +65,35 @@ async function announce({ hub, req }: RequestContext): Promise<Reply> {
     reason: mine.released ? '' : gateReason(view.gate.state, view.gate.reason, wave?.reason ?? mine.reason),
   };
   return json(200, answer);
+}
+
+/**
+ * Decides this cluster's release and commits it. The store refuses a release when a pause, abort
+ * or newer commit landed since the rollout was read (on any replica), and the decision is then
+ * taken again on the rollout as it is now: a stop is never lost to a release computed before it.
+ */
+async function decideRelease(
+  hub: RequestContext['hub'],
+  first: RolloutRecord,
+  asking: { name: string; labels: Record<string, string> },
+): Promise<{ view: RolloutView; mine: ClusterGate }> {
+  let rollout = first;
+  for (let attempt = 0; ; attempt++) {
+    const view = await rolloutViewOf(hub, rollout, asking);
+    const mine = view.gate.waves.flatMap((w) => w.clusters).find((c) => c.name === asking.name);
+    if (!mine) throw new Error(`cluster ${asking.name} missing from its own rollout view`);
+    if (!mine.released) return { view, mine };
+    const record = mine.wave > 0;
+    if (await hub.store.markReleased(rollout.commit, asking.name, view.decidedAt, { record }))
+      return { view, mine };
+    const now = await hub.store.getRollout(rollout.commit);
+    if (!now || attempt >= 2)
+      return {
+        view,
+        mine: { ...mine, released: false, reason: 'the rollout changed while deciding: ask again' },
+      };
+    rollout = now;
+  }
 }
 
 function gateReason(state: string, rollout: string, wave: string): string {

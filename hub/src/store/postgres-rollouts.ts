@@ -24,6 +24,7 @@ import {
   type ObservationRow,
   type RolloutRow,
   rolloutSchema,
+  stopsReleases,
   supersededDetail,
   toObservation,
   toRolloutEvent,
@@ -111,8 +112,31 @@ export class PostgresRollouts {
     return new Map(rows.map((r) => [r.cluster, toObservation(r)]));
   }
 
-  async markReleased(commit: string, cluster: string, at: number): Promise<void> {
-    await inTransaction(this.pool, async (c) => {
+  /**
+   * The rollout row is read FOR SHARE, which waits for a pause (or abort, supersede, conflict)
+   * being written on another replica and then reads it: a stop committed first refuses the
+   * release, and one that comes later waits for the release to commit, so it follows it.
+   */
+  async markReleased(
+    commit: string,
+    cluster: string,
+    at: number,
+    opts: { record: boolean },
+  ): Promise<boolean> {
+    return inTransaction(this.pool, async (c) => {
+      const { rows } = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE commit_sha = $1 FOR SHARE', [
+        commit,
+      ]);
+      const row = rows[0];
+      if (!row) return false;
+      const had = await c.query<{ released_at: number | null; applied_at: number | null }>(
+        'SELECT released_at, applied_at FROM rollout_clusters WHERE commit_sha = $1 AND cluster = $2',
+        [commit, cluster],
+      );
+      const before = had.rows[0];
+      if (before && (before.released_at !== null || before.applied_at !== null)) return true;
+      if (stopsReleases(row)) return false;
+      if (!opts.record) return true;
       const { rowCount } = await c.query(
         `INSERT INTO rollout_clusters AS r (commit_sha, cluster, released_at) VALUES ($1, $2, $3)
          ON CONFLICT (commit_sha, cluster) DO UPDATE SET released_at = excluded.released_at
@@ -124,6 +148,7 @@ export class PostgresRollouts {
           `INSERT INTO rollout_events (commit_sha, at, kind, detail) VALUES ($1, $2, 'released', $3)`,
           [commit, at, cluster],
         );
+      return true;
     });
   }
 

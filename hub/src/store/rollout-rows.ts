@@ -66,6 +66,13 @@ export interface EventRow {
   detail: string;
 }
 
+/** Paused, aborted, superseded or in conflict: a rollout that releases nobody new. */
+export function stopsReleases(row: RolloutRow): boolean {
+  return (
+    row.paused_at !== null || row.aborted_at !== null || row.superseded_by !== null || row.conflict !== null
+  );
+}
+
 /** A rollout as the store answers it. */
 export function toRolloutRecord(row: RolloutRow): RolloutRecord {
   return {

@@ -29,7 +29,12 @@ export interface RolloutTables {
   get(commit: string): RolloutRecord | undefined | Promise<RolloutRecord | undefined>;
   list(limit: number): RolloutRecord[] | Promise<RolloutRecord[]>;
   observations(commit: string): Map<string, RolloutObservation> | Promise<Map<string, RolloutObservation>>;
-  markReleased(commit: string, cluster: string, at: number): void | Promise<void>;
+  markReleased(
+    commit: string,
+    cluster: string,
+    at: number,
+    opts: { record: boolean },
+  ): boolean | Promise<boolean>;
   control(
     commit: string,
     action: RolloutAction,
@@ -101,8 +106,13 @@ export abstract class SqlStore
     return this.rollouts.observations(commit);
   }
 
-  async markReleased(commit: string, cluster: string, at: number): Promise<void> {
-    await this.rollouts.markReleased(commit, cluster, at);
+  async markReleased(
+    commit: string,
+    cluster: string,
+    at: number,
+    opts: { record: boolean },
+  ): Promise<boolean> {
+    return this.rollouts.markReleased(commit, cluster, at, opts);
   }
 
   async controlRollout(

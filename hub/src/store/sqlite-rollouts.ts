@@ -13,6 +13,7 @@ import {
   type ObservationRow,
   type RolloutRow,
   rolloutSchema,
+  stopsReleases,
   supersededDetail,
   toObservation,
   toRolloutEvent,
@@ -33,6 +34,7 @@ export class SqliteRollouts {
   private readonly sql;
   private readonly announceTx;
   private readonly controlTx;
+  private readonly releaseTx;
 
   constructor(db: Database.Database) {
     this.sql = {
@@ -52,6 +54,9 @@ export class SqliteRollouts {
       conflict: db.prepare('UPDATE rollouts SET conflict = ? WHERE commit_sha = ? AND conflict IS NULL'),
       observations: db.prepare<[string], ObservationRow>(
         'SELECT cluster, applied_at, healthy_since, first_healthy_at, failed_at, released_at FROM rollout_clusters WHERE commit_sha = ?',
+      ),
+      released: db.prepare<[string, string], { released_at: number | null; applied_at: number | null }>(
+        'SELECT released_at, applied_at FROM rollout_clusters WHERE commit_sha = ? AND cluster = ?',
       ),
       release: db.prepare(
         `INSERT INTO rollout_clusters (commit_sha, cluster, released_at) VALUES (?, ?, ?)
@@ -85,6 +90,16 @@ export class SqliteRollouts {
       }
       return toRolloutRecord(this.sql.get.get(a.commit)!);
     });
+    this.releaseTx = db.transaction((commit: string, cluster: string, at: number, record: boolean) => {
+      const row = this.sql.get.get(commit);
+      if (!row) return false;
+      const before = this.sql.released.get(commit, cluster);
+      if (before && (before.released_at !== null || before.applied_at !== null)) return true;
+      if (stopsReleases(row)) return false;
+      if (record && this.sql.release.run(commit, cluster, at).changes > 0)
+        this.sql.event.run(commit, at, 'released', cluster);
+      return true;
+    });
     this.controlTx = db.transaction(
       (commit: string, action: RolloutAction, at: number, detail: { wave?: number; by?: string }) => {
         const row = this.sql.get.get(commit);
@@ -117,9 +132,8 @@ export class SqliteRollouts {
     return new Map(this.sql.observations.all(commit).map((r) => [r.cluster, toObservation(r)]));
   }
 
-  markReleased(commit: string, cluster: string, at: number): void {
-    if (this.sql.release.run(commit, cluster, at).changes > 0)
-      this.sql.event.run(commit, at, 'released', cluster);
+  markReleased(commit: string, cluster: string, at: number, opts: { record: boolean }): boolean {
+    return this.releaseTx(commit, cluster, at, opts.record);
   }
 
   control(commit: string, action: RolloutAction, at: number, detail: { wave?: number; by?: string }) {

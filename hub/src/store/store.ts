@@ -275,8 +275,14 @@ export interface Store {
   listRollouts(limit: number): Promise<RolloutRecord[]>;
   /** Every cluster's observation on the commit (clusters never observed are absent). */
   rolloutObservations(commit: string): Promise<Map<string, RolloutObservation>>;
-  /** Sets the cluster's `releasedAt` once (the first release wins). */
-  markReleased(commit: string, cluster: string, at: number): Promise<void>;
+  /**
+   * Commits a release the gate decided. A cluster released (or applied) before keeps its release:
+   * true. Otherwise false, and nothing written, when the rollout was paused, aborted, superseded or
+   * put in conflict since it was read: the stop wins over a release computed before it, on any
+   * replica. Otherwise true, and with `record` it sets the cluster's `releasedAt` (wave 0 only
+   * checks, since its clusters are released from the start).
+   */
+  markReleased(commit: string, cluster: string, at: number, opts: { record: boolean }): Promise<boolean>;
   /** Applies a release manager's action; undefined when no such rollout exists. */
   controlRollout(
     commit: string,

@@ -568,8 +568,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         failedAt: 4000,
         releasedAt: null,
       });
-      await store.markReleased(COMMIT_A, 'prod-hz', 6000);
-      await store.markReleased(COMMIT_A, 'prod-hz', 7000);
+      expect(await store.markReleased(COMMIT_A, 'prod-hz', 6000, { record: true })).toBe(true);
+      expect(await store.markReleased(COMMIT_A, 'prod-hz', 7000, { record: true })).toBe(true);
       expect((await store.rolloutObservations(COMMIT_A)).get('prod-hz')?.releasedAt).toBe(6000);
 
       await store.controlRollout(COMMIT_A, 'pause', 8000, { by: 'ann' });
@@ -603,6 +603,56 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         ['conflict', expect.stringMatching(/prod-sh/)],
       ]);
     });
+
+    it('refuses a release decided before a pause that committed first, and keeps one made before', async () => {
+      await announce(COMMIT_A, 'edge-1', 1000);
+      // Replica A reads the running rollout and decides to release prod-hz; replica B's pause
+      // commits before A writes the release.
+      const replicaB = await harness.open(db);
+      expect((await store.getRollout(COMMIT_A))?.pausedAt).toBeNull();
+      await replicaB.controlRollout(COMMIT_A, 'pause', 2000, { by: 'ann' });
+      expect(await store.markReleased(COMMIT_A, 'prod-hz', 2100, { record: true })).toBe(false);
+      expect(await store.markReleased(COMMIT_A, 'edge-1', 2100, { record: false })).toBe(false);
+      expect((await store.rolloutObservations(COMMIT_A)).get('prod-hz')?.releasedAt ?? null).toBeNull();
+      await replicaB.controlRollout(COMMIT_A, 'resume', 3000, {});
+      expect(await store.markReleased(COMMIT_A, 'prod-hz', 3100, { record: true })).toBe(true);
+      // Released before the next pause: it keeps its release.
+      await replicaB.controlRollout(COMMIT_A, 'pause', 4000, {});
+      expect(await store.markReleased(COMMIT_A, 'prod-hz', 4100, { record: true })).toBe(true);
+      expect(await store.markReleased(COMMIT_A, 'prod-sh', 4100, { record: true })).toBe(false);
+      expect((await store.rolloutEvents(COMMIT_A)).filter((e) => e.kind === 'released')).toMatchObject([
+        { detail: 'prod-hz', at: 3100 },
+      ]);
+    });
+
+    // PostgreSQL only: two SQLite connections of one process answer in call order, never interleaved.
+    it.skipIf(kind === 'sqlite')(
+      'never lets a release land after a pause on another replica, whatever the interleaving',
+      async () => {
+        const replicaB = await harness.open(db);
+        let refused = 0;
+        for (let i = 0; i < 25; i++) {
+          const commit = (i.toString(16).padStart(2, '0') + 'c'.repeat(38)).slice(0, 40);
+          await announce(commit, 'edge-1', 1000 + i);
+          const [released] = await Promise.all([
+            store.markReleased(commit, `p${i}`, 5000, { record: true }),
+            replicaB.controlRollout(commit, 'pause', 5000, {}),
+          ]);
+          const kinds = (await store.rolloutEvents(commit)).map((e) => e.kind);
+          const pausedAt = kinds.indexOf('paused');
+          const releasedAt = kinds.indexOf('released');
+          // Either the release committed first (and the timeline says so) or it was refused.
+          if (released) expect(releasedAt).toBeGreaterThanOrEqual(0);
+          else {
+            refused++;
+            expect(releasedAt).toBe(-1);
+          }
+          if (releasedAt >= 0) expect(releasedAt).toBeLessThan(pausedAt);
+        }
+        // Both orders happen: the loop above checked the refusal, not just the easy case.
+        expect(refused).toBeGreaterThan(0);
+      },
+    );
   });
 
   describe('migrations', () => {
