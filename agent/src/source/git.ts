@@ -46,6 +46,14 @@ export interface GitSourceOptions {
 const SHA = /^[0-9a-f]{40}$/;
 const STATE_FILE = 'state.json';
 const PACK_INDEX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
+/**
+ * Every fetch that brings a new commit adds one pack, and nothing ever removes one: past this many
+ * the cache is compacted into one pack holding only what its refs point at (an edge device's disk
+ * must not fill with every tree the fleet repository ever had).
+ */
+export const MAX_CACHE_PACKS = 16;
+/** Loose object folders (`objects/xx`) tolerated before a compaction packs them away too. */
+const MAX_LOOSE_FOLDERS = 64;
 
 /**
  * A version-2 pack index with its own SHA-1 trailer intact, and a pack that starts with `PACK` and
@@ -425,6 +433,93 @@ export class GitSource {
     this.current = { commit, fetchedAt: this.now().toISOString(), reachable: true, error: null };
     await this.writeStateFile();
     if (moved) this.opts.log.info({ commit }, 'Source moved to a new commit.');
+    if (moved) await this.compactIfNeeded();
+  }
+
+  /**
+   * Past MAX_CACHE_PACKS packs (or MAX_LOOSE_FOLDERS loose object folders), write one pack of the
+   * objects the cache's refs point at (each commit, its trees and blobs; the last annotated tag),
+   * mark those commits shallow, then delete every other pack and loose object. The new pack and its
+   * index are whole before anything is deleted, so a crash at any point leaves a readable cache
+   * (at worst with duplicates, compacted the next time). Never fails a fetch: a compaction that
+   * goes wrong is logged and the cache stays as it was.
+   */
+  private async compactIfNeeded(): Promise<void> {
+    const objects = path.join(this.gitdir, 'objects');
+    const packDir = path.join(objects, 'pack');
+    const packs = (await readdir(packDir).catch(() => [] as string[])).filter((n) => n.endsWith('.pack'));
+    const loose = (await readdir(objects).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    if (packs.length <= MAX_CACHE_PACKS && loose.length <= MAX_LOOSE_FOLDERS) return;
+    try {
+      const cache: GitCache = {};
+      const refs = await git.listRefs({ fs, gitdir: this.gitdir, filepath: 'refs' });
+      const tips = new Set<string>();
+      for (const name of refs) {
+        const oid = await git
+          .resolveRef({ fs, gitdir: this.gitdir, ref: `refs/${name}` })
+          .catch(() => undefined);
+        if (oid) tips.add(oid);
+      }
+      if (this.current.commit) tips.add(this.current.commit);
+      const keep = new Set<string>();
+      const commits: string[] = [];
+      for (const tip of tips) {
+        const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: tip, cache });
+        commits.push(tip);
+        keep.add(tip);
+        await this.collectTree(c.tree, keep, cache);
+      }
+      if (this.lastTag && (await this.hasObject(this.lastTag.oid))) keep.add(this.lastTag.oid);
+      const { filename } = await git.packObjects({
+        fs,
+        gitdir: this.gitdir,
+        oids: [...keep],
+        write: true,
+        cache,
+      });
+      await git.indexPack({
+        fs,
+        dir: this.gitdir,
+        gitdir: this.gitdir,
+        filepath: `objects/pack/${filename}`,
+        cache,
+      });
+      if (
+        !(await packIsWhole(
+          path.join(packDir, filename.replace(/\.pack$/, '.idx')),
+          path.join(packDir, filename),
+        ))
+      )
+        throw new Error(`the compacted pack ${filename} is not whole`);
+      // The kept commits' parents are gone: they are the shallow boundary now.
+      await writeDurable(path.join(this.gitdir, 'shallow'), `${commits.sort().join('\n')}\n`);
+      const stem = filename.slice(0, -'.pack'.length);
+      for (const name of await readdir(packDir)) {
+        if (!name.startsWith(stem) && /\.(pack|idx)$/.test(name))
+          await rm(path.join(packDir, name), { force: true });
+      }
+      for (const folder of loose) await rm(path.join(objects, folder), { recursive: true, force: true });
+      this.verified.clear();
+      this.opts.log.info(
+        { gitdir: this.gitdir, packsBefore: packs.length, looseFolders: loose.length, objects: keep.size },
+        'Compacted the Git cache into one pack.',
+      );
+    } catch (err) {
+      this.opts.log.warn(
+        { gitdir: this.gitdir, err: (err as Error).message },
+        'Git cache compaction failed; kept as it was.',
+      );
+    }
+  }
+
+  private async collectTree(oid: string, into: Set<string>, cache: GitCache): Promise<void> {
+    if (into.has(oid)) return;
+    into.add(oid);
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache });
+    for (const entry of tree) {
+      if (entry.type === 'tree') await this.collectTree(entry.oid, into, cache);
+      else if (entry.type === 'blob') into.add(entry.oid);
+    }
   }
 
   private fail(err: unknown): void {

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import git from 'isomorphic-git';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitSource, type GitSourceOptions } from '../../../agent/src/source/git.js';
+import { GitSource, type GitSourceOptions, MAX_CACHE_PACKS } from '../../../agent/src/source/git.js';
 import {
   commitFiles,
   createRepo,
@@ -191,6 +191,37 @@ describe('Git source', () => {
     expect(state.error?.message).toMatch(
       /the remote sent no object [0-9a-f]{40} for ref lost \(an incomplete pack/,
     );
+  });
+
+  it('compacts its cache: packs stay bounded over many fetches, and the cache still reads and fetches', {
+    timeout: 120_000,
+  }, async () => {
+    const packDir = (s: GitSource) => path.join(s.gitdir, 'objects', 'pack');
+    const packs = async (s: GitSource) =>
+      (await readdir(packDir(s))).filter((f) => f.endsWith('.pack')).length;
+    await commitFiles(repo, { 'many/keep.yaml': 'k: 1\n', 'many/n.yaml': 'n: 0\n' }, { branch: 'many' });
+    const source = await open('many', { ref: 'many' });
+    await source.fetch();
+    let most = 0;
+    let last = '';
+    for (let i = 1; i <= MAX_CACHE_PACKS + 4; i++) {
+      last = await commitFiles(repo, { 'many/n.yaml': `n: ${i}\n` }, { branch: 'many' });
+      expect((await source.fetch()).commit).toBe(last);
+      most = Math.max(most, await packs(source));
+    }
+    expect(most).toBeLessThanOrEqual(MAX_CACHE_PACKS + 1);
+    expect(logLines.join('')).toContain('Compacted the Git cache into one pack.');
+    const tree = await source.tree(last);
+    expect(new TextDecoder().decode(await tree.read('many/n.yaml', 1024))).toBe(
+      `n: ${MAX_CACHE_PACKS + 4}\n`,
+    );
+    expect(new TextDecoder().decode(await tree.read('many/keep.yaml', 1024))).toBe('k: 1\n');
+    // After a restart and on the next push the compacted cache works like any other.
+    const reopened = await open('many', { ref: 'many' });
+    expect(reopened.state.commit).toBe(last);
+    const next = await commitFiles(repo, { 'many/n.yaml': 'n: next\n' }, { branch: 'many' });
+    expect(await reopened.fetch()).toMatchObject({ commit: next, error: null });
+    expect(await reopened.verify(next)).toBe(true);
   });
 
   it('detects a damaged cache at start and fetches it again', async () => {
