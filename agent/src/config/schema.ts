@@ -86,6 +86,9 @@ const refName = z
     'is not a valid Git ref name or commit',
   );
 
+/** How old a preview ref's head commit may be before it is no longer previewed: 30 days. */
+export const PREVIEW_MAX_AGE_MS = 30 * 86_400_000;
+
 /**
  * Which preview refs an agent dry-runs at all. A pull request's author is not trusted, and every
  * agent of the fleet would otherwise dry-run every stranger's PR against its live cluster: by
@@ -102,6 +105,16 @@ export const PreviewPolicy = z
       .array(z.string().regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/'))
       .max(64)
       .default([]),
+    /**
+     * A ref pattern with the same stars as `previewRefs` that exists only while the pull request is
+     * open (GitHub: `refs/pull/*\/merge`): a preview ref without it is closed.
+     */
+    openWhile: z
+      .string()
+      .regex(/^refs\/[^\s]+$/, 'must be a ref pattern starting with refs/, e.g. refs/pull/*/merge')
+      .optional(),
+    /** A head commit older than this is not previewed (closed) until something new is pushed. */
+    maxAge: duration(3_600_000, 365 * 86_400_000).default(PREVIEW_MAX_AGE_MS),
   })
   .superRefine((p, ctx) => {
     if (p.trust === 'everyone' && (p.keys || p.allowRefs.length > 0)) {
@@ -179,6 +192,15 @@ export const SourceConfig = z
         code: 'custom',
         path: ['verify', 'mode'],
         message: `a pinned commit has no tag to verify: use mode head`,
+      });
+    }
+    const stars = (pattern: string) => pattern.split('*').length - 1;
+    const openWhile = s.previewPolicy?.openWhile;
+    if (openWhile && s.previewRefs && stars(openWhile) !== stars(s.previewRefs)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previewPolicy', 'openWhile'],
+        message: `must have as many * as previewRefs (${s.previewRefs}): each names the same pull request`,
       });
     }
     if (s.previewPolicy && !s.previewRefs) {

@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import { REPORT_CONTENT } from '../../../contract/limits.js';
 import type { PreviewStatus, ReportError } from '../../../contract/report.js';
 import { waveAt, waveOf } from '../../../contract/rollout-rules.js';
-import type { PreviewPolicy, SourceAuth, SourceConfig } from '../config/schema.js';
+import {
+  PREVIEW_MAX_AGE_MS,
+  type PreviewPolicy,
+  type SourceAuth,
+  type SourceConfig,
+} from '../config/schema.js';
 import { type ApplySetParentRef, applySetName } from '../inventory/applyset.js';
 import { type DecryptionConfig, sopsModeFor } from '../keys/decryption-key.js';
 import type { KubeClient } from '../kube/types.js';
@@ -35,7 +40,7 @@ export interface LivePreviewOptions {
     path: string;
     previewRefs: string;
     /** Which refs are dry-run at all; absent: only heads signed by `verify.keys`. */
-    previewPolicy?: PreviewPolicy;
+    previewPolicy?: Partial<PreviewPolicy>;
     /** The main ref's signature policy: its keys are the preview policy's default keys. */
     verify?: { keys: string[] };
     auth?: SourceAuth;
@@ -67,6 +72,10 @@ interface Tracked {
   status: PreviewStatus;
   plannedAtMs: number;
   closedAtMs?: number;
+  /** When this agent first saw the ref at its current commit: a head dated in the future counts from here. */
+  seenAtMs: number;
+  /** Closed because the head is older than maxAge: not fetched again until the ref moves. */
+  expired?: boolean;
 }
 
 const MAX_CHANGES = REPORT_CONTENT.maxEntryChanges;
@@ -107,6 +116,8 @@ export class LivePreviews {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pattern: RefPattern;
   private readonly admission: PreviewAdmission;
+  /** Refs of the same pull requests that exist only while they are open (GitHub's merge refs). */
+  private readonly openWhile: RefPattern | undefined;
   private readonly now: () => Date;
 
   private constructor(
@@ -115,6 +126,8 @@ export class LivePreviews {
   ) {
     this.pattern = parseRefPattern(opts.source.previewRefs);
     this.admission = previewAdmission(opts.source.previewPolicy, opts.source.verify?.keys);
+    const openWhile = opts.source.previewPolicy?.openWhile;
+    this.openWhile = openWhile ? parseRefPattern(openWhile) : undefined;
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -130,9 +143,12 @@ export class LivePreviews {
     return new LivePreviews(opts, source);
   }
 
-  /** What to put in the report's `previews`, sorted by ref. */
+  /** What to put in the report's `previews`, sorted by ref; a closed ref only for `keepClosedMs`. */
   statuses(): PreviewStatus[] {
+    const now = this.now().getTime();
+    const keep = this.opts.keepClosedMs ?? 3_600_000;
     return [...this.tracked.values()]
+      .filter((t) => t.closedAtMs === undefined || now - t.closedAtMs <= keep)
       .map((t) => t.status)
       .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   }
@@ -142,9 +158,9 @@ export class LivePreviews {
     const log = this.opts.log;
     let remote: { ref: string; oid: string }[];
     try {
-      remote = (await this.git.listRemoteRefs(this.pattern.prefix)).filter((r) =>
-        this.pattern.matches(r.ref),
-      );
+      const listed = await this.git.listRemoteRefs(this.pattern.prefix);
+      remote = listed.filter((r) => this.pattern.matches(r.ref));
+      if (this.openWhile) remote = await this.stillOpen(remote, listed);
     } catch (err) {
       log.warn(
         { err: (err as Error).message },
@@ -167,8 +183,34 @@ export class LivePreviews {
     }
     await this.closeVanished(new Set(remote.map((r) => r.ref)));
     for (const { ref, oid } of this.due(remote)) {
-      this.tracked.set(ref, { status: await this.planRef(ref, oid), plannedAtMs: this.now().getTime() });
+      const before = this.tracked.get(ref);
+      const now = this.now().getTime();
+      const seenAtMs = before && before.status.commit === oid ? before.seenAtMs : now;
+      const status = await this.planRef(ref, oid, seenAtMs);
+      const expired = status.state === 'closed';
+      this.tracked.set(ref, {
+        status,
+        plannedAtMs: now,
+        seenAtMs,
+        ...(expired ? { expired, closedAtMs: before?.expired ? before.closedAtMs : now } : {}),
+      });
     }
+  }
+
+  /**
+   * The refs whose companion ref (`openWhile`, same stars) is advertised too: on GitHub
+   * `refs/pull/N/merge` exists only while pull request N is open, while `refs/pull/N/head` stays.
+   */
+  private async stillOpen(
+    remote: { ref: string; oid: string }[],
+    listed: { ref: string; oid: string }[],
+  ): Promise<{ ref: string; oid: string }[]> {
+    const marker = this.openWhile!;
+    const markers = marker.prefix.startsWith(this.pattern.prefix)
+      ? listed
+      : await this.git.listRemoteRefs(marker.prefix);
+    const open = new Set(markers.filter((r) => marker.matches(r.ref)).map((r) => r.ref));
+    return remote.filter((r) => open.has(marker.fill(this.pattern.captures(r.ref) ?? [])));
   }
 
   /** Refs never planned, moved, or planned too long ago: the oldest plans first, at most N a pass. */
@@ -178,6 +220,7 @@ export class LivePreviews {
     return remote
       .filter((r) => {
         const t = this.tracked.get(r.ref);
+        if (t?.expired && t.status.commit === r.oid) return false;
         return (
           !t || t.status.state === 'closed' || t.status.commit !== r.oid || now - t.plannedAtMs >= replan
         );
@@ -192,7 +235,7 @@ export class LivePreviews {
     const now = this.now().getTime();
     for (const [ref, t] of this.tracked) {
       if (open.has(ref)) continue;
-      if (t.status.state === 'open') {
+      if (t.status.state === 'open' || t.expired) {
         const mergedAs = await this.mergedAs(t.status.commit);
         t.status = {
           ref,
@@ -203,11 +246,27 @@ export class LivePreviews {
           ...(mergedAs ? { mergedAs } : {}),
         };
         t.closedAtMs = now;
+        t.expired = false;
         this.opts.log.info({ ref, mergedAs }, 'Preview ref is gone; reporting it closed.');
       } else if (now - (t.closedAtMs ?? now) > (this.opts.keepClosedMs ?? 3_600_000)) {
         this.tracked.delete(ref);
       }
     }
+  }
+
+  /**
+   * Why the head is too old to preview, or undefined: its committer date (or, when that lies in the
+   * future, when this agent first saw it) is more than maxAge ago. An abandoned PR stops costing
+   * dry-runs; a push gives it a new head and a new preview.
+   */
+  private async expiry(commit: string, seenAtMs: number): Promise<string | undefined> {
+    const maxAge = this.opts.source.previewPolicy?.maxAge ?? PREVIEW_MAX_AGE_MS;
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.git.gitdir, oid: commit });
+    const since = Math.min(c.committer.timestamp * 1000, seenAtMs);
+    const age = this.now().getTime() - since;
+    if (age <= maxAge) return undefined;
+    const days = (ms: number) => `${Math.floor(ms / 86_400_000)}d`;
+    return `not previewed: the head commit ${commit} is ${days(age)} old, older than previewPolicy.maxAge (${days(maxAge)}); push a new commit to preview it again`;
   }
 
   /** The main ref's commit when it is, or merges, the closed ref's head: the PR was merged there. */
@@ -222,7 +281,7 @@ export class LivePreviews {
     }
   }
 
-  private async planRef(ref: string, oid: string): Promise<PreviewStatus> {
+  private async planRef(ref: string, oid: string, seenAtMs: number): Promise<PreviewStatus> {
     const log = this.opts.log.child({ preview: ref });
     const plannedAt = this.now().toISOString();
     const failed = (error: AgentReportError, commit = oid): PreviewStatus => ({
@@ -242,6 +301,17 @@ export class LivePreviews {
       commit = await this.git.fetchRef(ref);
     } catch (err) {
       return failed({ reason: 'FetchFailed', message: (err as Error).message });
+    }
+    const expiry = await this.expiry(commit, seenAtMs);
+    if (expiry) {
+      log.info({ commit }, 'Preview head is older than the age limit; closing its preview.');
+      return {
+        ref,
+        commit,
+        state: 'closed',
+        plan: null,
+        error: { reason: 'PreviewExpired', message: expiry },
+      };
     }
     if (!unsigned) {
       try {

@@ -16,7 +16,7 @@ export interface PreviewAdmission {
 
 /** The policy as configured (absent: signed heads only), with the source's verify keys as default keys. */
 export function previewAdmission(
-  policy: PreviewPolicy | undefined,
+  policy: Partial<PreviewPolicy> | undefined,
   verifyKeys: string[] | undefined,
 ): PreviewAdmission {
   return {

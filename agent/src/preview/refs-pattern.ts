@@ -5,7 +5,13 @@
 export interface RefPattern {
   /** What to ask the server for (everything before the first `*`). */
   prefix: string;
+  /** How many `*` the pattern holds. */
+  stars: number;
   matches(ref: string): boolean;
+  /** The segments the stars stood for in `ref`, or undefined when it does not match. */
+  captures(ref: string): string[] | undefined;
+  /** The ref this pattern names with `values` for its stars, in order. */
+  fill(values: readonly string[]): string;
 }
 
 /** A ref pattern (such as `refs/pull/*\/head`) as a matcher for the refs an agent previews. */
@@ -13,12 +19,16 @@ export function parseRefPattern(pattern: string): RefPattern {
   if (!/^refs\/\S+$/.test(pattern)) throw new Error(`preview ref pattern '${pattern}' must start with refs/`);
   const star = pattern.indexOf('*');
   const prefix = star < 0 ? pattern : pattern.slice(0, star);
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('[^/]+');
+  const parts = pattern.split('*');
+  const source = parts.map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('([^/]+)');
   const regex = new RegExp(`^${source}$`);
-  return { prefix, matches: (ref) => regex.test(ref) };
+  return {
+    prefix,
+    stars: parts.length - 1,
+    matches: (ref) => regex.test(ref),
+    captures: (ref) => regex.exec(ref)?.slice(1),
+    fill: (values) => parts.reduce((out, part, i) => `${out}${values[i - 1] ?? ''}${part}`),
+  };
 }
 
 /** The ref's numbers (`refs/pull/123/head` → [123]), for ordering by pull-request number. */

@@ -13,7 +13,7 @@ import type { SyncError, SyncReason } from './types.js';
  * Every reason the agent writes into a report error: a sync's (`SyncReason`), a source's, a
  * refused prune, a render error (`SourceUnavailable` when a chart source is unreachable), a
  * reconcile that failed in the loop, and a live preview that could not fetch or plan its ref, or
- * that its preview policy refused (not dry-run at all).
+ * that its preview policy refused (not dry-run at all) or closed for its age.
  */
 export type ReportReason =
   | SyncReason
@@ -23,7 +23,8 @@ export type ReportReason =
   | 'ReconcileError'
   | 'FetchFailed'
   | 'PlanFailed'
-  | 'PreviewRefused';
+  | 'PreviewRefused'
+  | 'PreviewExpired';
 
 /** A report error whose reason is one the agent writes. */
 export type AgentReportError = ReportError & { reason: ReportReason };

@@ -119,6 +119,8 @@ app.kubernetes.io/part-of: strata
 {{- $keys := default dict $policy.keys }}
 {{- $out := dict "trust" (default "signed" $policy.trust) }}
 {{- if $policy.allowRefs }}{{- $_ := set $out "allowRefs" $policy.allowRefs }}{{- end }}
+{{- if $policy.openWhile }}{{- $_ := set $out "openWhile" $policy.openWhile }}{{- end }}
+{{- if $policy.maxAge }}{{- $_ := set $out "maxAge" $policy.maxAge }}{{- end }}
 {{- if $keys.existingConfigMap }}
 {{- $files := list }}
 {{- $dir := include "strata-agent.previewKeysDir" .name }}

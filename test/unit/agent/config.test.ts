@@ -131,6 +131,12 @@ sources:
   - url: https://g/z.git
     previewRefs: refs/pull/*/head
     previewPolicy: { trust: signed, keys: [], allowRefs: [heads/x] }
+  - url: https://g/w.git
+    previewRefs: refs/pull/*/head
+    previewPolicy: { trust: everyone, maxAge: 10m }
+  - url: https://g/v.git
+    previewRefs: refs/pull/*/head
+    previewPolicy: { trust: everyone, openWhile: refs/merge-requests/merge }
 `,
     );
     const err = await configError(loadConfig({ argv: ['--config', file], env: {} }));
@@ -139,6 +145,8 @@ sources:
       'sources[1].previewPolicy.trust: keys and allowRefs narrow trust: signed; with trust: everyone every ref is previewed',
       'sources[2].previewPolicy.allowRefs[0]: must be a ref pattern starting with refs/',
       'sources[2].previewPolicy.keys: list at least one public key file',
+      'sources[3].previewPolicy.maxAge: must be between 3600000ms and 31536000000ms, got 600000ms',
+      'sources[4].previewPolicy.openWhile: must have as many * as previewRefs (refs/pull/*/head): each names the same pull request',
     ]);
   });
 

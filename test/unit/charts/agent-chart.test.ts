@@ -414,6 +414,8 @@ describe('strata-agent chart: which PRs are previewed, and as whom', () => {
     expect(fleet.previewPolicy).toEqual({
       trust: 'signed',
       allowRefs: ['refs/heads/preview/*'],
+      openWhile: 'refs/pull/*/merge',
+      maxAge: '14d',
       keys: [
         '/var/run/strata/preview-keys/fleet/allowed_signers',
         '/var/run/strata/preview-keys/fleet/release.asc',
@@ -428,6 +430,7 @@ describe('strata-agent chart: which PRs are previewed, and as whom', () => {
     }
     const loaded = validate(config, '/etc/strata/agent.yaml');
     expect(loaded.sources[0]?.previewPolicy?.keys).toHaveLength(2);
+    expect(loaded.sources[0]?.previewPolicy?.maxAge).toBe(14 * 86_400_000);
     expect(loaded.sources[1]?.previewPolicy).toBeUndefined();
   });
 

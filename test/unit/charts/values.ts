@@ -20,6 +20,8 @@ export const FULL_AGENT_VALUES = {
       previewPolicy: {
         keys: { existingConfigMap: 'fleet-reviewers', items: ['allowed_signers', 'release.asc'] },
         allowRefs: ['refs/heads/preview/*'],
+        openWhile: 'refs/pull/*/merge',
+        maxAge: '14d',
       },
       auth: { existingSecret: 'fleet-git', tokenKey: 'pat' },
     },

@@ -26,12 +26,15 @@ const noCluster = new Proxy({} as KubeClient, {
       : () => Promise.reject(new Error(`unit test called the cluster: ${String(prop)}`)),
 });
 
-const EVERYONE: PreviewPolicy = { trust: 'everyone', allowRefs: [] };
+const EVERYONE: Partial<PreviewPolicy> = { trust: 'everyone', allowRefs: [] };
 
 async function open(
   cluster = { name: 'us-2', labels: { region: 'us' } },
   maxRefs?: number,
-  trust: { previewPolicy?: PreviewPolicy; verify?: { keys: string[] } } = { previewPolicy: EVERYONE },
+  trust: { previewPolicy?: Partial<PreviewPolicy>; verify?: { keys: string[] } } = {
+    previewPolicy: EVERYONE,
+  },
+  now: () => Date = () => clock,
 ) {
   return LivePreviews.open({
     ...(maxRefs ? { maxRefs, maxRefsPerPass: maxRefs } : {}),
@@ -48,8 +51,12 @@ async function open(
     client: noCluster,
     applySet: { name: 'strata-fleet', namespace: 'strata-system' },
     log: pino({ level: 'silent' }),
+    now,
   });
 }
+
+/** The fixture's commits are dated 2026-01-01: the clock stands a day later, within the age limit. */
+let clock = new Date('2026-01-02T00:00:00Z');
 
 beforeAll(async () => {
   fixture = await fixtureRepo();
@@ -279,6 +286,107 @@ describe('the preview policy: which refs are dry-run at all', () => {
       expect(byRef(live).get('refs/pull/2/head')?.error?.reason).toBe('PreviewRefused');
     } finally {
       await deleteRef(fixture.repo, 'refs/pull/2/head');
+    }
+  });
+});
+
+describe('closed pull requests: the merge ref gone, or a head too old', () => {
+  const byRef = (live: LivePreviews) => new Map(live.statuses().map((s) => [s.ref, s]));
+  const DAY = 86_400_000;
+
+  it('with openWhile refs/pull/*/merge, closes a PR whose merge ref is gone while its head ref stays (as on GitHub)', async () => {
+    await setRef(fixture.repo, 'refs/pull/5/head', fixture.head);
+    await setRef(fixture.repo, 'refs/pull/5/merge', fixture.head);
+    try {
+      const live = await open(undefined, undefined, {
+        previewPolicy: { ...EVERYONE, openWhile: 'refs/pull/*/merge' },
+      });
+      await live.refresh();
+      // PR 1 never had a merge ref: not previewed at all. PR 5 is open: rendered.
+      expect([...byRef(live).keys()]).toEqual(['refs/pull/5/head']);
+      expect(byRef(live).get('refs/pull/5/head')).toMatchObject({
+        state: 'open',
+        error: { reason: 'RenderError' },
+      });
+      await deleteRef(fixture.repo, 'refs/pull/5/merge');
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/5/head')).toMatchObject({
+        state: 'closed',
+        commit: fixture.head,
+        plan: null,
+      });
+      // A closed preview is reported for keepClosedMs (1 h), then dropped.
+      clock = new Date(clock.getTime() + 3_600_001);
+      await live.refresh();
+      expect(live.statuses()).toEqual([]);
+    } finally {
+      clock = new Date('2026-01-02T00:00:00Z');
+      await deleteRef(fixture.repo, 'refs/pull/5/head');
+      await deleteRef(fixture.repo, 'refs/pull/5/merge');
+    }
+  });
+
+  it('closes a PR whose head commit is older than maxAge without rendering it, and previews it again after a push', async () => {
+    // The fixture head (dated 2026-01-01) fails to render for us-2: a RenderError proves it was rendered.
+    clock = new Date('2026-02-01T00:00:01Z');
+    try {
+      const live = await open(undefined, undefined, { previewPolicy: { ...EVERYONE, maxAge: 30 * DAY } });
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/1/head')).toMatchObject({
+        state: 'closed',
+        commit: fixture.head,
+        plan: null,
+        error: {
+          reason: 'PreviewExpired',
+          message: expect.stringMatching(/is 31d old, older than previewPolicy.maxAge \(30d\)/),
+        },
+      });
+      const pushed = await commitFiles(
+        fixture.repo,
+        { 'README.md': 'again' },
+        {
+          branch: 'pr-1',
+          parent: fixture.head,
+          date: '2026-02-01T00:00:00Z',
+        },
+      );
+      await setRef(fixture.repo, 'refs/pull/1/head', pushed);
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/1/head')).toMatchObject({
+        state: 'open',
+        commit: pushed,
+        error: { reason: 'RenderError' },
+      });
+    } finally {
+      clock = new Date('2026-01-02T00:00:00Z');
+      await setRef(fixture.repo, 'refs/pull/1/head', fixture.head);
+    }
+  });
+
+  it('counts a head dated in the future from when the agent first saw it, so a forged date cannot keep a PR open', async () => {
+    const future = await commitFiles(
+      fixture.repo,
+      { 'README.md': 'from the future' },
+      {
+        branch: 'pr-6',
+        parent: fixture.head,
+        date: '2030-01-01T00:00:00Z',
+      },
+    );
+    await setRef(fixture.repo, 'refs/pull/6/head', future);
+    try {
+      const live = await open(undefined, undefined, { previewPolicy: { ...EVERYONE, maxAge: 30 * DAY } });
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/6/head')?.state).toBe('open');
+      clock = new Date(clock.getTime() + 31 * DAY);
+      await live.refresh();
+      expect(byRef(live).get('refs/pull/6/head')).toMatchObject({
+        state: 'closed',
+        error: { reason: 'PreviewExpired' },
+      });
+    } finally {
+      clock = new Date('2026-01-02T00:00:00Z');
+      await deleteRef(fixture.repo, 'refs/pull/6/head');
     }
   });
 });
