@@ -3,24 +3,15 @@
 // The preview policy trusts one SSH signing key: a PR whose head is signed by it is dry-run; an
 // unsigned PR and one signed by a stranger's key are refused without a plan, so a stranger cannot
 // make the fleet's agents dry-run their manifests.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewView } from '../../contract/live-preview.js';
-import {
-  commitFiles,
-  createRepo,
-  type GitServer,
-  git as runGit,
-  setRef,
-  startGitServer,
-  type TestRepo,
-} from '../git/index.js';
+import { commitFiles, git as runGit, setRef, type TestRepo } from '../git/index.js';
 import { keygen, type SshKeyPair } from '../git/sshd.js';
-import { startTestHub, type TestHub } from '../unit/hub/helpers.js';
-import { type AgentProcess, spawnAgent, waitFor, writeAgentConfig } from './agent-harness.js';
-import { labCluster } from './support/lab.js';
+import type { TestHub } from '../unit/hub/helpers.js';
+import { type AgentProcess, waitFor } from './agent-harness.js';
+import { type PreviewLab, previewAgent, startPreviewLab, stopPreviewLab } from './support/preview-lab.js';
 import { labClient } from './sync-fixtures.js';
 
 const NS = 'preview-agent-e2e';
@@ -45,9 +36,9 @@ spec:
       containers: [{ name: web, image: registry.example/web:1 }]
 `;
 
+let lab: PreviewLab;
 let tmp: string;
 let repo: TestRepo;
-let git: GitServer;
 let hub: TestHub;
 let agent: AgentProcess | undefined;
 let trusted: SshKeyPair;
@@ -72,9 +63,8 @@ async function signed(commit: string, key: SshKeyPair): Promise<string> {
 }
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(tmpdir(), 'strata-preview-agent-'));
-  repo = await createRepo(path.join(tmp, 'repos'), 'fleet');
-  git = await startGitServer({ root: path.join(tmp, 'repos') });
+  lab = await startPreviewLab('preview-agent', [PARENT_NS]);
+  ({ tmp, repo, hub } = lab);
   const base = await commitFiles(repo, { 'global/web.yaml': cm(1) });
   trusted = keygen(path.join(tmp, 'keys'), 'reviewer');
   stranger = keygen(path.join(tmp, 'keys'), 'stranger');
@@ -85,48 +75,14 @@ beforeAll(async () => {
   await setRef(repo, UNSIGNED, unsigned);
   const foreign = await commitFiles(repo, { 'global/web.yaml': cm(6) }, { branch: 'pr-44', parent: base });
   await setRef(repo, STRANGER, await signed(foreign, stranger));
-  hub = await startTestHub();
-  await writeFile(path.join(tmp, 'hub-token'), (await hub.token('prod-hz')).token);
   await hub.token('offline-1');
-  const client = labClient('hz');
-  await client.apply(
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PARENT_NS } },
-    { fieldManager: 'e2e-setup', force: true },
-  );
 });
 
-afterAll(async () => {
-  await agent?.kill('SIGTERM');
-  const client = labClient('hz');
-  for (const name of [NS, PARENT_NS]) await client.delete({ apiVersion: 'v1', kind: 'Namespace', name });
-  await hub?.close();
-  await git?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => stopPreviewLab(lab, agent, [NS, PARENT_NS]), 120_000);
 
 describe('strata agent with previewRefs', () => {
   it("reports a dry-run plan of the signed PR to the hub, refuses unsigned and strangers' PRs, applies only main", async () => {
-    const config = await writeAgentConfig(tmp, {
-      cluster: { name: 'prod-hz', labels: { region: 'cn-hangzhou' } },
-      sources: [
-        {
-          name: 'fleet',
-          url: git.url('fleet'),
-          ref: 'main',
-          interval: '2s',
-          timeout: '10s',
-          previewRefs: 'refs/pull/*/head',
-          previewPolicy: { keys: [path.join(tmp, 'preview-signers')] },
-        },
-      ],
-      kube: { kubeconfig: labCluster('hz').kubeconfigPath, namespace: PARENT_NS },
-      hub: { url: hub.url, tokenFile: path.join(tmp, 'hub-token') },
-      stateDir: path.join(tmp, 'state'),
-      listen: '127.0.0.1:0',
-      outbox: { minBackoff: '100ms', maxBackoff: '1s' },
-      log: { level: 'info' },
-    });
-    agent = spawnAgent(config);
+    agent = await previewAgent(lab, PARENT_NS, { keys: [path.join(tmp, 'preview-signers')] });
     const view = await waitFor(
       'the hub to show the PR planned by prod-hz',
       async () => {

@@ -1,23 +1,9 @@
-// A pull request plays the attacker: it declares a ConfigMap that Strata does not manage, hoping
-// the live preview's diff hands back the live values. The real agent plans the PR against its real
-// cluster and reports to the real hub; neither the hub's API, its page nor the PR-comment Markdown
-// may carry a single live value of that object, while the PR's own managed change shows as usual.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewView } from '../../contract/live-preview.js';
-import {
-  commitFiles,
-  createRepo,
-  type GitServer,
-  setRef,
-  startGitServer,
-  type TestRepo,
-} from '../git/index.js';
-import { startTestHub, type TestHub } from '../unit/hub/helpers.js';
-import { type AgentProcess, spawnAgent, waitFor, writeAgentConfig } from './agent-harness.js';
-import { labCluster } from './support/lab.js';
+import { commitFiles, setRef, type TestRepo } from '../git/index.js';
+import type { TestHub } from '../unit/hub/helpers.js';
+import { type AgentProcess, waitFor } from './agent-harness.js';
+import { type PreviewLab, previewAgent, startPreviewLab, stopPreviewLab } from './support/preview-lab.js';
 import { labClient } from './sync-fixtures.js';
 
 const NS = 'preview-attack-e2e';
@@ -52,30 +38,22 @@ metadata: { name: brand-new, namespace: ${NS} }
 data: { fresh: "yes" }
 `;
 
-let tmp: string;
+let lab: PreviewLab;
 let repo: TestRepo;
-let git: GitServer;
 let hub: TestHub;
 let agent: AgentProcess | undefined;
 
 const auth = { authorization: `Bearer ${READ_TOKEN}` };
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(tmpdir(), 'strata-preview-attack-'));
-  repo = await createRepo(path.join(tmp, 'repos'), 'fleet');
-  git = await startGitServer({ root: path.join(tmp, 'repos') });
+  lab = await startPreviewLab('preview-attack', [PARENT_NS, VICTIM_NS], {
+    settings: { readToken: READ_TOKEN },
+  });
+  ({ repo, hub } = lab);
   const base = await commitFiles(repo, { 'global/app.yaml': main });
   const head = await commitFiles(repo, { 'global/app.yaml': pr }, { branch: 'pr-66', parent: base });
   await setRef(repo, REF, head);
-  hub = await startTestHub({ settings: { readToken: READ_TOKEN } });
-  await writeFile(path.join(tmp, 'hub-token'), (await hub.token('prod-hz')).token);
   const client = labClient('hz');
-  for (const name of [PARENT_NS, VICTIM_NS]) {
-    await client.apply(
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
-      { fieldManager: 'e2e-setup', force: true },
-    );
-  }
   await client.apply(
     {
       apiVersion: 'v1',
@@ -87,41 +65,13 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await agent?.kill('SIGTERM');
-  const client = labClient('hz');
-  for (const name of [NS, PARENT_NS, VICTIM_NS])
-    await client.delete({ apiVersion: 'v1', kind: 'Namespace', name });
-  await hub?.close();
-  await git?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => stopPreviewLab(lab, agent, [NS, PARENT_NS, VICTIM_NS]), 120_000);
 
 describe('a pull request trying to read an object it does not own', () => {
   it('gets nothing of its live values from the hub API, page or Markdown', async () => {
-    const config = await writeAgentConfig(tmp, {
-      cluster: { name: 'prod-hz', labels: { region: 'cn-hangzhou' } },
-      sources: [
-        {
-          name: 'fleet',
-          url: git.url('fleet'),
-          ref: 'main',
-          interval: '2s',
-          timeout: '10s',
-          previewRefs: 'refs/pull/*/head',
-          // The operator opened previews to every PR: the plan guard is then all that stands between
-          // a stranger's PR and the cluster's live values.
-          previewPolicy: { trust: 'everyone' },
-        },
-      ],
-      kube: { kubeconfig: labCluster('hz').kubeconfigPath, namespace: PARENT_NS },
-      hub: { url: hub.url, tokenFile: path.join(tmp, 'hub-token') },
-      stateDir: path.join(tmp, 'state'),
-      listen: '127.0.0.1:0',
-      outbox: { minBackoff: '100ms', maxBackoff: '1s' },
-      log: { level: 'info' },
-    });
-    agent = spawnAgent(config);
+    // The operator opened previews to every PR: the plan guard is then all that stands between
+    // a stranger's PR and the cluster's live values.
+    agent = await previewAgent(lab, PARENT_NS, { trust: 'everyone' });
     const url = `/api/v1/previews/${encodeURIComponent(REF)}`;
     const view = await waitFor(
       'the hub to show the PR planned by prod-hz',
