@@ -19,7 +19,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer } from 'node:http';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -35,6 +35,7 @@ import { summariseReport } from '../hub/src/fleet/summary.js';
 import { DEFAULT_RETENTION } from '../hub/src/hub.js';
 import { openStore } from '../hub/src/store/open.js';
 import { startPostgres } from '../test/support/postgres.js';
+import { postJson } from './lib/post-json.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -302,6 +303,11 @@ function startHub(db: string, cpu: number | null, extra: string[] = []): Promise
     '20',
     ...extra,
   ];
+  return startListening('hub', cpu, args);
+}
+
+/** Runs node with `args` (pinned to `cpu` when given) until it prints the URL it listens on. */
+function startListening(what: string, cpu: number | null, args: string[]): Promise<Hub> {
   const [cmd, ...rest] =
     cpu === null ? [process.execPath, ...args] : ['taskset', '-c', String(cpu), process.execPath, ...args];
   const proc = spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -313,7 +319,7 @@ function startHub(db: string, cpu: number | null, extra: string[] = []): Promise
       if (m) resolve({ proc, url: m[1]! });
     });
     proc.once('exit', (code) =>
-      reject(new Error(`hub exited (${code}) before listening: ${out.slice(-2000)}`)),
+      reject(new Error(`${what} exited (${code}) before listening: ${out.slice(-2000)}`)),
     );
   });
 }
@@ -446,19 +452,7 @@ function bareRole(): void {
 }
 
 function startBare(cpu: number | null): Promise<Hub> {
-  const args = ['--import', 'tsx', SELF, '--role', 'bare'];
-  const [cmd, ...rest] =
-    cpu === null ? [process.execPath, ...args] : ['taskset', '-c', String(cpu), process.execPath, ...args];
-  const proc = spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"url":"(http:[^"]+)"/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.once('exit', (code) => reject(new Error(`bare server exited (${code}): ${out}`)));
-  });
+  return startListening('bare server', cpu, ['--import', 'tsx', SELF, '--role', 'bare']);
 }
 
 async function measureIngest(store: string, hubs: Hub[], clusters: number, rows: Row[]): Promise<void> {
@@ -570,10 +564,9 @@ async function loadRole(plan: LoadPlan): Promise<void> {
     if (full) lastFull.set(i, seq);
     inFlight++;
     done.push(
-      post(
+      postJson(
         agents[target]!,
-        plan.urls[target]!,
-        full ? REPORTS : HEARTBEATS,
+        `${plan.urls[target]!}${full ? REPORTS : HEARTBEATS}`,
         `strata_${t.id}_${t.secret}`,
         body,
       ).then((status) => {
@@ -600,29 +593,6 @@ async function loadRole(plan: LoadPlan): Promise<void> {
 
 const REPORTS = '/api/v1/reports';
 const HEARTBEATS = '/api/v1/heartbeats';
-
-function post(agent: Agent, url: string, path: string, token: string, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(-1));
-    req.end(body);
-  });
-}
 
 async function main(): Promise<void> {
   setPriority(10);

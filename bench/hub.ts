@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { generateToken } from '../hub/src/api/auth.js';
 import { DEFAULT_RETENTION } from '../hub/src/hub.js';
 import { openSqliteStore } from '../hub/src/store/sqlite.js';
+import { postJson } from './lib/post-json.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -265,7 +266,7 @@ async function loadRole(plan: LoadPlan): Promise<void> {
       busy[i] = true;
       const body = report(fleet[i]!.cluster, ++seqs[i]!);
       const t0 = due;
-      const status = await postOnce(agent, target, fleet[i]!.token, body);
+      const status = await postJson(agent, `${target.origin}/api/v1/reports`, fleet[i]!.token, body);
       if (n >= plan.warmup) latencies.push(performance.now() - t0);
       if (status !== 200) failures[status] = (failures[status] ?? 0) + 1;
       busy[i] = false;
@@ -286,29 +287,6 @@ async function loadRole(plan: LoadPlan): Promise<void> {
   };
   agent.destroy();
   process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-function postOnce(agent: Agent, url: URL, token: string, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${url.origin}/api/v1/reports`,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(-1));
-    req.end(body);
-  });
 }
 
 /**
