@@ -4,6 +4,10 @@
  *   2. no-op reconcile of those 1,000 objects: the agent's warm reconcile vs `kubectl diff --server-side -f`
  *   3. first sync of 10,000 ConfigMaps (Config Sync publishes a 120 s median on a 9-node cluster)
  *   4. API requests per no-op reconcile and peak RSS
+ *   5. listing an ApplySet's members per namespace (KEP-3659: the parent's namespace plus
+ *      additional-namespaces, one LIST per kind and namespace, what the agent does) vs one
+ *      cluster-wide LIST per kind (what it did before), for members spread over 1, 4 and 16
+ *      namespaces; `--only listing` runs this part alone (no kubectl build)
  * kubectl is built by this script from the k8s.io/kubernetes module (bench/.work/kubectl), in a copy
  * of test/cluster's module so the lab's files stay untouched. The lab cluster is started for the run
  * (bench/.work/lab) and stopped at the end unless --keep; --kubeconfig FILE uses an existing cluster.
@@ -12,6 +16,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { applySetId, PART_OF_LABEL, parseGroupKind } from '../agent/src/inventory/applyset.js';
+import { listMembers } from '../agent/src/inventory/members.js';
 import { KubeApiClient } from '../agent/src/kube/client.js';
 import type { KubeObject } from '../agent/src/model/object.js';
 import { syncCluster } from '../agent/src/sync/sync.js';
@@ -28,6 +34,8 @@ const { values: opts } = parseArgs({
     keep: { type: 'boolean', default: false },
     objects: { type: 'string', default: '1000' },
     big: { type: 'string', default: '10000' },
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '7' },
   },
 });
 const N = Number(opts.objects);
@@ -152,10 +160,92 @@ async function ensureNamespace(client: KubeApiClient, name: string) {
   );
 }
 
+/** The kinds an ApplySet typically records (its `contains-group-kinds`); only ConfigMaps hold members. */
+const LISTED_KINDS = ['ConfigMap', 'Secret', 'ServiceAccount', 'Service', 'Deployment.apps'];
+
+/**
+ * 5. Member listing cost: for N ConfigMaps spread over 1, 4 and 16 namespaces, the agent's
+ * per-namespace listing (listMembers) against one cluster-wide LIST per kind, same label selector,
+ * alternated in each round so a busy machine weighs on both alike.
+ */
+async function listingCost(client: KubeApiClient, run: string, namespaces: string[]): Promise<void> {
+  const rounds = Number(opts.rounds);
+  say(
+    `\n## ApplySet member listing, ${N} members, ${LISTED_KINDS.length} recorded kinds, median of ${rounds} rounds`,
+  );
+  say(
+    '| namespaces | per-namespace LISTs | per-namespace | cluster-wide LISTs | cluster-wide | per-namespace ÷ cluster-wide |',
+  );
+  say('|--:|--:|--:|--:|--:|--:|');
+  for (const count of [1, 4, 16]) {
+    const spread = Array.from({ length: count }, (_, i) => `bench-ls-${run}-${count}-${i}`);
+    for (const ns of spread) await ensureNamespace(client, ns);
+    namespaces.push(...spread);
+    const parent = { name: `bench-ls-${run}-${count}`, namespace: spread[0]! };
+    const objects = spread.flatMap((ns, i) =>
+      configMaps(ns, Math.floor(N / count) + (i < N % count ? 1 : 0), '1'),
+    );
+    const synced = await syncCluster({ client, objects, applySet: parent });
+    if (synced.counts.created !== N)
+      throw new Error(`listing setup created ${synced.counts.created} of ${N}`);
+    const id = applySetId(parent);
+    const inventory = { groupKinds: LISTED_KINDS, namespaces: spread.slice(1) };
+    const perNamespace = async () => {
+      const listed = await listMembers(client, id, parent, inventory);
+      const items = listed.reduce((n, l) => n + l.items.length, 0);
+      if (items !== N || listed.some((l) => l.error))
+        throw new Error(`per-namespace listing found ${items} of ${N}`);
+    };
+    const clusterWide = async () => {
+      let items = 0;
+      await Promise.all(
+        LISTED_KINDS.map(async (groupKind) => {
+          const { group, kind } = parseGroupKind(groupKind);
+          const info = await client.resourceForGroupKind(group, kind);
+          if (!info) return;
+          const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+          const listed = await client.list(apiVersion, info.kind, {
+            labelSelector: `${PART_OF_LABEL}=${id}`,
+          });
+          items += listed.length; // after the await: a read before it would race the other kinds
+        }),
+      );
+      if (items !== N) throw new Error(`cluster-wide listing found ${items} of ${N}`);
+    };
+    await perNamespace(); // warm discovery for both
+    await clusterWide();
+    const times = { per: [] as number[], wide: [] as number[] };
+    const requests = { per: 0, wide: 0 };
+    for (let r = 0; r < rounds; r++) {
+      for (const [key, work] of (r % 2 === 0
+        ? [
+            ['per', perNamespace],
+            ['wide', clusterWide],
+          ]
+        : [
+            ['wide', clusterWide],
+            ['per', perNamespace],
+          ]) as ['per' | 'wide', () => Promise<void>][]) {
+        const before = client.requestCount;
+        times[key].push((await timed(work)).ms);
+        requests[key] = client.requestCount - before;
+      }
+    }
+    const per = median(times.per);
+    const wide = median(times.wide);
+    say(
+      `| ${count} | ${requests.per} | ${fmt(per)} | ${requests.wide} | ${fmt(wide)} | ${(per / wide).toFixed(2)}× time, ${(requests.per / requests.wide).toFixed(1)}× requests |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  buildKubectl();
-  const strata = strataCommand();
+  const listingOnly = opts.only === 'listing';
+  if (opts.only !== undefined && !listingOnly)
+    throw new Error(`--only ${opts.only}: the only part is 'listing'`);
+  if (!listingOnly) buildKubectl();
+  const strata = listingOnly ? [] : strataCommand();
   let kubeconfig = opts.kubeconfig;
   const labDir = resolve(WORK, 'lab');
   if (!kubeconfig) {
@@ -170,6 +260,10 @@ async function main(): Promise<void> {
   const nsBig = `bench-big-${run}`;
   const extraNamespaces: string[] = [];
   try {
+    if (listingOnly) {
+      await listingCost(client, run, extraNamespaces);
+      return;
+    }
     for (const ns of [nsStrata, nsKubectl, nsBig]) await ensureNamespace(client, ns);
     say(`\n# Sync benchmark (${N} objects; ${BIG} for the large sync) — ${new Date().toISOString()}`);
 
@@ -299,8 +393,11 @@ async function main(): Promise<void> {
     say(
       `peak RSS of the bench process (engine + ${BIG} objects in memory): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before the large sync: ${(rssBefore / 1024).toFixed(0)} MiB)`,
     );
+
+    // 5. ApplySet member listing: per namespace vs cluster-wide.
+    await listingCost(client, run, extraNamespaces);
   } finally {
-    for (const ns of [nsStrata, nsKubectl, nsBig])
+    for (const ns of [nsStrata, nsKubectl, nsBig, ...extraNamespaces])
       await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => false);
     for (const name of [`bench-${run}`, `bench-${run}-r0`, `bench-big-${run}`]) {
       await client
