@@ -152,7 +152,9 @@ export class GitSource {
         } catch (err) {
           // A damaged pack (torn by a crash or a full disk) breaks every lookup of an object the
           // cache does not hold, so this fetch and every later one: drop it and fetch once more.
-          if (attempt === 0 && (await this.dropDamagedPacks()) > 0) continue;
+          // A damaged `shallow` file makes every fetch send a broken shallow line: rewrite it.
+          if (attempt === 0 && ((await this.dropDamagedPacks()) > 0 || (await this.repairShallow())))
+            continue;
           this.fail(err);
         }
         return this.state;
@@ -234,11 +236,14 @@ export class GitSource {
     await this.initCache();
     await this.dropDamagedPacks();
     const saved = await this.readStateFile();
-    if (!saved?.commit) return;
     // A commit kept under another verify policy (or none) is not trusted under this one.
-    if ((saved.verified ?? null) !== (await this.policyStamp())) return;
+    if (!saved?.commit || (saved.verified ?? null) !== (await this.policyStamp())) {
+      await this.repairShallow();
+      return;
+    }
     if (await this.verify(saved.commit)) {
       this.current = { commit: saved.commit, fetchedAt: saved.fetchedAt, reachable: true, error: null };
+      await this.repairShallow();
       return;
     }
     this.opts.log.warn({ commit: saved.commit }, 'Git cache is damaged; it will be fetched again.');
@@ -445,11 +450,42 @@ export class GitSource {
    * goes wrong is logged and the cache stays as it was.
    */
   private async compactIfNeeded(): Promise<void> {
+    const { packs, loose } = await this.cacheFiles();
+    if (packs.length <= MAX_CACHE_PACKS && loose.length <= MAX_LOOSE_FOLDERS) return;
+    await this.compact();
+  }
+
+  private async cacheFiles(): Promise<{ packs: string[]; loose: string[] }> {
+    const objects = path.join(this.gitdir, 'objects');
+    const packs = (await readdir(path.join(objects, 'pack')).catch(() => [] as string[])).filter((n) =>
+      n.endsWith('.pack'),
+    );
+    const loose = (await readdir(objects).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    return { packs, loose };
+  }
+
+  /**
+   * A `shallow` file holding anything but commit ids, one a line (torn by a crash, damaged on disk),
+   * is rewritten by a compaction, which marks exactly the kept commits shallow and never reads the old
+   * file; when that fails too, the cache is dropped and fetched again. True when it was damaged.
+   */
+  private async repairShallow(): Promise<boolean> {
+    const text = await readFile(path.join(this.gitdir, 'shallow'), 'utf8').catch(() => '');
+    if (text.split('\n').every((line) => line === '' || SHA.test(line))) return false;
+    this.opts.log.warn({ gitdir: this.gitdir }, "The Git cache's shallow file is damaged; rewriting it.");
+    if (!(await this.compact())) {
+      this.verified.clear();
+      await this.resetCache();
+      this.current = { ...this.current, commit: null, fetchedAt: null };
+    }
+    return true;
+  }
+
+  /** Compacts the cache (see compactIfNeeded); false, with the cache as it was, when that fails. */
+  private async compact(): Promise<boolean> {
     const objects = path.join(this.gitdir, 'objects');
     const packDir = path.join(objects, 'pack');
-    const packs = (await readdir(packDir).catch(() => [] as string[])).filter((n) => n.endsWith('.pack'));
-    const loose = (await readdir(objects).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{2}$/.test(n));
-    if (packs.length <= MAX_CACHE_PACKS && loose.length <= MAX_LOOSE_FOLDERS) return;
+    const { packs, loose } = await this.cacheFiles();
     try {
       const cache: GitCache = {};
       const refs = await git.listRefs({ fs, gitdir: this.gitdir, filepath: 'refs' });
@@ -504,11 +540,13 @@ export class GitSource {
         { gitdir: this.gitdir, packsBefore: packs.length, looseFolders: loose.length, objects: keep.size },
         'Compacted the Git cache into one pack.',
       );
+      return true;
     } catch (err) {
       this.opts.log.warn(
         { gitdir: this.gitdir, err: (err as Error).message },
         'Git cache compaction failed; kept as it was.',
       );
+      return false;
     }
   }
 

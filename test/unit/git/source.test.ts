@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -236,6 +236,31 @@ describe('Git source', () => {
     expect(reopened.state.commit).toBeNull();
     expect((await reopened.fetch()).commit).toBe(c);
     expect(await reopened.verify(c)).toBe(true);
+  });
+
+  it('rewrites a damaged shallow file, at start and on a fetch, and keeps following the ref', async () => {
+    const shallow = (s: GitSource) => path.join(s.gitdir, 'shallow');
+    const tear = async (s: GitSource) => {
+      const text = await readFile(shallow(s), 'utf8');
+      expect(text).toMatch(/^[0-9a-f]{40}$/m);
+      await writeFile(shallow(s), text.slice(0, 20));
+    };
+    const first = await commitFiles(repo, { 'torn/a.yaml': 'a: 1\n' }, { branch: 'torn' });
+    const source = await open('torn', { ref: 'torn' });
+    expect((await source.fetch()).commit).toBe(first);
+    // Torn while the agent runs: the next fetch of a new commit must not fail for ever.
+    await tear(source);
+    const second = await commitFiles(repo, { 'torn/a.yaml': 'a: 2\n' }, { branch: 'torn' });
+    expect(await source.fetch()).toMatchObject({ commit: second, error: null });
+    expect(await source.verify(second)).toBe(true);
+    // Torn while the agent is down: the restart keeps the commit and the next push fetches.
+    await tear(source);
+    const reopened = await open('torn', { ref: 'torn' });
+    expect(reopened.state.commit).toBe(second);
+    expect(await readFile(shallow(reopened), 'utf8')).toMatch(/^([0-9a-f]{40}\n)+$/);
+    const third = await commitFiles(repo, { 'torn/a.yaml': 'a: 3\n' }, { branch: 'torn' });
+    expect(await reopened.fetch()).toMatchObject({ commit: third, error: null });
+    expect(logLines.join('')).toContain("The Git cache's shallow file is damaged; rewriting it.");
   });
 
   it('lists and fetches pull request refs into the same cache', async () => {
