@@ -9,7 +9,7 @@ import { mkdtemp, rm, rm as rmFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
+import { ID_LABEL, PART_OF_LABEL } from '../../agent/src/inventory/applyset.js';
 import { KubeApiClient } from '../../agent/src/kube/client.js';
 import type { Report } from '../../contract/report.js';
 import {
@@ -99,9 +99,19 @@ let client: KubeApiClient;
 let goodCommit: string;
 let baseline: Map<string, string>;
 
-/** Every object Strata manages (part-of label) anywhere, and everything in the ApplySet's namespace, with its resourceVersion. */
+/**
+ * Every member of this agent's ApplySet (its part-of label) anywhere, and everything in the
+ * ApplySet's namespace, with its resourceVersion. Only this agent's set: the lab cluster is shared
+ * with the e2e files before this one, whose Deployments and their status updates (KWOK) go on
+ * changing their own resourceVersions while this file runs.
+ */
 async function clusterState(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const ids = (await client.list('v1', 'Secret', { namespace: PARENT_NS, labelSelector: ID_LABEL })).map(
+    (s) => s.metadata.labels?.[ID_LABEL] as string,
+  );
+  expect(ids.length, `the ApplySet parent in ${PARENT_NS}`).toBeGreaterThan(0);
+  const members = `${PART_OF_LABEL} in (${ids.join(',')})`;
   const kinds: [string, string][] = [
     ['v1', 'Namespace'],
     ['v1', 'ConfigMap'],
@@ -111,7 +121,7 @@ async function clusterState(): Promise<Map<string, string>> {
     ['apps/v1', 'Deployment'],
   ];
   for (const [apiVersion, kind] of kinds) {
-    for (const o of await client.list(apiVersion, kind, { labelSelector: PART_OF_LABEL }))
+    for (const o of await client.list(apiVersion, kind, { labelSelector: members }))
       out.set(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, String(o.metadata.resourceVersion));
   }
   for (const kind of ['ConfigMap', 'Secret']) {
